@@ -1,0 +1,3 @@
+"""Data generators and bundled real data."""
+
+__all__: list[str] = []
