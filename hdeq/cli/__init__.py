@@ -2,5 +2,6 @@
 
 from ._app import app
 from . import _reproduce  # noqa: F401  (registers `hdeq reproduce`)
+from . import _spectrum  # noqa: F401  (registers `hdeq spectrum`)
 
 __all__ = ["app"]

@@ -8,3 +8,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def main() -> None:
+    """hdeq: theory beside simulation for high-dimensional learning problems."""

@@ -1,0 +1,96 @@
+"""`hdeq reproduce`: run every registered experiment, theory beside simulation."""
+
+from __future__ import annotations
+
+import time
+import traceback
+import zlib
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ._app import app
+
+console = Console()
+
+
+def experiment_seed(seed: int, name: str) -> int:
+    """Seed of one experiment: depends on the run seed and the experiment's name only,
+    so `--only NAME` reproduces the numbers of the full run."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(name.encode())]).generate_state(1)[0])
+
+
+@app.command()
+def reproduce(
+    quick: bool = typer.Option(False, "--quick", help="Small sizes (about 30 s in all)."),
+    out: Path = typer.Option(Path("hdeq-results"), "--out", help="Output folder."),
+    only: Optional[List[str]] = typer.Option(None, "--only",
+                                             help="Run only this experiment (repeatable)."),
+    seed: int = typer.Option(0, "--seed", help="Run seed (each experiment derives its own)."),
+    list_: bool = typer.Option(False, "--list", help="List the experiments and exit."),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Exit with status 1 when an agreement check fails."),
+):
+    """Run the registered experiments and write, per experiment, a PNG and a CSV
+    (parameters, theory, empirical, stderr), plus report.md and summary.json."""
+    from ..experiments import registered
+    from ..report import write_report, write_result
+
+    experiments = registered()
+    if list_:
+        for name, exp in experiments.items():
+            console.print(f"[bold]{name}[/bold]  {exp.title}")
+        raise typer.Exit(0)
+    if only:
+        unknown = [n for n in only if n not in experiments]
+        if unknown:
+            console.print(f"[red]Unknown experiment(s): {', '.join(unknown)}.[/red] "
+                          f"Known: {', '.join(experiments)}")
+            raise typer.Exit(2)
+        experiments = {n: experiments[n] for n in only}
+
+    out.mkdir(parents=True, exist_ok=True)
+    entries, results, failures, timings = [], {}, {}, {}
+    progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=console, transient=False)
+    with progress:
+        task = progress.add_task("experiments", total=len(experiments))
+        for name, exp in experiments.items():
+            progress.update(task, description=f"{name}")
+            start = time.perf_counter()
+            try:
+                result = exp.run(quick, experiment_seed(seed, name))
+                entry = write_result(result, out)
+            except Exception as exc:  # one broken experiment must not hide the others
+                failures[name] = f"{type(exc).__name__}: {exc}"
+                (out / f"{name}.error.txt").write_text(traceback.format_exc())
+            else:
+                timings[name] = time.perf_counter() - start
+                entry["seconds"] = round(timings[name], 3)
+                entries.append(entry)
+                results[name] = result
+            progress.advance(task)
+    write_report(entries, results, out, quick=quick, seed=seed, failures=failures)
+
+    table = Table(title=f"hdeq reproduce{' --quick' if quick else ''}: {out}/report.md")
+    for col in ("experiment", "statistic", "value", "tolerance", "ok", "seconds"):
+        table.add_column(col)
+    for e in entries:
+        for a in e["agreement"]:
+            table.add_row(e["name"], a["statistic"], f"{a['value']:.3g}",
+                          f"{a['tolerance']:.3g}", "yes" if a["passed"] else "[red]no[/red]",
+                          f"{e['seconds']:.1f}")
+    for name, err in failures.items():
+        table.add_row(name, "[red]error[/red]", "-", "-", "[red]no[/red]", "-")
+    console.print(table)
+    if failures:
+        console.print(f"[red]{len(failures)} experiment(s) raised; see {out}/*.error.txt[/red]")
+        raise typer.Exit(1)
+    if strict and not all(e["passed"] for e in entries):
+        raise typer.Exit(1)
