@@ -1,0 +1,56 @@
+"""The report layer draws and writes any tidy result table."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hdeq.experiments import Agreement, ExperimentResult, FigureSpec, make_table
+from hdeq.report import plot_table, write_report, write_result
+
+
+def _result(kind="curve"):
+    x = np.linspace(0.1, 2, 9)
+    rows = [dict(panel="p", series="s", x=v, theory=v ** 2, empirical=v ** 2 + 0.01,
+                 stderr=0.02) for v in x]
+    return ExperimentResult(name="toy", title="Toy", table=make_table(rows),
+                            agreement=(Agreement("max_err", 0.01, 0.05, "toy"),),
+                            summary="A toy.", figure=FigureSpec(kind=kind))
+
+
+def test_make_table_fills_standard_columns():
+    table = make_table([dict(x=1.0, theory=2.0)])
+    assert list(table.columns[:6]) == ["panel", "series", "x", "theory", "empirical", "stderr"]
+    assert np.isnan(table["empirical"][0])
+
+
+def test_result_requires_standard_columns():
+    import pandas as pd
+
+    with pytest.raises(ValueError, match="lacks columns"):
+        ExperimentResult("bad", "Bad", pd.DataFrame({"x": [1]}), (), "")
+
+
+def test_agreement_passes_only_when_finite_and_within_tolerance():
+    assert Agreement("a", 0.1, 0.2).passed
+    assert not Agreement("a", 0.3, 0.2).passed
+    assert not Agreement("a", float("nan"), 0.2).passed
+
+
+@pytest.mark.parametrize("kind", ["curve", "density"])
+def test_write_result_and_report(tmp_path, kind):
+    res = _result(kind)
+    entry = write_result(res, tmp_path)
+    write_report([entry], {"toy": res}, tmp_path, quick=True, seed=0)
+    assert (tmp_path / "toy.png").stat().st_size > 1000
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["all_passed"] and summary["experiments"][0]["agreement"][0]["value"] == 0.01
+    assert "Toy" in (tmp_path / "report.md").read_text()
+
+
+def test_plot_table_one_axis_per_panel():
+    res = _result()
+    table = res.table.copy()
+    table.loc[4:, "panel"] = "q"
+    fig = plot_table(table, FigureSpec(ncols=3))
+    assert sum(ax.get_visible() for ax in fig.axes) == 2
