@@ -1,3 +1,5 @@
 """Limiting spectral laws as distribution-like objects, each with a ``sample`` twin."""
 
-__all__: list[str] = []
+from ._semicircle import Semicircle
+
+__all__: list[str] = ["Semicircle"]
