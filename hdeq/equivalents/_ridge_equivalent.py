@@ -1,0 +1,557 @@
+"""Deterministic equivalent of linear ridge regression: the effective ridge and the risks.
+
+Everything here works on a population spectrum given as positive atoms ``t_j`` with
+multiplicities ``m_j`` (how many of the ``n_features`` eigenvalues of the population
+covariance equal ``t_j``; non-integer multiplicities are allowed, e.g. ``n_features *
+weights``). Zero eigenvalues never enter the formulas and may be dropped.
+
+Conventions (theory note linear.md §0, §3.2, §5.1-5.2): rows ``x_i ~ N(0, Sigma)``,
+``S = X^T X / n``, estimator ``(S + ridge I)^{-1} X^T y / n`` (ridge on the covariance
+scale), and
+
+    df1(kappa) = sum_j m_j t_j / (t_j + kappa)            ( = tr Sigma (Sigma + kappa)^{-1} )
+    df2(kappa) = sum_j m_j t_j^2 / (t_j + kappa)^2        ( = tr Sigma^2 (Sigma + kappa)^{-2} )
+    ridge      = kappa (1 - df1(kappa) / n)               (defines the effective ridge kappa)
+
+The map ``g(kappa) = kappa (1 - df1(kappa)/n)`` has derivative ``1 - df2(kappa)/n`` and is
+convex; it increases on ``[kappa_c, inf)`` where ``df2(kappa_c) = n``. Hence:
+
+* ``ridge > 0``: the root lies in ``(kappa_0, ridge + tr Sigma / n]`` and Newton started at
+  the right end decreases monotonically to it (convex increasing function); a bracket is
+  kept anyway and bisection takes over if a step leaves it;
+* ``ridge = 0``: ``kappa = kappa_0``, with ``kappa_0 = 0`` when rank(Sigma) <= n and
+  ``df1(kappa_0) = n`` otherwise (the ridgeless / min-norm limit, theory note §5.4);
+* ``ridge < 0`` (only on request): valid iff ``ridge > g(kappa_c) = -(lower edge of the
+  non-zero limiting spectrum of S)``; the root lies in ``(kappa_c, kappa_0)``.
+
+The solvers are vectorized over arrays of ``ridge`` and ``n_samples`` (broadcast): there is
+no Python loop over grid points, converged points leave the active set, and the residual of
+the defining equation is recomputed after the solve.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core._errors import ConvergenceError, ConvergenceWarning
+from ..core._validation import check_array, check_on_failure
+
+__all__ = ["EffectiveRidgeResult", "RidgeRisk", "effective_ridge", "ridge_risk",
+           "solve_effective_ridge", "spectral_sums", "ridgeless_threshold",
+           "negative_ridge_bound"]
+
+_EPS = np.finfo(float).eps
+_CHUNK_ELEMENTS = 1 << 16     # elements per block when evaluating sums (cache friendly)
+_MAX_ITER = 200
+_RTOL = 1e-10                  # accepted relative residual of the defining equation
+
+
+# ---------------------------------------------------------------------------------------
+# spectral sums
+# ---------------------------------------------------------------------------------------
+
+def spectral_sums(kappa, eigenvalues, weights, terms):
+    """Evaluate ``sum_j w_j t_j^a / (t_j + kappa)^b`` for every ``kappa``.
+
+    Parameters
+    ----------
+    kappa : array_like
+        Points (any shape) with ``t_j + kappa > 0`` for all atoms.
+    eigenvalues : ndarray of shape (K,)
+        Positive atoms ``t_j``.
+    weights : sequence of ndarray of shape (K,)
+        Weight vectors ``w`` (e.g. multiplicities, or target energies).
+    terms : sequence of (w_index, a, b)
+        Which sums to return.
+
+    Returns
+    -------
+    list of ndarray, one per term, each of the shape of ``kappa``.
+
+    Notes
+    -----
+    Computed in blocks of kappa so the (block, K) temporaries stay in cache: cost
+    ``O(kappa.size * K)`` per term.
+
+    Examples
+    --------
+    >>> t = np.array([1.0, 2.0]); m = np.array([1.0, 1.0])
+    >>> df1, df2 = spectral_sums([1.0], t, [m], [(0, 1, 1), (0, 2, 2)])
+    >>> float(df1[0]), float(df2[0])  # 1/2 + 2/3, 1/4 + 4/9
+    (1.1666666666666665, 0.6944444444444444)
+    """
+    kappa = np.asarray(kappa, dtype=float)
+    flat = kappa.reshape(-1)
+    t = np.asarray(eigenvalues, dtype=float)
+    out = [np.empty(flat.shape) for _ in terms]
+    # vectors w * t^a, one per distinct (w_index, a)
+    coef = {}
+    for wi, a, _ in terms:
+        if (wi, a) not in coef:
+            coef[(wi, a)] = np.asarray(weights[wi], dtype=float) * t ** a
+    max_b = max(b for _, _, b in terms)
+    step = max(1, _CHUNK_ELEMENTS // max(t.size, 1))
+    for start in range(0, flat.size, step):
+        k = flat[start:start + step]
+        inv = 1.0 / (t[None, :] + k[:, None])
+        powers = {1: inv}
+        for b in range(2, max_b + 1):
+            powers[b] = powers[b - 1] * inv
+        for i, (wi, a, b) in enumerate(terms):
+            out[i][start:start + step] = powers[b] @ coef[(wi, a)]
+    return [o.reshape(kappa.shape) for o in out]
+
+
+def _df1_df2(kappa, t, m):
+    return spectral_sums(kappa, t, [m], [(0, 1, 1), (0, 2, 2)])
+
+
+# ---------------------------------------------------------------------------------------
+# result record
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EffectiveRidgeResult:
+    """Solution of ``ridge = kappa (1 - df1(kappa)/n)`` at each grid point.
+
+    Attributes
+    ----------
+    value : ndarray
+        The effective ridge ``kappa`` (broadcast shape of ``ridge`` and ``n_samples``).
+    converged : ndarray of bool
+        Per-point status: the relative residual is below 1e-10.
+    residual : ndarray
+        ``|kappa (1 - df1/n) - ridge| / (|ridge| + kappa df1/n + tiny)`` recomputed after
+        the solve (0 where kappa = kappa_0 is the ridgeless root).
+    n_iter : int
+        Newton iterations used by the slowest point.
+    kappa_0 : ndarray
+        Ridgeless effective ridge (0 when rank <= n).
+    """
+
+    value: np.ndarray
+    converged: np.ndarray
+    residual: np.ndarray
+    n_iter: int
+    kappa_0: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------
+# solvers
+# ---------------------------------------------------------------------------------------
+
+def _prepare(eigenvalues, multiplicity, owner):
+    t = check_array(eigenvalues, "eigenvalues", owner, ndim=1, nonnegative=True)
+    if multiplicity is None:
+        m = np.ones_like(t)
+    else:
+        m = check_array(multiplicity, "multiplicity", owner, ndim=1, nonnegative=True)
+        if m.shape != t.shape:
+            raise ValueError(f"`multiplicity` of {owner} must have the shape of `eigenvalues` "
+                             f"{t.shape}; got {m.shape}")
+    keep = (t > 0) & (m > 0)
+    if not np.any(keep):
+        raise ValueError(f"`eigenvalues` of {owner} must contain a positive eigenvalue "
+                         f"with positive multiplicity; got none")
+    t, m, _ = merge_atoms(t[keep], m[keep])
+    return t, m
+
+
+def merge_atoms(eigenvalues, multiplicity, *energies):
+    """Merge equal eigenvalues, summing their multiplicities (and any per-atom energies).
+
+    Returns ``(values, multiplicity, [energies...])`` with sorted distinct values.
+    """
+    t, inv = np.unique(np.asarray(eigenvalues, float), return_inverse=True)
+    out = []
+    for w in (multiplicity, *energies):
+        acc = np.zeros(t.shape)
+        np.add.at(acc, inv, np.asarray(w, float))
+        out.append(acc)
+    return t, out[0], out[1:]
+
+
+def _check_n(n_samples, owner):
+    n = check_array(n_samples, "n_samples", owner, positive=True)
+    return n
+
+
+def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
+    """Ridgeless effective ridge ``kappa_0``: ``df1(kappa_0) = n`` if rank > n, else 0.
+
+    Newton from ``kappa = 0`` on the convex decreasing ``df1(kappa) - n`` increases
+    monotonically to the root (theory note linear.md §3.2, §5.4).
+
+    Parameters
+    ----------
+    n_samples : array_like
+        Sample sizes (any shape).
+    eigenvalues, multiplicity : array_like of shape (K,)
+        Population atoms and their multiplicities (default 1 each).
+
+    Returns
+    -------
+    ndarray of the shape of ``n_samples``.
+
+    Examples
+    --------
+    >>> round(float(ridgeless_threshold(500, np.ones(1000))), 12)  # isotropic: gamma - 1
+    1.0
+    """
+    owner = "ridgeless_threshold"
+    t, m = _prepare(eigenvalues, multiplicity, owner)
+    n = _check_n(n_samples, owner)
+    return _kappa0(n, t, m)
+
+
+def _kappa0(n, t, m):
+    n = np.asarray(n, dtype=float)
+    rank = m.sum()
+    out = np.zeros(n.shape)
+    active = np.flatnonzero((rank > n).reshape(-1))
+    if active.size == 0:
+        return out
+    flat = out.reshape(-1)
+    nn = n.reshape(-1)[active]
+    k = np.zeros(active.size)
+    for _ in range(_MAX_ITER):
+        s1, d1 = spectral_sums(k, t, [m], [(0, 1, 1), (0, 1, 2)])   # df1, -df1'
+        step = (s1 - nn) / d1
+        at_floor = np.abs(s1 - nn) <= 16 * _EPS * nn      # rounding level of the sum
+        k = np.where(at_floor, k, k + step)
+        done = at_floor | (np.abs(step) <= 4 * _EPS * np.maximum(k, 1e-300))
+        flat[active[done]] = k[done]
+        if np.all(done):
+            break
+        active, nn, k = active[~done], nn[~done], k[~done]
+    else:  # pragma: no cover - monotone Newton converges; report rather than hide
+        flat[active] = np.nan
+    return out
+
+
+def negative_ridge_bound(n_samples, eigenvalues, multiplicity=None):
+    """Smallest admissible (negative) ridge: ``g(kappa_c) = kappa_c (1 - df1(kappa_c)/n)``.
+
+    ``kappa_c`` solves ``df2(kappa_c) = n`` on ``(-min t, inf)``; ``-g(kappa_c)`` is the
+    lower edge of the non-zero part of the limiting spectrum of ``S`` (for n > rank it is the
+    lower MP-type edge of ``S`` itself; for rank > n that of the companion ``X X^T / n``), so
+    ridge regression with ``ridge > g(kappa_c)`` is well defined in the limit
+    (Silverstein-Choi critical point, theory note linear.md §3.4, §5.5).
+
+    Examples
+    --------
+    >>> gamma = 0.25   # isotropic: lower MP edge (1 - sqrt(gamma))^2 = 0.25
+    >>> round(float(negative_ridge_bound(400, np.ones(100))), 12)
+    -0.25
+    """
+    owner = "negative_ridge_bound"
+    t, m = _prepare(eigenvalues, multiplicity, owner)
+    n = _check_n(n_samples, owner)
+    kc = _kappa_c(n, t, m)
+    df1, = spectral_sums(kc, t, [m], [(0, 1, 1)])
+    return kc * (1 - df1 / n)
+
+
+def _kappa_c(n, t, m):
+    """Root of df2(kappa) = n on (-t_min, inf); Newton from the left on a convex
+    decreasing function (monotone)."""
+    n = np.asarray(n, dtype=float)
+    tmin = t.min()
+    mmin = m[t == tmin].sum()
+    nn = n.reshape(-1).copy()
+    # start where df2 >= mmin tmin^2 / eps^2 = 4 n > n
+    k = -tmin + 0.5 * tmin * np.sqrt(mmin / nn)
+    out = np.full(nn.shape, np.nan)
+    active = np.arange(nn.size)
+    for _ in range(_MAX_ITER):
+        s2, s3 = spectral_sums(k, t, [m], [(0, 2, 2), (0, 2, 3)])   # df2, -df2'/2
+        step = (s2 - nn) / (2 * s3)
+        at_floor = np.abs(s2 - nn) <= 16 * _EPS * nn
+        k = np.where(at_floor, k, k + step)
+        done = at_floor | (np.abs(step) <= 4 * _EPS * np.maximum(np.abs(k), tmin))
+        out[active[done]] = k[done]
+        if np.all(done):
+            break
+        active, nn, k = active[~done], nn[~done], k[~done]
+    return out.reshape(n.shape)
+
+
+def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
+                          allow_negative=False) -> EffectiveRidgeResult:
+    """Solve ``ridge = kappa (1 - df1(kappa)/n)`` for the effective ridge, vectorized.
+
+    Low-level solver returning per-point status (see :func:`effective_ridge` for the
+    raising/NaN wrapper and the mathematics).
+
+    Parameters
+    ----------
+    ridge : array_like
+        Ridge penalties on the covariance scale (>= 0, or > the bound of
+        :func:`negative_ridge_bound` when ``allow_negative``).
+    eigenvalues : array_like of shape (K,)
+        Population eigenvalues (atoms); zeros are ignored.
+    multiplicity : array_like of shape (K,), optional
+        Multiplicity of each atom (default 1: ``eigenvalues`` lists all n_features values).
+    n_samples : array_like
+        Sample sizes; broadcast against ``ridge``.
+    allow_negative : bool
+        Accept negative ridges in the valid range.
+
+    Returns
+    -------
+    EffectiveRidgeResult
+    """
+    owner = "effective_ridge"
+    t, m = _prepare(eigenvalues, multiplicity, owner)
+    if n_samples is None:
+        raise ValueError(f"`n_samples` of {owner} must be given; got None")
+    lam = check_array(ridge, "ridge", owner)
+    n = _check_n(n_samples, owner)
+    lam, n = np.broadcast_arrays(lam, n)
+    shape = lam.shape
+    lam, n = lam.reshape(-1), n.reshape(-1)
+    if not allow_negative and np.any(lam < 0):
+        raise ValueError(f"`ridge` of {owner} must be >= 0 (pass allow_negative=True for a "
+                         f"negative ridge); got minimum {lam.min()!r}")
+    # ridgeless roots, once per distinct n
+    n_unique, n_inv = np.unique(n, return_inverse=True)
+    k0 = _kappa0(n_unique, t, m)[n_inv]
+    kappa = k0.copy()
+    lo = k0.copy()
+    neg = lam < 0
+    if np.any(neg):
+        kc_u = _kappa_c(n_unique, t, m)
+        df1c, = spectral_sums(kc_u, t, [m], [(0, 1, 1)])
+        bound = (kc_u * (1 - df1c / n_unique))[n_inv]
+        bad = neg & (lam <= bound)
+        if np.any(bad):
+            i = np.flatnonzero(bad)[0]
+            raise ValueError(f"`ridge` of {owner} must be > {bound[i]:.6g} (minus the lower "
+                             f"edge of the limiting spectrum of S) at n_samples={n[i]:g}; "
+                             f"got {lam[i]!r}")
+        lo[neg] = kc_u[n_inv][neg]
+    trace = float(np.sum(m * t))
+    hi = np.where(neg, k0, lam + trace / n)
+    # Newton from the right end of the bracket
+    active = np.flatnonzero(lam != 0)
+    kappa[active] = hi[active]
+    n_iter = 0
+    a_lam, a_n = lam[active], n[active]
+    a_k, a_lo, a_hi = kappa[active], lo[active], hi[active]
+    for n_iter in range(1, _MAX_ITER + 1):
+        if active.size == 0:
+            break
+        df1, df2 = _df1_df2(a_k, t, m)
+        g = a_k * (1 - df1 / a_n) - a_lam
+        slope = 1 - df2 / a_n
+        # keep the bracket [lo, hi] with g(lo) < 0 <= g(hi)
+        a_hi = np.where(g >= 0, a_k, a_hi)
+        a_lo = np.where(g < 0, a_k, a_lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = a_k - g / slope
+        outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
+        new = np.where(outside, 0.5 * (a_lo + a_hi), new)
+        # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation
+        noise = 8 * _EPS * (a_k + np.abs(a_lam) + a_k * df1 / a_n)
+        done = (np.abs(new - a_k) <= 4 * _EPS * np.abs(a_k) + 1e-300) | (np.abs(g) <= noise)
+        new = np.where(np.abs(g) <= noise, a_k, new)
+        kappa[active] = new
+        keep = ~done
+        active, a_lam, a_n = active[keep], a_lam[keep], a_n[keep]
+        a_k, a_lo, a_hi = new[keep], a_lo[keep], a_hi[keep]
+    # recompute the residual of the defining equation
+    df1, = spectral_sums(kappa, t, [m], [(0, 1, 1)])
+    scale = np.abs(lam) + kappa * df1 / n + 1e-300
+    residual = np.abs(kappa * (1 - df1 / n) - lam) / scale
+    residual = np.where((lam == 0) & (k0 == 0), 0.0, residual)
+    converged = np.isfinite(kappa) & (residual <= _RTOL)
+    return EffectiveRidgeResult(kappa.reshape(shape), converged.reshape(shape),
+                                residual.reshape(shape), n_iter, k0.reshape(shape))
+
+
+def _finish(values, converged, where, on_failure, what, residual=None):
+    """Raise ConvergenceError, or put NaN + one ConvergenceWarning, where not converged."""
+    if np.all(converged):
+        return values
+    bad = ~converged
+    i = np.flatnonzero(bad.reshape(-1))[0]
+    worst = np.nanmax(residual[bad]) if residual is not None and np.any(np.isfinite(
+        residual[bad])) else np.nan
+    msg = (f"{what} did not converge at {int(bad.sum())} of {bad.size} points (worst relative "
+           f"residual {worst:.3g}; first at {where(i)}). Check the population spectrum "
+           f"(very small or very spread eigenvalues) or pass on_failure='nan'.")
+    if on_failure == "raise":
+        raise ConvergenceError(msg)
+    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    values = np.array(values, dtype=float)
+    values[bad] = np.nan
+    return values
+
+
+def effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
+                    allow_negative=False, on_failure="raise"):
+    r"""Effective (renormalised) ridge of ridge regression, vectorized over ridge and n.
+
+    Solves, for each broadcast pair ``(ridge, n_samples)``,
+
+    .. math:: \lambda = \kappa\,\Bigl(1 - \tfrac{1}{n}\sum_j m_j \tfrac{t_j}{t_j + \kappa}\Bigr)
+
+    (theory note linear.md §3.2 and §5.2; Dobriban & Wager 2018, Hastie et al. 2022,
+    Bach 2024 "implicit regularisation", Atanasov et al. 2024 "renormalised ridge").
+    The map is convex and increasing above ``kappa_0``, so Newton from the right end of
+    the bracket ``[kappa_0, ridge + tr Sigma / n]`` converges monotonically; bisection takes
+    over if a step leaves the bracket. ``ridge = 0`` returns the ridgeless root
+    ``kappa_0`` (0 if rank <= n, else ``df1(kappa_0) = n``).
+
+    Parameters
+    ----------
+    ridge : array_like
+        Ridge(s) on the covariance scale (estimator ``(X^T X/n + ridge I)^{-1} X^T y/n``).
+    eigenvalues : array_like of shape (K,)
+        Population eigenvalues (atoms), zeros allowed (ignored).
+    multiplicity : array_like of shape (K,), optional
+        Number of features sharing each atom (float allowed; for a spectral law with
+        weights ``w`` summing to one and ``p`` features pass ``p * w``). Default: ones.
+    n_samples : array_like
+        Sample sizes, broadcast against ``ridge``.
+    allow_negative : bool
+        Accept ``ridge < 0`` above :func:`negative_ridge_bound` (ValueError below it).
+    on_failure : {"raise", "nan"}
+        ConvergenceError, or NaN with one ConvergenceWarning, where the solve failed.
+
+    Returns
+    -------
+    ndarray of the broadcast shape of ``ridge`` and ``n_samples``.
+
+    Examples
+    --------
+    >>> k = effective_ridge(0.1, np.ones(1000), n_samples=2000)   # theory note §5.6
+    >>> round(float(k), 6)
+    0.174166
+    >>> effective_ridge([[0.0], [1.0]], np.ones(1000), n_samples=[500, 2000]).shape
+    (2, 2)
+    """
+    check_on_failure(on_failure)
+    res = solve_effective_ridge(ridge, eigenvalues, multiplicity, n_samples,
+                                allow_negative=allow_negative)
+    lam, n = np.broadcast_arrays(np.asarray(ridge, float), np.asarray(n_samples, float))
+    out = _finish(res.value, res.converged,
+                  lambda i: f"ridge={lam.reshape(-1)[i]:g}, n_samples={n.reshape(-1)[i]:g}",
+                  on_failure, "effective_ridge", res.residual)
+    return out[()] if np.ndim(out) == 0 else out
+
+
+# ---------------------------------------------------------------------------------------
+# risks
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RidgeRisk:
+    """Deterministic equivalent of the ridge risks at each ``(ridge, n_samples)``.
+
+    All arrays share the broadcast shape. ``bias`` and ``variance`` are the expectations
+    over the noise conditional on the design (theory note linear.md §5.2); ``excess =
+    bias + variance``; ``test = noise_var + excess`` (fresh noisy label); ``train`` is the
+    training mean squared error ``(ridge/kappa)^2 test``.
+    """
+
+    kappa: np.ndarray
+    df1: np.ndarray
+    df2: np.ndarray
+    bias: np.ndarray
+    variance: np.ndarray
+    excess: np.ndarray
+    test: np.ndarray
+    train: np.ndarray
+    converged: np.ndarray
+
+
+def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_energy,
+               noise_var, allow_negative=False, kappa=None) -> RidgeRisk:
+    r"""Bias, variance, test and training error of ridge regression (deterministic equivalent).
+
+    With ``kappa`` the effective ridge (:func:`effective_ridge`), ``e_j`` the energy of the
+    target in atom ``j`` (sum of ``b_k^2`` over the eigen-directions of that atom, ``b = V^T
+    beta``) and ``sigma^2 = noise_var`` (theory note linear.md §5.2):
+
+    .. math::
+
+        B = \frac{\kappa^2 \sum_j e_j t_j/(t_j+\kappa)^2}{1 - \mathrm{df}_2/n},\quad
+        V = \sigma^2\frac{\mathrm{df}_2/n}{1 - \mathrm{df}_2/n},\quad
+        R = \sigma^2 + B + V,\quad
+        R_{train} = (1 - \mathrm{df}_1/n)^2 R .
+
+    At the interpolation threshold (ridge 0, rank = n) ``1 - df2/n = 0``: the variance is
+    ``inf`` (when ``noise_var > 0``), the bias 0 and the training error 0, the limits from
+    both sides.
+
+    Parameters
+    ----------
+    ridge, eigenvalues, multiplicity, n_samples, allow_negative
+        As in :func:`effective_ridge`.
+    target_energy : array_like of shape (K,)
+        ``e_j >= 0`` per atom (same length as ``eigenvalues``).
+    noise_var : float
+        ``sigma^2 >= 0``.
+    kappa : array_like, optional
+        Precomputed effective ridges (skips the solve).
+
+    Returns
+    -------
+    RidgeRisk
+
+    Examples
+    --------
+    >>> r = ridge_risk(0.1, np.ones(1000), n_samples=2000, target_energy=np.ones(1000)/1000,
+    ...                noise_var=0.5)     # theory note §5.6, first row
+    >>> round(float(r.bias), 6), round(float(r.variance), 6), round(float(r.test), 6)
+    (0.034522, 0.284522, 0.819045)
+    """
+    owner = "ridge_risk"
+    t_all = check_array(eigenvalues, "eigenvalues", owner, ndim=1, nonnegative=True)
+    e_all = check_array(target_energy, "target_energy", owner, ndim=1, nonnegative=True)
+    if e_all.shape != t_all.shape:
+        raise ValueError(f"`target_energy` of {owner} must have the shape of `eigenvalues` "
+                         f"{t_all.shape}; got {e_all.shape}")
+    m_all = (np.ones_like(t_all) if multiplicity is None else
+             check_array(multiplicity, "multiplicity", owner, ndim=1, nonnegative=True))
+    if m_all.shape != t_all.shape:
+        raise ValueError(f"`multiplicity` of {owner} must have the shape of `eigenvalues` "
+                         f"{t_all.shape}; got {m_all.shape}")
+    sigma2 = float(noise_var)
+    if not np.isfinite(sigma2) or sigma2 < 0:
+        raise ValueError(f"`noise_var` of {owner} must be a float in [0, inf); got {noise_var!r}")
+    keep = (t_all > 0) & (m_all > 0)
+    if not np.any(keep):
+        raise ValueError(f"`eigenvalues` of {owner} must contain a positive eigenvalue "
+                         f"with positive multiplicity; got none")
+    t, m, (e,) = merge_atoms(t_all[keep], m_all[keep], e_all[keep])
+    if kappa is None:
+        res = solve_effective_ridge(ridge, t, m, n_samples, allow_negative=allow_negative)
+        kappa, converged = res.value, res.converged
+    else:
+        kappa = np.asarray(kappa, float)
+        converged = np.isfinite(kappa)
+    lam, n, kappa = np.broadcast_arrays(np.asarray(ridge, float), np.asarray(n_samples, float),
+                                        kappa)
+    df1, df2, a = spectral_sums(kappa, t, [m, e], [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+    zero_k = kappa == 0
+    df1 = np.where(zero_k, m.sum(), df1)
+    df2 = np.where(zero_k, m.sum(), df2)
+    a = np.where(zero_k, 0.0, a)
+    den = 1 - df2 / n
+    at_threshold = den <= 4 * _EPS * np.maximum(1.0, df2 / n)
+    den_safe = np.where(at_threshold, 1.0, den)
+    bias = np.where(at_threshold, 0.0, kappa ** 2 * a / den_safe)
+    variance = np.where(at_threshold, np.inf if sigma2 > 0 else 0.0,
+                        sigma2 * (df2 / n) / den_safe)
+    excess = bias + variance
+    test = sigma2 + excess
+    factor = 1 - df1 / n
+    with np.errstate(invalid="ignore"):
+        train = np.where(at_threshold, 0.0, factor ** 2 * (sigma2 + kappa ** 2 * a) / den_safe)
+    return RidgeRisk(kappa, df1, df2, bias, variance, excess, test, train,
+                     np.asarray(converged, bool))
