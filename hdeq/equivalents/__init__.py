@@ -1,4 +1,10 @@
 """Deterministic equivalents of resolvents, activations, linear equivalents of nonlinear
 random matrices."""
 
+from ._ridge_equivalent import (EffectiveRidgeResult, RidgeRisk, effective_ridge,
+                               negative_ridge_bound, ridge_risk, ridgeless_threshold,
+                               solve_effective_ridge, spectral_sums)
+
 __all__: list[str] = []
+__all__ += ["EffectiveRidgeResult", "RidgeRisk", "effective_ridge", "negative_ridge_bound",
+            "ridge_risk", "ridgeless_threshold", "solve_effective_ridge", "spectral_sums"]
