@@ -4,7 +4,9 @@ random matrices."""
 from ._ridge_equivalent import (EffectiveRidgeResult, RidgeRisk, effective_ridge,
                                negative_ridge_bound, ridge_risk, ridgeless_threshold,
                                solve_effective_ridge, spectral_sums)
+from ._resolvent import ResolventEquivalent, resolvent_equivalent
 
 __all__: list[str] = []
 __all__ += ["EffectiveRidgeResult", "RidgeRisk", "effective_ridge", "negative_ridge_bound",
             "ridge_risk", "ridgeless_threshold", "solve_effective_ridge", "spectral_sums"]
+__all__ += ["ResolventEquivalent", "resolvent_equivalent"]
