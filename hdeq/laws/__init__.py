@@ -1,5 +1,9 @@
 """Limiting spectral laws as distribution-like objects, each with a ``sample`` twin."""
 
+from ._base import SpectralLaw
+from ._marchenko_pastur import MarchenkoPastur
+from ._sample_covariance import SampleCovarianceLaw
 from ._semicircle import Semicircle
 
-__all__: list[str] = ["Semicircle"]
+__all__: list[str] = ["SpectralLaw", "MarchenkoPastur", "SampleCovarianceLaw",
+                       "Semicircle"]

@@ -1,0 +1,221 @@
+r"""The one surface every spectral law shares: :class:`SpectralLaw`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from ..core._solver import SolveResult, resolve_failures
+from ..core._stieltjes import in_support, support_quadrature
+from ..core._validation import check_array, check_on_failure, check_scalar
+
+__all__ = ["SpectralLaw"]
+
+
+class SpectralLaw:
+    r"""Base class of limiting spectral laws (probability measures on the real line).
+
+    Convention: :math:`m(z) = \int d\mu(t) / (t - z)`, so ``Im m > 0`` when
+    ``Im z > 0`` and ``m(z) ~ -1/z`` at infinity (DESIGN.md, theory note linear.md §1).
+
+    **What a subclass must implement**
+
+    ``_stieltjes(z)``
+        ``z``: 1-D complex array with ``Im z >= 0``, no point at an atom. Return
+        ``m(z)`` as a complex array of the same length, or a
+        :class:`~hdeq.core.SolveResult` (then failures are turned into
+        ``ConvergenceError`` / NaN + warning by the base). For *real* ``z`` it must
+        return the boundary value ``m(x + i0)`` (``Im m = pi * density``), also on the
+        support: the base uses this for :meth:`pdf`, :meth:`cdf` and :meth:`moment`.
+    ``support`` (property)
+        Sorted tuple of disjoint ``(left, right)`` intervals carrying the absolutely
+        continuous part (empty tuple if none).
+    ``atoms`` (property)
+        Tuple of ``(location, mass)`` pairs with ``mass > 0`` (empty if none).
+    ``sample(n_features, seed=None)``
+        Eigenvalues of one finite random matrix of size ``n_features`` of that kind
+        (the empirical twin): sorted 1-D float array of length ``n_features``.
+
+    **What the base provides** (override with closed forms where they exist):
+    :meth:`stieltjes` (validation, reflection ``m(conj z) = conj m(z)``, errors on
+    the support), :meth:`pdf` (``Im m(x + i0) / pi`` on the support, 0 outside),
+    :meth:`cdf` (quadrature over the support with a cosine substitution that
+    handles square-root edges, plus atoms), :meth:`moment` (same quadrature plus
+    atoms), :attr:`mean`, :attr:`var`. ``_quad_nodes`` sets the number of
+    Gauss-Legendre nodes per interval (96).
+
+    Laws are immutable values: validate parameters in ``__init__`` and never
+    change them afterwards (``cached_property`` is used for derived quantities).
+    """
+
+    _quad_nodes: int = 96
+
+    # ---------------------------------------------------------------- to implement
+    def _stieltjes(self, z: np.ndarray):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def support(self) -> tuple[tuple[float, float], ...]:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def atoms(self) -> tuple[tuple[float, float], ...]:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample(self, n_features: int, seed=None) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def _owner(self) -> str:
+        return type(self).__name__
+
+    @cached_property
+    def _atom_locations(self) -> np.ndarray:
+        return np.array([a for a, _ in self.atoms], dtype=float)
+
+    @cached_property
+    def _atom_masses(self) -> np.ndarray:
+        return np.array([w for _, w in self.atoms], dtype=float)
+
+    @cached_property
+    def continuous_mass(self) -> float:
+        """Mass of the absolutely continuous part, ``1 - sum of atom masses``."""
+        return float(1.0 - self._atom_masses.sum())
+
+    def _call_stieltjes(self, z: np.ndarray, on_failure: str, what: str) -> np.ndarray:
+        out = self._stieltjes(z)
+        if isinstance(out, SolveResult):
+            out = resolve_failures(out, on_failure, what=f"{what} of {self._owner}")
+        return np.asarray(out, dtype=complex)
+
+    # ---------------------------------------------------------------- public surface
+    def stieltjes(self, z, *, on_failure: str = "raise") -> np.ndarray:
+        r"""Stieltjes transform :math:`m(z) = \int d\mu(t) / (t - z)`.
+
+        Parameters
+        ----------
+        z : array_like of complex, any shape
+            Points off the support. ``Im z < 0`` is handled by reflection
+            ``m(conj z) = conj m(z)``; real ``z`` outside the support and away from
+            the atoms is allowed (``m`` is then real).
+        on_failure : {"raise", "nan"}
+            What to do where a numerical solver does not converge: raise
+            :class:`~hdeq.core.ConvergenceError`, or return NaN there with one
+            :class:`~hdeq.core.ConvergenceWarning`.
+
+        Returns
+        -------
+        ndarray of complex, shape of ``z`` (0-d for a scalar).
+
+        Raises
+        ------
+        ValueError
+            If a real ``z`` lies on the support or at an atom (the transform is not
+            defined there: use ``Im z > 0`` or :meth:`pdf`).
+        """
+        check_on_failure(on_failure)
+        z = check_array(z, "z", self._owner, allow_complex=True).astype(complex)
+        shape = z.shape
+        zf = z.ravel()
+        real = zf.imag == 0
+        if np.any(real):
+            xr = zf.real[real]
+            on = in_support(xr, self.support)
+            if self.atoms:
+                on |= np.isin(xr, self._atom_locations)
+            if np.any(on):
+                bad = xr[on][0]
+                raise ValueError(
+                    f"`z` of {self._owner}.stieltjes must be off the support and the "
+                    f"atoms for real z (support {self.support}, atoms at "
+                    f"{tuple(self._atom_locations.tolist())}); got z = {bad!r}. Use "
+                    f"Im z > 0, or pdf(x) for the density")
+        lower = zf.imag < 0
+        zu = np.where(lower, np.conj(zf), zf)
+        m = self._call_stieltjes(zu, on_failure, "the Stieltjes transform")
+        m = np.where(lower, np.conj(m), m)
+        return m.reshape(shape)
+
+    def pdf(self, x, *, on_failure: str = "raise") -> np.ndarray:
+        r"""Density of the absolutely continuous part, :math:`\operatorname{Im} m(x + i0)/\pi`.
+
+        Taken on the real axis exactly (the boundary value, no smoothing width); 0
+        outside the support. At an atom the value is the density of the continuous
+        part only (finite, no warning). Array in, array out (shape of ``x``).
+        """
+        check_on_failure(on_failure)
+        x = check_array(x, "x", self._owner)
+        out = np.zeros(x.shape)
+        xf = x.ravel()
+        inside = np.zeros(xf.shape, dtype=bool)
+        for a, b in self.support:
+            inside |= (xf > a) & (xf < b)
+        if np.any(inside):
+            xi = xf[inside]
+            if self.atoms:
+                at = np.isin(xi, self._atom_locations)
+                # density of the continuous part at an atom: the limit from the right
+                xi = np.where(at, xi + 1e-9 * (1.0 + np.abs(xi)), xi)
+            m = self._call_stieltjes(xi.astype(complex), on_failure, "the density")
+            dens = np.maximum(m.imag, 0.0) / np.pi
+            out.ravel()[np.flatnonzero(inside)] = dens
+        return out.reshape(x.shape)
+
+    def cdf(self, x, *, on_failure: str = "raise") -> np.ndarray:
+        r"""Distribution function :math:`\mu((-\infty, x])`, atoms included.
+
+        Gauss-Legendre quadrature of :meth:`pdf` on each support interval after the
+        substitution :math:`x = a + (b - a)(1 - \cos\theta)/2` (smooth integrand for
+        square-root edges), plus the masses of the atoms ``<= x``. Clipped to [0, 1].
+        """
+        check_on_failure(on_failure)
+        x = check_array(x, "x", self._owner)
+        xf = x.ravel()
+        out = np.zeros(xf.shape)
+        for loc, mass in self.atoms:
+            out += mass * (xf >= loc)
+        for a, b in self.support:
+            full = xf >= b
+            part = (xf > a) & (xf < b)
+            if np.any(full):
+                out[full] += self._interval_mass(a, b, on_failure)
+            if np.any(part):
+                nodes, w = support_quadrature(a, b, xf[part], n_nodes=self._quad_nodes)
+                dens = self.pdf(nodes.ravel(), on_failure=on_failure).reshape(nodes.shape)
+                out[part] += np.sum(w * dens, axis=-1)
+        return np.clip(out, 0.0, 1.0).reshape(x.shape)
+
+    def _interval_mass(self, a, b, on_failure="raise") -> float:
+        cache = self.__dict__.setdefault("_mass_cache", {})
+        if (a, b) not in cache:
+            nodes, w = support_quadrature(a, b, n_nodes=self._quad_nodes)
+            cache[(a, b)] = float(np.sum(w * self.pdf(nodes, on_failure=on_failure)))
+        return cache[(a, b)]
+
+    def moment(self, k: int) -> float:
+        r"""Moment :math:`M_k = \int t^k d\mu(t)` (atoms included).
+
+        Base implementation: quadrature of ``t^k pdf(t)`` on the support (as in
+        :meth:`cdf`) plus ``sum_atoms loc^k mass``.
+        """
+        k = check_scalar(k, "k", f"{self._owner}.moment", low=0, low_inclusive=True,
+                         integer=True)
+        if k == 0:
+            return 1.0
+        total = float(np.sum(self._atom_masses * self._atom_locations ** k))
+        for a, b in self.support:
+            nodes, w = support_quadrature(a, b, n_nodes=2 * self._quad_nodes)
+            total += float(np.sum(w * nodes ** k * self.pdf(nodes)))
+        return total
+
+    @property
+    def mean(self) -> float:
+        """First moment."""
+        return self.moment(1)
+
+    @property
+    def var(self) -> float:
+        """Variance ``M_2 - M_1^2``."""
+        return self.moment(2) - self.moment(1) ** 2

@@ -1,0 +1,396 @@
+r"""Generalized Marchenko-Pastur law: sample covariance of any population spectrum."""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from ..core._solver import SolveResult, solve_stieltjes
+from ..core._stieltjes import sample_covariance_edges
+from ..core._validation import (as_generator, check_array, check_on_failure,
+                                check_population, check_scalar)
+from ._base import SpectralLaw
+from ._marchenko_pastur import _gram_eigenvalues, _n_samples_for
+
+__all__ = ["SampleCovarianceLaw"]
+
+_DIRECT_MAX_ATOMS = 256      # above this: coarse-population start + full Newton polish
+_COARSE_ATOMS = 96
+_CHUNK_ELEMENTS = 1 << 16    # elements of the (points x atoms) work arrays per chunk
+
+
+def _silverstein_terms(m, t, wt, wt2, wt3, wt4, derivative=True):
+    r"""``S1 = sum_j w_j t_j / (1 + t_j m)`` and ``S2 = sum_j w_j t_j^2 / (1 + t_j m)^2``.
+
+    Vectorized over 1-D complex ``m`` and the atoms ``t`` (``wt = w t``, ...), in real
+    arithmetic, chunked so the (points x atoms) work arrays stay in cache. ``S1`` is
+    computed from ``conj(d)/|d|^2``, ``d = 1 + t m``, term by term (accurate); ``S2``
+    (only the Newton derivative) from moments of ``1/|d|^4``.
+    """
+    a = m.real
+    b = m.imag
+    S1 = np.empty(m.size, complex)
+    S2 = np.empty(m.size, complex) if derivative else None
+    K = t.size
+    rows = max(1, _CHUNK_ELEMENTS // max(K, 1))
+    W2 = np.stack([wt2, wt3, wt4], axis=1) if derivative else None
+    for s in range(0, m.size, rows):
+        sl = slice(s, s + rows)
+        aa, bb = a[sl, None], b[sl, None]
+        dr = t * aa
+        dr += 1.0
+        di = t * bb
+        q = dr * dr
+        q += di * di
+        np.reciprocal(q, out=q)
+        dr *= q
+        di *= q
+        S1[sl] = (dr @ wt) - 1j * (di @ wt)
+        if derivative:
+            q *= q
+            R = q @ W2                     # sum w t^2 |d|^-4 t^k, k = 0, 1, 2
+            A, B = a[sl], b[sl]
+            S2[sl] = (R[:, 0] + 2 * A * R[:, 1] + (A * A - B * B) * R[:, 2]
+                      - 2j * (B * R[:, 1] + A * B * R[:, 2]))
+    return S1, S2
+
+
+class SampleCovarianceLaw(SpectralLaw):
+    r"""Limiting spectrum of a sample covariance matrix (generalized Marchenko-Pastur).
+
+    Eigenvalues of ``X.T @ X / n_samples`` (``p x p``, ``p = n_features``) where the
+    rows of ``X`` (``n_samples x n_features``) are i.i.d. with covariance ``C`` whose
+    spectrum tends to the population law ``H``; ``aspect_ratio = c = n_features /
+    n_samples`` (Silverstein & Bai 1995; theory note linear.md §3.1). The companion
+    transform ``mt`` (of the ``n x n`` matrix ``X X^T / n_samples``) is the root
+    with ``Im mt > 0`` of the Silverstein-Choi equation
+
+    .. math:: z = -\frac{1}{\tilde m} + c \int \frac{t\,dH(t)}{1 + t \tilde m},
+
+    solved by Newton with continuation (:func:`hdeq.core.solve_stieltjes`), and the
+    ``p x p`` transform is
+    :math:`m(z) = -\int dH(t) / (z + t\, z\tilde m(z))` (equal to
+    ``(mt + (1 - c)/z)/c``, written without the cancellation near 0). Edges by
+    Silverstein-Choi critical points (:func:`hdeq.core.sample_covariance_edges`).
+
+    Atoms: with ``w0 = H({0})`` (zero population eigenvalues), the ``p x p`` law
+    has an atom at 0 of mass ``max(w0, 1 - 1/c)`` (rank of the sample covariance
+    is ``min(n, (1 - w0) p)``), and the companion one of mass
+    ``max(0, 1 - c (1 - w0))``.
+
+    For many distinct population eigenvalues (``K > 256``), points are first solved
+    for a coarse population (96 equal-mass groups, group means), then polished by
+    Newton on the full population; points where the polish fails are solved again
+    with full continuation on the full population. Each Newton iteration is one
+    vectorized (active points x K) array operation.
+
+    Parameters
+    ----------
+    population : array_like, (values, weights) pair, or SpectralLaw
+        Eigenvalues of ``C`` (equal weights; repeated values are merged), a pair of
+        eigenvalues and weights summing to one, or a law. A law is discretized into
+        ``n_atoms`` atoms: its atoms are kept, and its continuous part is cut into
+        equal-mass bins by quadrature of its ``pdf``, each bin replaced by its mean.
+    aspect_ratio : float
+        ``c = n_features / n_samples`` in (0, inf).
+    n_atoms : int, default 1000
+        Number of atoms used to discretize a population given as a law.
+
+    Examples
+    --------
+    >>> law = SampleCovarianceLaw(([1.0, 3.0, 10.0], [0.5, 0.3, 0.2]), 0.3)
+    >>> [tuple(round(e, 4) for e in iv) for iv in law.support]   # theory note §3.6
+    [(0.2716, 1.5736), (1.6111, 4.88), (6.3231, 16.0177)]
+    >>> round(float(law.delta(-2.0).real), 6)
+    0.168466
+    >>> round(float(law.pdf(2.0)), 7)
+    0.1262633
+    """
+
+    def __init__(self, population, aspect_ratio: float, *, n_atoms: int = 1000):
+        owner = "SampleCovarianceLaw"
+        self.aspect_ratio = check_scalar(aspect_ratio, "aspect_ratio", owner, low=0.0)
+        self.n_atoms = check_scalar(n_atoms, "n_atoms", owner, low=1,
+                                    low_inclusive=True, integer=True)
+        pop = check_population(population, "population", owner)
+        if isinstance(pop, tuple):
+            values, weights = pop
+            self.population_law = None
+        else:
+            self.population_law = pop
+            values, weights = _discretize_law(pop, self.n_atoms)
+        self.population_values = values
+        self.population_weights = weights
+        self.population_values.setflags(write=False)
+        self.population_weights.setflags(write=False)
+        pos = values > 0
+        self._t = values[pos]
+        self._w = weights[pos]
+        self.zero_weight = float(weights[~pos].sum())
+        self._wt = self._w * self._t
+        self._wt2 = self._wt * self._t
+        self._wt3 = self._wt2 * self._t
+        self._wt4 = self._wt3 * self._t
+        c = self.aspect_ratio
+        self._scale = float(self._t.max() * (1.0 + math.sqrt(c)) ** 2)
+
+    def __repr__(self) -> str:
+        k = self.population_values.size
+        return (f"SampleCovarianceLaw(<population with {k} distinct eigenvalues>, "
+                f"aspect_ratio={self.aspect_ratio!r})")
+
+    # ------------------------------------------------------------------ support
+    @cached_property
+    def support(self) -> tuple[tuple[float, float], ...]:
+        """Intervals of the continuous part (Silverstein-Choi critical points)."""
+        return sample_covariance_edges(self._t, self._w, self.aspect_ratio)
+
+    @property
+    def atoms(self) -> tuple[tuple[float, float], ...]:
+        """``((0.0, max(w0, 1 - 1/c)),)`` when that mass is positive, else ``()``."""
+        mass = max(self.zero_weight, 1.0 - 1.0 / self.aspect_ratio)
+        return ((0.0, float(mass)),) if mass > 1e-15 else ()
+
+    @property
+    def companion_atom_mass(self) -> float:
+        """Mass ``max(0, 1 - c (1 - w0))`` of the companion law at 0."""
+        return max(0.0, 1.0 - self.aspect_ratio * (1.0 - self.zero_weight))
+
+    # ------------------------------------------------------------------ solver
+    def _equation(self, t, wt, wt2, wt3, wt4, c):
+        def fun(m, z, idx):
+            S1, S2 = _silverstein_terms(m, t, wt, wt2, wt3, wt4)
+            minv = 1.0 / m
+            return -minv + c * S1 - z, minv * minv - c * S2
+        return fun
+
+    @cached_property
+    def _coarse(self):
+        """Coarse population: 96 consecutive equal-mass groups, group means."""
+        t, w = self._t, self._w
+        cw = np.cumsum(w) / w.sum()
+        group = np.minimum((cw * _COARSE_ATOMS - 1e-12).astype(int), _COARSE_ATOMS - 1)
+        gw = np.bincount(group, weights=w, minlength=_COARSE_ATOMS)
+        gt = np.bincount(group, weights=w * t, minlength=_COARSE_ATOMS)
+        keep = gw > 0
+        return gt[keep] / gw[keep], gw[keep]
+
+    def _solve_companion(self, z: np.ndarray) -> SolveResult:
+        """Companion transform at 1-D ``z`` (``Im z >= 0``) as a SolveResult."""
+        c = self.aspect_ratio
+        full = self._equation(self._t, self._wt, self._wt2, self._wt3, self._wt4, c)
+        if self._t.size <= _DIRECT_MAX_ATOMS:
+            return solve_stieltjes(full, z, scale=self._scale)
+        tc, wc = self._coarse
+        wt = wc * tc
+        coarse = self._equation(tc, wt, wt * tc, wt * tc ** 2, wt * tc ** 3, c)
+        first = solve_stieltjes(coarse, z, scale=self._scale, retry=False)
+        return solve_stieltjes(full, z, scale=self._scale, initial=first.value,
+                               max_iter=30)
+
+    def _companion_upper(self, z: np.ndarray) -> SolveResult:
+        zero = z == 0
+        if not np.any(zero):
+            return self._solve_companion(z)
+        # z = 0 with no companion atom (c (1 - w0) > 1): solve there as any point
+        return self._solve_companion(z)
+
+    def _stieltjes(self, z: np.ndarray):
+        z = np.asarray(z, dtype=complex)
+        zero = z == 0
+        res = self._solve_companion(np.where(zero, 1j, z))  # z = 0 handled below
+        mt = res.value
+        with np.errstate(all="ignore"):
+            g = z * mt
+        # p x p transform: m = -sum_j w_j / (z + t_j g), g = z mt; at z = 0 (allowed
+        # only without atom there, so w0 = 0 and c < 1) g -> -(1 - c).
+        g = np.where(zero, -self.companion_atom_mass, g)
+        m = self._pxp_from_g(z, g)
+        status = np.where(zero, 0, res.status).astype(np.int8)
+        return SolveResult(value=m, status=status, n_iter=res.n_iter,
+                           residual=np.where(zero, 0.0, res.residual), z=z)
+
+    def _pxp_from_g(self, z, g):
+        t, w = self._t, self._w
+        out = np.empty(z.size, complex)
+        rows = max(1, _CHUNK_ELEMENTS // max(t.size, 1))
+        with np.errstate(all="ignore"):
+            for s in range(0, z.size, rows):
+                sl = slice(s, s + rows)
+                out[sl] = -((1.0 / (z[sl, None] + t * g[sl, None])) @ w)
+            if self.zero_weight > 0:
+                out -= self.zero_weight / z
+        return out
+
+    # ------------------------------------------------------------------ public extras
+    def companion_stieltjes(self, z, *, on_failure: str = "raise") -> np.ndarray:
+        r"""Stieltjes transform ``mt(z)`` of the ``n x n`` companion ``X X^T / n_samples``.
+
+        Root with ``Im mt > 0`` of ``z = -1/mt + c int t/(1 + t mt) dH(t)`` (theory
+        note linear.md §3.1); reflection for ``Im z < 0``; real ``z`` allowed off the
+        support and off the companion's atom at 0 (mass ``max(0, 1 - c (1 - w0))``).
+        """
+        check_on_failure(on_failure)
+        z = check_array(z, "z", self._owner, allow_complex=True).astype(complex)
+        zf = z.ravel()
+        real = zf.imag == 0
+        if np.any(real):
+            from ..core._stieltjes import in_support
+            xr = zf.real[real]
+            on = in_support(xr, self.support)
+            if self.companion_atom_mass > 0:
+                on |= xr == 0
+            if np.any(on):
+                raise ValueError(
+                    f"`z` of SampleCovarianceLaw.companion_stieltjes must be off the "
+                    f"support {self.support} and the companion atom for real z; got "
+                    f"z = {xr[on][0]!r}. Use Im z > 0")
+        lower = zf.imag < 0
+        zu = np.where(lower, np.conj(zf), zf)
+        from ..core._solver import resolve_failures
+        mt = resolve_failures(self._solve_companion(zu), on_failure,
+                              what="the companion Stieltjes transform of "
+                                   "SampleCovarianceLaw")
+        return np.where(lower, np.conj(mt), mt).reshape(z.shape)
+
+    def delta(self, z, *, on_failure: str = "raise") -> np.ndarray:
+        r"""``delta(z) = (1/n) tr C Qbar(z) = -1/(z mt(z)) - 1`` (theory note §3.1)."""
+        z = check_array(z, "z", self._owner, allow_complex=True).astype(complex)
+        mt = self.companion_stieltjes(z, on_failure=on_failure)
+        return -1.0 / (z * mt) - 1.0
+
+    def moment(self, k: int) -> float:
+        r"""Moments of the ``p x p`` law from the free-cumulant recursion.
+
+        The companion satisfies ``z(mt) = -1/mt + c int t/(1 + t mt) dH``; the ``p x p``
+        moments follow exactly from the power series of this relation (computed
+        by series reversion on the population moments ``h_j = int t^j dH``).
+        """
+        k = check_scalar(k, "k", "SampleCovarianceLaw.moment", low=0, low_inclusive=True,
+                         integer=True)
+        return float(_gmp_moments(self.population_values, self.population_weights,
+                                  self.aspect_ratio, k)[k])
+
+    # ------------------------------------------------------------------ twin
+    def sample(self, n_features: int, seed=None) -> np.ndarray:
+        """Eigenvalues of ``X.T @ X / n_samples`` with population covariance ``C``.
+
+        ``C = diag(population values)``, each value repeated ``round(w_j n_features)``
+        times by the largest-remainder rule (so the counts sum to ``n_features``);
+        ``X = Z C^{1/2}`` with ``Z`` standard Gaussian of shape ``(n_samples,
+        n_features)``, ``n_samples = round(n_features / aspect_ratio)``. Sorted.
+        """
+        p = check_scalar(n_features, "n_features", "SampleCovarianceLaw.sample", low=1,
+                         low_inclusive=True, integer=True)
+        rng = as_generator(seed)
+        diag = population_diagonal(self.population_values, self.population_weights, p)
+        n = _n_samples_for(p, self.aspect_ratio)
+        X = rng.standard_normal((n, p)) * np.sqrt(diag)
+        return _gram_eigenvalues(X)
+
+
+def population_diagonal(values, weights, n_features: int) -> np.ndarray:
+    """Population eigenvalues repeated by weight to length ``n_features``
+    (largest-remainder rounding of ``weights * n_features``)."""
+    raw = np.asarray(weights) * n_features
+    counts = np.floor(raw).astype(int)
+    short = n_features - counts.sum()
+    if short > 0:
+        order = np.argsort(-(raw - counts), kind="stable")
+        counts[order[:short]] += 1
+    return np.repeat(np.asarray(values, float), counts)
+
+
+def _gmp_moments(values, weights, c, kmax):
+    r"""Moments ``M_0..M_kmax`` of the ``p x p`` generalized MP law.
+
+    Uses the moment-cumulant relation of the free multiplicative convolution with
+    MP: ``M_k = sum over non-crossing partitions``; computed here by the classical
+    recursion (Bai & Silverstein 2010, Lemma 3.x form): with ``h_j`` the population
+    moments, the companion moments ``beta_k`` satisfy
+    ``beta_k = sum_{...}``. Implemented via power series of the Silverstein equation:
+    with ``y = -1/z`` small, ``mt = y B(y)``, ``B = sum_k beta_k y^k``.
+    """
+    t = np.asarray(values, float)
+    w = np.asarray(weights, float)
+    h = np.array([np.sum(w * t ** j) for j in range(kmax + 2)])
+    # Series in u = 1/z: mt(z) = -sum_k beta_k u^{k+1} (companion moments beta_k).
+    # Silverstein: mt = -1/(z - c int t/(1 + t mt) dH)  =>  -1/mt = z - c sum_j (-1)^j h_{j+1} mt^j
+    # Solve order by order with truncated power series in u.
+    N = kmax + 2
+    mt = np.zeros(N + 1)          # coefficients of u^0..u^N
+    mt[1] = -1.0
+    for _ in range(N + 1):
+        # S = sum_j (-1)^j h_{j+1} mt^j
+        S = np.zeros(N + 1)
+        power = np.zeros(N + 1)
+        power[0] = 1.0
+        for j in range(N + 1):
+            S += (-1) ** j * h[j + 1] * power if j + 1 < h.size else 0.0
+            power = np.convolve(power, mt)[:N + 1]
+        # mt = -1/(z - c S) = -u / (1 - c u S)
+        denom = np.zeros(N + 1)
+        denom[0] = 1.0
+        denom[1:] -= c * S[:N]
+        inv = _series_inverse(denom, N + 1)
+        new = np.zeros(N + 1)
+        new[1:] = -inv[:N]
+        mt = new
+    beta = -mt[1:]                 # companion moments beta_0, beta_1, ...
+    # p x p moments: c M_k = beta_k for k >= 1 (nonzero eigenvalues are shared)
+    M = np.empty(kmax + 1)
+    M[0] = 1.0
+    M[1:] = beta[1:kmax + 1] / c
+    return M
+
+
+def _series_inverse(a, n):
+    out = np.zeros(n)
+    out[0] = 1.0 / a[0]
+    for k in range(1, n):
+        out[k] = -np.dot(a[1:k + 1], out[k - 1::-1][:k]) / a[0]
+    return out
+
+
+def _discretize_law(law, n_atoms: int):
+    """Discretize a law into atoms: its atoms, plus equal-mass bins of its
+    continuous part (by quadrature of ``pdf`` on a fine cosine grid), each bin
+    replaced by its mean."""
+    from ..core._stieltjes import support_quadrature
+    vals, wts = [], []
+    for loc, mass in law.atoms:
+        vals.append(np.array([float(loc)]))
+        wts.append(np.array([float(mass)]))
+    cont = 1.0 - sum(m for _, m in law.atoms)
+    if cont > 1e-14 and law.support:
+        xs, ws = [], []
+        for a, b in law.support:
+            # composite fine grid: 64 panels x 16 nodes in the cosine variable
+            edges = a + (b - a) * (1 - np.cos(np.linspace(0, np.pi, 65))) / 2
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                x, wq = support_quadrature(lo, hi, n_nodes=16)
+                xs.append(x)
+                ws.append(wq)
+        x = np.concatenate(xs)
+        wq = np.concatenate(ws) * law.pdf(np.concatenate(xs))
+        order = np.argsort(x)
+        x, wq = x[order], wq[order]
+        wq *= cont / wq.sum()
+        n_cont = max(1, n_atoms - len(vals))
+        cum = np.cumsum(wq) / cont
+        group = np.minimum((cum * n_cont - 1e-12).astype(int), n_cont - 1)
+        gw = np.bincount(group, weights=wq, minlength=n_cont)
+        gx = np.bincount(group, weights=wq * x, minlength=n_cont)
+        keep = gw > 0
+        vals.append(gx[keep] / gw[keep])
+        wts.append(gw[keep])
+    values = np.concatenate(vals)
+    weights = np.concatenate(wts)
+    if np.any(values < 0):
+        raise ValueError("`population` of SampleCovarianceLaw must be supported on "
+                         f"[0, inf); got a law with mass at {values.min()!r}")
+    weights = weights / weights.sum()
+    return check_population((np.maximum(values, 0.0), weights), "population",
+                            "SampleCovarianceLaw")
