@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 
-from ..core._validation import as_generator, check_array, check_scalar
+from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ._base import SpectralLaw
 
 __all__ = ["Semicircle"]
 
 
-class Semicircle:
+class Semicircle(SpectralLaw):
     r"""Wigner's semicircle law of radius ``2 * scale`` (variance ``scale**2``).
 
     Limit of the eigenvalue distribution of a Wigner matrix ``W`` of size
@@ -43,8 +44,8 @@ class Semicircle:
     ((-2.0, 2.0),)
     >>> float(law.moment(4))
     2.0
-    >>> law.stieltjes(1j)                                   # doctest: +ELLIPSIS
-    array(0.61803...j)
+    >>> round(complex(law.stieltjes(1j)).imag, 12)          # (sqrt 5 - 1) / 2
+    0.61803398875
     """
 
     def __init__(self, scale: float = 1.0):
@@ -76,48 +77,43 @@ class Semicircle:
         return ()
 
     # -- transforms ---------------------------------------------------------------------
-    def stieltjes(self, z, *, on_failure: str = "raise"):
-        r"""Stieltjes transform ``m(z) = \int d\mu(t)/(t - z)`` in closed form.
+    def _stieltjes(self, z):
+        r"""Closed form ``m(z) = -2 / (z + sqrt(z - 2s) sqrt(z + 2s))`` for
+        ``Im z >= 0`` (the base class validates ``z`` and reflects ``Im z < 0``).
 
-        Any array shape; ``Im z < 0`` gives ``conj m(conj z)`` automatically (the
-        closed form is analytic off the support). Real ``z`` strictly outside
-        ``[-2s, 2s]`` is allowed; real ``z`` on the support raises ``ValueError``
-        (use ``Im z > 0`` or :meth:`pdf`). ``on_failure`` is accepted for the
-        common law interface; the closed form never fails.
+        This equals ``(-z + sqrt(z - 2s) sqrt(z + 2s)) / (2 s^2)`` (multiply by the
+        conjugate root; ``z + root`` never vanishes) without its cancellation at large
+        ``|z|``. On ``[-2s, 2s]`` it is the boundary value ``m(x + i0)``.
         """
-        z = check_array(z, "z", "Semicircle.stieltjes", allow_complex=True)
-        z = z.astype(complex)
-        on_cut = (z.imag == 0) & (np.abs(z.real) <= self.radius)
-        if np.any(on_cut):
-            bad = z[on_cut].flat[0]
-            raise ValueError(
-                "`z` of Semicircle.stieltjes must be off the support "
-                f"[{-self.radius}, {self.radius}] (use Im z > 0, or pdf for the density); "
-                f"got {bad!r}")
+        z = np.asarray(z, dtype=complex)
+        z = np.where(z.imag == 0, z.real + 0j, z)       # +0 imaginary part: upper limit
         root = np.sqrt(z - self.radius) * np.sqrt(z + self.radius)
-        # -z + root suffers cancellation for large |z|; use the conjugate form
-        # m = -2 / (z + root), equal to (-z + root) / (2 s^2) since root^2 = z^2 - 4 s^2
-        # (and z + root never vanishes).
         return -2.0 / (z + root)
 
     def stieltjes_derivative(self, z):
         """Derivative ``m'(z) = -m / (2 s^2 m + z)`` of the Stieltjes transform
         (differentiate ``s^2 m^2 + z m + 1 = 0``)."""
-        m = self.stieltjes(z)
         z = np.asarray(z, dtype=complex)
-        return -m / (2.0 * self.scale ** 2 * m + z)
+        lower = z.imag < 0
+        zu = np.where(lower, np.conj(z), z)
+        m = self._stieltjes(zu)
+        d = -m / (2.0 * self.scale ** 2 * m + zu)
+        return np.where(lower, np.conj(d), d)
 
-    def pdf(self, x):
-        """Density ``sqrt(4 s^2 - x^2) / (2 pi s^2)`` on ``[-2s, 2s]``, 0 outside."""
+    def pdf(self, x, *, on_failure: str = "raise"):
+        """Density ``sqrt(4 s^2 - x^2) / (2 pi s^2)`` on ``[-2s, 2s]``, 0 outside
+        (closed form; ``on_failure`` is accepted for the common interface)."""
+        check_on_failure(on_failure)
         x = check_array(x, "x", "Semicircle.pdf")
         r = self.radius
         with np.errstate(invalid="ignore"):
             f = np.sqrt(np.clip(r * r - x * x, 0.0, None)) / (2.0 * np.pi * self.scale ** 2)
         return f
 
-    def cdf(self, x):
+    def cdf(self, x, *, on_failure: str = "raise"):
         """Distribution function
         ``1/2 + x sqrt(4 s^2 - x^2) / (4 pi s^2) + arcsin(x / 2s) / pi`` (clipped)."""
+        check_on_failure(on_failure)
         x = check_array(x, "x", "Semicircle.cdf")
         r = self.radius
         u = np.clip(x, -r, r)
