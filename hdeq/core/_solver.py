@@ -57,7 +57,8 @@ class SolveResult:
     n_iter : ndarray of int
         Newton iterations spent on the point (all continuation levels together).
     residual : ndarray of float
-        ``|F(value, z)| / (|z| + scale)``, recomputed after the solve.
+        ``|F(value, z)| / (|z| + |1/value|)`` (the residual relative to the size
+        of the terms of ``phi(m) - z``), recomputed after the solve.
     z : ndarray of complex
         The points, same shape as ``value``.
     """
@@ -81,18 +82,24 @@ class SolveResult:
 def _residual(fun, m, z, idx, scale):
     with np.errstate(all="ignore"):
         F, dF = fun(m, z, idx)
-        res = np.abs(F) / (np.abs(z) + scale)
+        res = np.abs(F) / (np.abs(z) + np.abs(1.0 / m))
     return np.where(np.isfinite(res), res, np.inf), dF
 
 
-def _newton(fun, m, z, idx, *, max_iter, step_tol, real_target):
-    """Damped Newton on the active points; returns the new iterates.
+def _newton(fun, m, z, idx, *, max_iter, step_tol, real_target, scale=1.0,
+            res_stop=0.0):
+    """Damped Newton on the active points.
 
-    Step halving keeps ``Im m > 0`` (``>= 0`` at real targets). Points leave the
-    active set as soon as their step is below ``step_tol * |m|``.
+    Step halving keeps ``Im m > 0`` (``>= 0`` at real targets). A point leaves the
+    active set when its residual ``|F|/(|z| + |1/m|)`` is ``<= res_stop`` (its value
+    is then not moved, and that residual and ``dF`` are returned, so they need not
+    be recomputed) or when its step is below ``step_tol * |m|``.
+    Returns ``(m, counts, residual, dF)``; residual is NaN where not known.
     """
     m = m.copy()
     counts = np.zeros(m.size, dtype=np.int64)
+    res_out = np.full(m.size, np.nan)
+    dF_out = np.full(m.size, np.nan, dtype=complex)
     active = np.arange(m.size)
     for _ in range(max_iter):
         if active.size == 0:
@@ -100,8 +107,17 @@ def _newton(fun, m, z, idx, *, max_iter, step_tol, real_target):
         ma, za = m[active], z[active]
         with np.errstate(all="ignore"):
             F, dF = fun(ma, za, idx[active])
+            res = np.abs(F) / (np.abs(za) + np.abs(1.0 / ma))
             step = F / dF
         counts[active] += 1
+        stop = res <= res_stop
+        if np.any(stop):
+            res_out[active[stop]] = res[stop]
+            dF_out[active[stop]] = dF[stop]
+            keep = ~stop
+            active, ma, step = active[keep], ma[keep], step[keep]
+            if active.size == 0:
+                break
         bad = ~np.isfinite(step)
         step[bad] = 0.0
         h = np.ones(active.size)
@@ -118,7 +134,7 @@ def _newton(fun, m, z, idx, *, max_iter, step_tol, real_target):
         m[active] = new
         done = (np.abs(h * step) <= step_tol * np.abs(new)) | bad | viol
         active = active[~done]
-    return m, counts
+    return m, counts, res_out, dF_out
 
 
 def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
@@ -151,8 +167,9 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
         inverse form ``phi(m) - z`` for the branch check.
     z : array_like of complex, any shape, ``Im z >= 0``
     scale : float
-        Spectral scale (e.g. the right edge): sets the continuation start, the floor
-        ``eta_floor * scale`` and the residual normalization ``|F| / (|z| + scale)``.
+        Spectral scale (e.g. the right edge): sets the continuation start
+        ``10 * scale`` and the floor ``eta_floor * scale``. The residual is
+        ``|F| / (|z| + |1/m|)``.
     initial : array_like of complex, optional
         Starting values (skips the continuation: Newton at ``z`` directly); default
         continuation from ``m = -1/(x + i eta_start)``.
@@ -185,24 +202,32 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
     counts = np.zeros(n, dtype=np.int64)
     if eta_start is None:
         eta_start = 10.0 * scale
+    res_stop = 1e-3 * tol
+    common = dict(scale=scale, eta_floor=eta_floor, max_iter=max_iter,
+                  step_tol=step_tol, res_stop=res_stop)
     if initial is not None:
         m0 = np.broadcast_to(np.asarray(initial, dtype=complex), shape).ravel().copy()
-        m, counts = _newton(fun, m0, zf, idx, max_iter=max_iter, step_tol=step_tol,
-                            real_target=zf.imag == 0)
+        m, counts, res, dF = _newton(fun, m0, zf, idx, max_iter=max_iter,
+                                     step_tol=step_tol, real_target=zf.imag == 0,
+                                     scale=scale, res_stop=res_stop)
+        retries = [(eta_start, n_continuation, inner_iter)]
     else:
-        m, counts = _continuation(fun, zf, idx, scale=scale, eta_start=eta_start,
-                                  eta_floor=eta_floor, n_continuation=n_continuation,
-                                  max_iter=max_iter, inner_iter=inner_iter,
-                                  step_tol=step_tol)
-    status, residual = _check(fun, m, zf, idx, scale, tol)
-    if retry and np.any(status != CONVERGED):
+        m, counts, res, dF = _continuation(fun, zf, idx, eta_start=eta_start,
+                                           n_continuation=n_continuation,
+                                           inner_iter=inner_iter, **common)
+        retries = []
+    retries.append((10 * eta_start, 4 * n_continuation, max(inner_iter, 6)))
+    status, residual = _check(fun, m, zf, idx, scale, tol, res, dF)
+    for eta0, n_cont, inner in (retries if retry else []):
+        if not np.any(status != CONVERGED):
+            break
         sel = np.flatnonzero(status != CONVERGED)
-        m2, c2 = _continuation(fun, zf[sel], idx[sel], scale=scale,
-                               eta_start=10 * eta_start, eta_floor=eta_floor * 1e-2,
-                               n_continuation=4 * n_continuation, max_iter=max_iter,
-                               inner_iter=max(inner_iter, 6), step_tol=step_tol)
+        fine = n_cont > n_continuation
+        m2, c2, r2, d2 = _continuation(
+            fun, zf[sel], idx[sel], eta_start=eta0, n_continuation=n_cont,
+            inner_iter=inner, **{**common, "eta_floor": eta_floor * (1e-2 if fine else 1)})
         counts[sel] += c2
-        st2, res2 = _check(fun, m2, zf[sel], idx[sel], scale, tol)
+        st2, res2 = _check(fun, m2, zf[sel], idx[sel], scale, tol, r2, d2)
         better = (st2 == CONVERGED) | (res2 < residual[sel])
         m[sel[better]] = m2[better]
         status[sel[better]] = st2[better]
@@ -213,7 +238,7 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
 
 
 def _continuation(fun, z, idx, *, scale, eta_start, eta_floor, n_continuation, max_iter,
-                  inner_iter, step_tol):
+                  inner_iter, step_tol, res_stop):
     counts = np.zeros(z.size, dtype=np.int64)
     y = z.imag
     etas = np.geomspace(eta_start, eta_floor * scale, max(n_continuation, 2))
@@ -226,18 +251,26 @@ def _continuation(fun, z, idx, *, scale, eta_start, eta_floor, n_continuation, m
         level = np.maximum(y[sel], eta)
         zl = z.real[sel] + 1j * level
         # a few Newton steps per intermediate level (path following)
-        m[sel], c = _newton(fun, m[sel], zl, idx[sel], max_iter=inner_iter,
-                            step_tol=step_tol, real_target=np.zeros(sel.size, bool))
+        m[sel], c, _, _ = _newton(fun, m[sel], zl, idx[sel],
+                                  max_iter=min(inner_iter, max_iter),
+                                  step_tol=step_tol, real_target=np.zeros(sel.size, bool))
         counts[sel] += c
         pending[sel[level <= y[sel]]] = False
     # final solve at the targets themselves (real points: on the axis)
-    m, c = _newton(fun, m, z, idx, max_iter=max_iter, step_tol=step_tol,
-                   real_target=z.imag == 0)
-    return m, counts + c
+    m, c, res, dF = _newton(fun, m, z, idx, max_iter=max_iter, step_tol=step_tol,
+                            real_target=z.imag == 0, scale=scale, res_stop=res_stop)
+    return m, counts + c, res, dF
 
 
-def _check(fun, m, z, idx, scale, tol):
-    residual, dF = _residual(fun, m, z, idx, scale)
+def _check(fun, m, z, idx, scale, tol, residual=None, dF=None):
+    if residual is None:
+        residual, dF = _residual(fun, m, z, idx, scale)
+    else:
+        residual, dF = residual.copy(), dF.copy()
+        unknown = np.isnan(residual)
+        if np.any(unknown):
+            residual[unknown], dF[unknown] = _residual(fun, m[unknown], z[unknown],
+                                                       idx[unknown], scale)
     status = np.full(m.size, CONVERGED, dtype=np.int8)
     finite = np.isfinite(m)
     status[residual > tol] = MAX_ITER

@@ -110,26 +110,20 @@ class MarchenkoPastur(SpectralLaw):
             m = np.where(use1, n1 / (2.0 * c * s * z), 2.0 / n2)
         return m
 
-    def companion_stieltjes(self, z) -> np.ndarray:
-        r"""Stieltjes transform of the ``n x n`` companion ``X X^T / n_samples``:
-        :math:`\tilde m(z) = c\, m(z) - (1 - c)/z` (theory note linear.md §2)."""
-        z = check_array(z, "z", self._owner, allow_complex=True).astype(complex)
-        c = self.aspect_ratio
-        if c < 1 and np.any(z == 0):
-            raise ValueError("`z` of MarchenkoPastur.companion_stieltjes must avoid the "
-                             "companion's atom at 0 (aspect_ratio < 1); got z = 0")
-        if c > 1 and np.any(z == 0):
-            zero = z == 0
-            m = np.empty(z.shape, complex)
-            m[~zero] = c * self.stieltjes(z[~zero]) - (1 - c) / z[~zero]
-            # c m(z) - (1-c)/z at 0: the atom cancels; limit = c * (m(z) + (1-1/c)/z)
-            m[zero] = self._companion_at_zero()
-            return m
-        return c * self.stieltjes(z) - (1 - c) / z
+    def companion_stieltjes(self, z, *, on_failure: str = "raise") -> np.ndarray:
+        r"""Stieltjes transform of the ``n x n`` companion ``X X^T / n_samples``.
 
-    def _companion_at_zero(self) -> complex:
-        # c > 1: mt(0) = 1 / (s (c - 1)) by symmetry of the roles of n and p
-        return complex(1.0 / (self.scale * (self.aspect_ratio - 1.0)))
+        :math:`\tilde m(z) = c\, m(z) - (1 - c)/z` (theory note linear.md §2),
+        evaluated without cancellation as the transform of the companion law itself,
+        ``MarchenkoPastur(1/c, scale = c s)`` (``X X^T/n = c X X^T/p``).
+        """
+        return self.companion_law.stieltjes(z, on_failure=on_failure)
+
+    @property
+    def companion_law(self) -> "MarchenkoPastur":
+        """The ``n x n`` companion spectrum: ``MarchenkoPastur(1/c, c * scale)``."""
+        c = self.aspect_ratio
+        return MarchenkoPastur(1.0 / c, c * self.scale)
 
     def pdf(self, x, *, on_failure: str = "raise") -> np.ndarray:
         r"""Closed form :math:`\sqrt{(b - x)(x - a)} / (2 \pi c s x)` on ``(a, b)``, else 0."""

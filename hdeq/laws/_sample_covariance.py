@@ -168,14 +168,23 @@ class SampleCovarianceLaw(SpectralLaw):
 
     @cached_property
     def _coarse(self):
-        """Coarse population: 96 consecutive equal-mass groups, group means."""
+        """Coarse population for starting values: consecutive atoms grouped between
+        cut points that are the union of equal-mass quantiles and a geometric grid
+        of values (so isolated large eigenvalues keep their own group); each group
+        is replaced by its mean."""
         t, w = self._t, self._w
+        G = _COARSE_ATOMS // 2
         cw = np.cumsum(w) / w.sum()
-        group = np.minimum((cw * _COARSE_ATOMS - 1e-12).astype(int), _COARSE_ATOMS - 1)
-        gw = np.bincount(group, weights=w, minlength=_COARSE_ATOMS)
-        gt = np.bincount(group, weights=w * t, minlength=_COARSE_ATOMS)
-        keep = gw > 0
-        return gt[keep] / gw[keep], gw[keep]
+        q_cut = np.minimum((cw * G - 1e-12).astype(int), G - 1)
+        lt = np.log(t)
+        span = lt[-1] - lt[0]
+        g_cut = (np.minimum(((lt - lt[0]) / span * G).astype(int), G - 1)
+                 if span > 0 else np.zeros(t.size, int))
+        key = q_cut * G + g_cut                  # nondecreasing along sorted t
+        _, group = np.unique(key, return_inverse=True)
+        gw = np.bincount(group, weights=w)
+        gt = np.bincount(group, weights=w * t)
+        return gt / gw, gw
 
     def _solve_companion(self, z: np.ndarray) -> SolveResult:
         """Companion transform at 1-D ``z`` (``Im z >= 0``) as a SolveResult."""
@@ -190,24 +199,26 @@ class SampleCovarianceLaw(SpectralLaw):
         return solve_stieltjes(full, z, scale=self._scale, initial=first.value,
                                max_iter=30)
 
-    def _companion_upper(self, z: np.ndarray) -> SolveResult:
-        zero = z == 0
-        if not np.any(zero):
-            return self._solve_companion(z)
-        # z = 0 with no companion atom (c (1 - w0) > 1): solve there as any point
-        return self._solve_companion(z)
-
     def _stieltjes(self, z: np.ndarray):
         z = np.asarray(z, dtype=complex)
         zero = z == 0
-        res = self._solve_companion(np.where(zero, 1j, z))  # z = 0 handled below
+        zs = np.where(zero, 1j, z)                    # z = 0 handled below
+        res = self._solve_companion(zs)
         mt = res.value
+        c = self.aspect_ratio
+        # p x p transform from the companion: m = (mt + (1 - c)/z)/c (theory note
+        # §3.1). This cancels near z = 0 where mt ~ -(atom)/z; there use the exact
+        # m = -sum_j w_j / (z + t_j z mt) instead (one more pass over the atoms).
         with np.errstate(all="ignore"):
-            g = z * mt
-        # p x p transform: m = -sum_j w_j / (z + t_j g), g = z mt; at z = 0 (allowed
-        # only without atom there, so w0 = 0 and c < 1) g -> -(1 - c).
-        g = np.where(zero, -self.companion_atom_mass, g)
-        m = self._pxp_from_g(z, g)
+            m = (mt + (1.0 - c) / zs) / c
+            cancel = (np.abs(mt) + abs(1.0 - c) / np.abs(zs)) > 1e3 * c * np.abs(m)
+        cancel &= np.isfinite(mt)
+        if np.any(cancel):
+            m[cancel] = self._pxp_from_g(zs[cancel], zs[cancel] * mt[cancel])
+        if np.any(zero):
+            # allowed only without an atom at 0 (w0 = 0, c < 1): z mt -> -(1 - c)
+            m[zero] = self._pxp_from_g(z[zero], np.full(int(zero.sum()),
+                                                        -self.companion_atom_mass + 0j))
         status = np.where(zero, 0, res.status).astype(np.int8)
         return SolveResult(value=m, status=status, n_iter=res.n_iter,
                            residual=np.where(zero, 0.0, res.residual), z=z)
