@@ -1,0 +1,808 @@
+"""Activations: Gaussian moments, Hermite coefficients, Gaussian-equivalent parameters and
+expected kernels E_w[s(wᵀx) s(wᵀy)], w ~ N(0, I).
+
+Two tiers (theory note nonlinear.md §1):
+
+* closed forms (linear, relu, leaky_relu, abs, sign, step, erf, quadratic, cubic, exp, sin,
+  cos, gaussian): moments as functions of the variance (§1.2) and kernels from the squared
+  norms and inner product (§1.3), exact to rounding;
+* quadrature (tanh, sigmoid, gelu, swish, softplus and any user callable): one-dimensional
+  Gauss-Legendre rules split at 0 for moments and Hermite coefficients, kernels by the Mehler
+  (Hermite) expansion with a rigorous truncation bound (§1.4, option A), or by direct
+  two-dimensional Gauss-Hermite quadrature (``method="quadrature"``, §1.4 option C). The
+  stated accuracy is ``QUADRATURE_RTOL`` relative to sqrt(E s²); a ``ValueError`` is raised
+  when it cannot be reached (for instance a user callable with a kink away from 0).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy import special
+
+from ..core._validation import check_array, check_scalar
+
+__all__ = ["Activation", "GaussianEquivalent", "activation", "QUADRATURE_RTOL",
+           "ACTIVATION_NAMES"]
+
+#: Stated accuracy of the quadrature tier, relative to sqrt(E s(√τ ξ)²).
+QUADRATURE_RTOL = 1e-8
+
+_SQRT2PI = math.sqrt(2.0 * math.pi)
+
+
+class GaussianEquivalent(NamedTuple):
+    """Gaussian-equivalent parameters of a random feature s(wᵀx) with ||x||² = τ.
+
+    ``s(wᵀx) ≈ mu0 + mu1 · wᵀx + mu_star · z`` with z ~ N(0, 1) independent
+    (theory note §1.1): mu0 = E s(√τ ξ), mu1 = E s'(√τ ξ), mu_star² = E s² − mu0² − τ mu1².
+    At τ = 1 these are the (μ0, μ1, μ*) of Mei & Montanari (2019).
+    """
+
+    mu0: float | np.ndarray
+    mu1: float | np.ndarray
+    mu_star: float | np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# one-dimensional quadrature: E[g(ξ)] with a Gauss-Legendre rule on (-L, 0) ∪ (0, L)
+# --------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _half_rule(n_nodes: int, length: float):
+    x, w = special.roots_legendre(n_nodes)
+    x = 0.5 * length * (x + 1.0)
+    w = 0.5 * length * w
+    nodes = np.concatenate([-x[::-1], x])
+    weights = np.concatenate([w[::-1], w]) * np.exp(-0.5 * nodes ** 2) / _SQRT2PI
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
+
+
+def _hermite_matrix(nodes: np.ndarray, order: int) -> np.ndarray:
+    """Normalized probabilists' Hermite h_k = He_k/sqrt(k!) at ``nodes``, shape (order+1, n)."""
+    H = np.empty((order + 1, nodes.size))
+    H[0] = 1.0
+    if order >= 1:
+        H[1] = nodes
+    for k in range(1, order):
+        H[k + 1] = (nodes * H[k] - math.sqrt(k) * H[k - 1]) / math.sqrt(k + 1)
+    return H
+
+
+def _rule_size(order: int, tau_max: float) -> tuple[int, float]:
+    length = 12.0 + 2.0 * math.sqrt(order + 1.0) + math.ceil(math.sqrt(max(tau_max, 0.0)))
+    n_nodes = int(60 + 3 * order + 6 * length)
+    return n_nodes, length
+
+
+# --------------------------------------------------------------------------------------------
+# the Activation object
+# --------------------------------------------------------------------------------------------
+
+class Activation:
+    """An activation s with its Gaussian moments and expected kernels.
+
+    Construct with :func:`activation`. All moments are Gaussian expectations for a
+    pre-activation u = √τ ξ, ξ ~ N(0, 1), with the variance τ > 0 passed as ``variance``
+    (scalars or arrays; the result has the shape of ``variance``).
+
+    Attributes
+    ----------
+    name : str
+    closed_form : bool
+        True when moments and kernels are exact closed forms (theory note §1.2-1.3);
+        False when they come from quadrature with accuracy ``QUADRATURE_RTOL``.
+    """
+
+    closed_form = False
+
+    def __init__(self, name: str, func: Callable[[np.ndarray], np.ndarray]):
+        self.name = name
+        self._func = func
+
+    def __repr__(self) -> str:
+        tier = "closed form" if self.closed_form else "quadrature"
+        return f"Activation({self.name!r}, {tier})"
+
+    # -- evaluation ------------------------------------------------------------------------
+    def __call__(self, t):
+        """Evaluate s(t) elementwise."""
+        t = np.asarray(t, dtype=float)
+        with np.errstate(all="ignore"):   # non-finite output is reported by the callers
+            out = np.asarray(self._func(t), dtype=float)
+        return out
+
+    def _eval_checked(self, t: np.ndarray, what: str) -> np.ndarray:
+        out = self(t)
+        if out.shape != t.shape:
+            raise ValueError(f"activation {self.name!r} must return an array of the input's "
+                             f"shape; got shape {out.shape} for input shape {t.shape}")
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"activation {self.name!r} returned non-finite values "
+                             f"{what}; it must be finite on the real line")
+        return out
+
+    # -- validation helpers ----------------------------------------------------------------
+    def _variance(self, variance) -> np.ndarray:
+        return check_array(variance, "variance", f"Activation {self.name!r}", positive=True)
+
+    @staticmethod
+    def _shape_out(value: np.ndarray, like: np.ndarray):
+        value = np.reshape(value, like.shape)
+        return float(value) if value.ndim == 0 else value
+
+    # -- moments ---------------------------------------------------------------------------
+    def mean(self, variance=1.0):
+        """E s(√τ ξ), ξ ~ N(0, 1) (theory note §1.1, a0(τ)).
+
+        Examples
+        --------
+        >>> import hdeq
+        >>> round(hdeq.activation("relu").mean(1.0), 6)   # 1/sqrt(2π)
+        0.398942
+        """
+        tau = self._variance(variance)
+        return self._shape_out(self._mean(tau.ravel()), tau)
+
+    def second_moment(self, variance=1.0):
+        """E s(√τ ξ)² (theory note §1.1, m2(τ))."""
+        tau = self._variance(variance)
+        return self._shape_out(self._second_moment(tau.ravel()), tau)
+
+    def derivative_mean(self, variance=1.0, order: int = 1):
+        """E s^(k)(√τ ξ) for k = ``order`` ≥ 1 (derivative in the distribution sense).
+
+        Computed by Stein's identity E s^(k)(√τ ξ) = E[He_k(ξ) s(√τ ξ)] / τ^(k/2)
+        (theory note §1.1), so it is defined for kinks and jumps (relu, sign, step).
+        """
+        order = check_scalar(order, "order", f"Activation {self.name!r}", low=1,
+                             low_inclusive=True, integer=True)
+        tau = self._variance(variance)
+        flat = tau.ravel()
+        closed = self._derivative_mean(flat, order)
+        if closed is None:
+            coef = self._hermite_quad(flat, order)[:, order]
+            closed = coef * math.sqrt(math.factorial(order)) / flat ** (order / 2)
+        return self._shape_out(closed, tau)
+
+    def hermite_coefficients(self, order: int, variance=1.0) -> np.ndarray:
+        """Normalized Hermite coefficients c_k(τ) = E[s(√τ ξ) h_k(ξ)], k = 0..order.
+
+        h_k = He_k/sqrt(k!) (probabilists'), so s(√τ ·) = Σ c_k h_k in L²(N(0,1)) and
+        Σ c_k² = E s(√τ ξ)² (theory note §1.1). Returns shape ``variance.shape + (order+1,)``.
+        Computed by Gauss-Legendre quadrature split at 0 (exact kinks of the named
+        activations sit at 0); accuracy ``QUADRATURE_RTOL`` relative to sqrt(E s²), checked
+        by a second rule.
+
+        Examples
+        --------
+        >>> import hdeq
+        >>> hdeq.activation("relu").hermite_coefficients(2).round(6)
+        array([0.398942, 0.5     , 0.282095])
+        """
+        order = check_scalar(order, "order", f"Activation {self.name!r}", low=0,
+                             low_inclusive=True, integer=True)
+        tau = self._variance(variance)
+        coef = self._hermite_quad(tau.ravel(), order)
+        return coef.reshape(tau.shape + (order + 1,))
+
+    def gaussian_equivalent(self, variance=1.0) -> GaussianEquivalent:
+        """(mu0, mu1, mu_star) at pre-activation variance τ (theory note §1.1, §3.5).
+
+        mu0 = E s(√τ ξ), mu1 = E s'(√τ ξ), mu_star = sqrt(E s² − mu0² − τ mu1²) so that
+        s(wᵀx) ≈ mu0 + mu1 wᵀx + mu_star z for ||x||² = τ.
+
+        Examples
+        --------
+        >>> import hdeq
+        >>> ge = hdeq.activation("relu").gaussian_equivalent()
+        >>> round(ge.mu_star ** 2, 6)   # 1/4 - 1/(2π)
+        0.090845
+        """
+        tau = self._variance(variance)
+        flat = tau.ravel()
+        mu0 = self._mean(flat)
+        mu1 = self._derivative_mean(flat, 1)
+        if mu1 is None:
+            mu1 = self._hermite_quad(flat, 1)[:, 1] / np.sqrt(flat)
+        rest = self._second_moment(flat) - mu0 ** 2 - flat * mu1 ** 2
+        scale = self._second_moment(flat)
+        rest = np.where(rest < 0, np.where(rest > -1e-12 * scale, 0.0, rest), rest)
+        mu_star = np.sqrt(np.maximum(rest, 0.0))
+        return GaussianEquivalent(self._shape_out(mu0, tau), self._shape_out(mu1, tau),
+                                  self._shape_out(mu_star, tau))
+
+    # -- kernels ---------------------------------------------------------------------------
+    def kernel(self, A, B=None, method: str = "auto") -> np.ndarray:
+        """Expected kernel K_ij = E_w[s(wᵀa_i) s(wᵀb_j)], w ~ N(0, I_p).
+
+        Parameters
+        ----------
+        A : array of shape (n_a, p)
+            Rows are points.
+        B : array of shape (n_b, p), optional
+            Rows are points; ``None`` means ``B = A`` (then the diagonal is computed with the
+            dedicated formula E s(√a ξ)², theory note §1.4 pitfall iii).
+        method : {"auto", "closed_form", "hermite", "quadrature"}
+            ``closed_form`` (theory note §1.3; only for closed-form activations),
+            ``hermite``: Mehler expansion K = Σ_k c_k(|a_i|) c_k(|b_j|) ρ_ijᵏ with the order
+            chosen so the rigorous tail bound sqrt(t_i t_j)|ρ|^(K+1) is below
+            ``QUADRATURE_RTOL`` · max sqrt(E s²) (t_i = E s² − Σ_{k≤K} c_k²),
+            ``quadrature``: two-dimensional Gauss-Hermite on the Cholesky factor of the
+            2×2 covariance (smooth activations only). ``auto``: closed form when available,
+            else hermite.
+
+        Returns
+        -------
+        ndarray of shape (n_a, n_b)
+
+        Examples
+        --------
+        >>> import numpy as np, hdeq
+        >>> x = np.array([[1.0, 0.0], [0.6, 0.8]])
+        >>> hdeq.activation("sign").kernel(x).round(4)   # (2/π) arcsin ρ
+        array([[1.    , 0.4097],
+               [0.4097, 1.    ]])
+        """
+        owner = f"Activation {self.name!r}"
+        A = check_array(A, "A", owner, ndim=2)
+        same = B is None
+        B = A if same else check_array(B, "B", owner, ndim=2)
+        if A.shape[1] != B.shape[1]:
+            raise ValueError(f"`A` and `B` of {owner} must have the same number of columns; "
+                             f"got {A.shape[1]} and {B.shape[1]}")
+        if method not in ("auto", "closed_form", "hermite", "quadrature"):
+            raise ValueError(f"`method` of {owner} must be 'auto', 'closed_form', 'hermite' "
+                             f"or 'quadrature'; got {method!r}")
+        if method == "auto":
+            method = "closed_form" if self.closed_form else "hermite"
+        if method == "closed_form" and not self.closed_form:
+            raise ValueError(f"`method` of {owner} must be 'hermite' or 'quadrature' (no "
+                             f"closed-form kernel); got 'closed_form'")
+        a = np.einsum("ij,ij->i", A, A)
+        b = a if same else np.einsum("ij,ij->i", B, B)
+        inner = A @ B.T
+        if method == "hermite":
+            K = self._kernel_hermite(a, b, inner, same)
+        elif method == "quadrature":
+            K = self.kernel_from_gram(a[:, None], b[None, :], inner, method=method)
+        else:
+            a2, b2 = a[:, None], b[None, :]
+            K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
+            s0 = float(self(np.zeros(())))
+            K[a == 0, :] = s0 * self._mean_or_zero(b)[None, :]
+            K[:, b == 0] = s0 * self._mean_or_zero(a)[:, None]
+        if same:
+            np.fill_diagonal(K, self._second_moment_or_zero(a))
+        return K
+
+    def kernel_from_gram(self, sq_norm_a, sq_norm_b, inner, method: str = "auto"):
+        """Expected kernel from squared norms a = ||x||², b = ||y||² and inner product
+        c = xᵀy, elementwise with broadcasting (theory note §1.3 notation).
+
+        The correlation ρ = c/sqrt(ab) is clipped to [-1, 1]; a zero-norm input gives
+        s(0) · E s(√b ξ).
+
+        Examples
+        --------
+        >>> import hdeq
+        >>> round(float(hdeq.activation("relu").kernel_from_gram(1.3, 0.7, 0.4)), 6)
+        0.265378
+        """
+        owner = f"Activation {self.name!r}"
+        a = check_array(sq_norm_a, "sq_norm_a", owner, nonnegative=True)
+        b = check_array(sq_norm_b, "sq_norm_b", owner, nonnegative=True)
+        c = check_array(inner, "inner", owner)
+        a, b, c = np.broadcast_arrays(a, b, c)
+        shape = a.shape
+        a, b, c = (np.array(v, dtype=float, ndmin=1) for v in (a, b, c))
+        if method == "auto":
+            method = "closed_form" if self.closed_form else "quadrature"
+        if method == "closed_form":
+            if not self.closed_form:
+                raise ValueError(f"`method` of {owner} must be 'quadrature' (no closed-form "
+                                 f"kernel); got 'closed_form'")
+            out = self._kernel(a, b, c, _rho(a, b, c))
+        elif method == "quadrature":
+            out = self._kernel_gh2d(a.ravel(), b.ravel(), c.ravel()).reshape(a.shape)
+        else:
+            raise ValueError(f"`method` of {owner} must be 'auto', 'closed_form' or "
+                             f"'quadrature'; got {method!r}")
+        zero = (a == 0) | (b == 0)
+        if np.any(zero):
+            s0 = float(self(np.zeros(())))
+            out = np.where(zero, s0 * self._mean_or_zero(np.where(a == 0, b, a)), out)
+        out = out.reshape(shape)
+        return float(out) if out.ndim == 0 else out
+
+    # -- private: tiers --------------------------------------------------------------------
+    def _mean_or_zero(self, tau):
+        tau = np.asarray(tau, dtype=float)
+        out = np.full(tau.shape, float(self(np.zeros(()))))
+        pos = tau > 0
+        if np.any(pos):
+            out[pos] = self._mean(tau[pos])
+        return out
+
+    def _second_moment_or_zero(self, tau):
+        tau = np.asarray(tau, dtype=float)
+        out = np.full(tau.shape, float(self(np.zeros(()))) ** 2)
+        pos = tau > 0
+        if np.any(pos):
+            out[pos] = self._second_moment(tau[pos])
+        return out
+
+    def _mean(self, tau):
+        return self._hermite_quad(tau, 0)[:, 0]
+
+    def _second_moment(self, tau):
+        return self._quad_second_moment(tau)
+
+    def _derivative_mean(self, tau, order):
+        return None
+
+    def _kernel(self, a, b, c, rho):  # pragma: no cover - closed-form subclasses override
+        raise NotImplementedError
+
+    # quadrature ---------------------------------------------------------------------------
+    def _quad_values(self, tau: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        return self._eval_checked(np.sqrt(tau)[:, None] * nodes[None, :],
+                                  "at the quadrature nodes")
+
+    def _hermite_quad(self, tau: np.ndarray, order: int, check: bool = True) -> np.ndarray:
+        """c_k(τ), k ≤ order, shape (len(tau), order+1), with an accuracy check."""
+        tau = np.asarray(tau, dtype=float).ravel()
+        n_nodes, length = _rule_size(order, float(tau.max()) if tau.size else 1.0)
+        nodes, weights = _half_rule(n_nodes, length)
+        S = self._quad_values(tau, nodes)
+        H = _hermite_matrix(nodes, order)
+        coef = (S * weights) @ H.T
+        if check and tau.size:
+            self._check_rule(tau, order, coef, n_nodes, length)
+        return coef
+
+    def _quad_second_moment(self, tau):
+        tau = np.asarray(tau, dtype=float).ravel()
+        n_nodes, length = _rule_size(2, float(tau.max()) if tau.size else 1.0)
+        nodes, weights = _half_rule(n_nodes, length)
+        S = self._quad_values(tau, nodes)
+        m2 = (S ** 2) @ weights
+        n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
+        nodes2, weights2 = _half_rule(n2, l2)
+        probe = self._probe(tau)
+        m2b = (self._quad_values(tau[probe], nodes2) ** 2) @ weights2
+        err = np.max(np.abs(m2b - m2[probe]) / np.maximum(m2b, 1e-300))
+        self._raise_if_inaccurate(err, "E s²")
+        return m2
+
+    @staticmethod
+    def _probe(tau):
+        order = np.argsort(tau)
+        return np.unique(order[[0, len(order) // 2, -1]])
+
+    def _check_rule(self, tau, order, coef, n_nodes, length):
+        probe = self._probe(tau)
+        n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
+        nodes2, weights2 = _half_rule(n2, l2)
+        S2 = self._quad_values(tau[probe], nodes2)
+        coef2 = (S2 * weights2) @ _hermite_matrix(nodes2, order).T
+        scale = np.sqrt((S2 ** 2) @ weights2)
+        err = np.max(np.abs(coef2 - coef[probe]) / np.maximum(scale, 1e-300)[:, None])
+        self._raise_if_inaccurate(err, "Hermite coefficients")
+
+    def _raise_if_inaccurate(self, err, what):
+        if not err <= QUADRATURE_RTOL:
+            raise ValueError(
+                f"quadrature for activation {self.name!r} cannot reach the stated accuracy "
+                f"{QUADRATURE_RTOL:g} (relative to sqrt(E s²)) for {what}: two rules differ "
+                f"by {err:.2e}. The activation is probably not smooth (kinks are handled only at 0 in 1-D rules, nowhere in 2-D rules); use a "
+                f"closed-form name ({', '.join(_CLOSED_FORMS)}) or a smooth function.")
+
+    def _kernel_hermite(self, a, b, inner, same):
+        """Mehler expansion with an adaptive order and a rigorous truncation bound."""
+        norms_a, norms_b = np.sqrt(a), np.sqrt(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = inner / np.outer(norms_a, norms_b)
+        rho[~np.isfinite(rho)] = 0.0
+        np.clip(rho, -1.0, 1.0, out=rho)
+        if same:
+            np.fill_diagonal(rho, 0.0)
+        rho_max = float(np.max(np.abs(rho))) if rho.size else 0.0
+        pos_a, pos_b = a > 0, b > 0
+        m2a = self._second_moment_or_zero(a)
+        m2b = m2a if same else self._second_moment_or_zero(b)
+        scale = float(np.sqrt(max(m2a.max(), m2b.max(), 1e-300)))
+        order_max = 120
+        Ca = np.zeros((a.size, order_max + 1))
+        Ca[:, 0] = np.where(pos_a, 0.0, float(self(np.zeros(()))))
+        if np.any(pos_a):
+            Ca[pos_a] = self._hermite_quad(a[pos_a], order_max)
+        if same:
+            Cb = Ca
+        else:
+            Cb = np.zeros((b.size, order_max + 1))
+            Cb[:, 0] = np.where(pos_b, 0.0, float(self(np.zeros(()))))
+            if np.any(pos_b):
+                Cb[pos_b] = self._hermite_quad(b[pos_b], order_max)
+        tail_a = np.maximum(m2a[:, None] - np.cumsum(Ca ** 2, axis=1), 0.0)
+        tail_b = np.maximum(m2b[:, None] - np.cumsum(Cb ** 2, axis=1), 0.0)
+        bound = np.sqrt(tail_a.max(axis=0) * tail_b.max(axis=0))
+        bound = bound * rho_max ** np.arange(1, order_max + 2)
+        # rounding in the tail t_i = E s² - Σ c_k² is ~1e-15 E s²; ignore below that
+        ok = np.nonzero(bound <= QUADRATURE_RTOL * scale)[0]
+        if ok.size == 0:
+            raise ValueError(
+                f"Hermite expansion of the kernel of activation {self.name!r} cannot reach "
+                f"the stated accuracy {QUADRATURE_RTOL:g} with {order_max} terms (max |ρ| = "
+                f"{rho_max:.6f}); use method='quadrature' or a closed-form activation")
+        order = int(ok[0])
+        K = np.multiply.outer(Ca[:, order], Cb[:, order])
+        for k in range(order - 1, -1, -1):  # Horner in ρ
+            K *= rho
+            K += np.multiply.outer(Ca[:, k], Cb[:, k])
+        return K
+
+    def _kernel_gh2d(self, a, b, c, n_nodes: int = 96) -> np.ndarray:
+        """E[s(u)s(v)], (u, v) ~ N(0, [[a, c], [c, b]]), by a tensor Gauss-Hermite rule on the
+        Cholesky factor (theory note §1.4 option C); accuracy checked against a finer rule."""
+        out = self._gh2d(a, b, c, n_nodes)
+        if a.size:
+            idx = np.unique(np.concatenate([np.argsort(a)[[0, -1]], np.argsort(b)[[0, -1]],
+                                            np.argsort(np.abs(c))[[0, -1]]]))
+            fine = self._gh2d(a[idx], b[idx], c[idx], int(1.5 * n_nodes))
+            scale = np.sqrt(self._second_moment_or_zero(a[idx]) *
+                            self._second_moment_or_zero(b[idx]))
+            err = np.max(np.abs(fine - out[idx]) / np.maximum(scale, 1e-300))
+            self._raise_if_inaccurate(err, "the two-dimensional Gauss-Hermite kernel")
+        return out
+
+    def _gh2d(self, a, b, c, n_nodes):
+        x, w = special.roots_hermitenorm(n_nodes)
+        w = w / w.sum()
+        sa, sb = np.sqrt(a), np.sqrt(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = np.where(sa * sb > 0, c / (sa * sb), 0.0)
+        rho = np.clip(rho, -1.0, 1.0)
+        comp = np.sqrt(np.maximum(1.0 - rho ** 2, 0.0))
+        out = np.empty(a.shape)
+        chunk = max(1, 200_000 // (n_nodes * n_nodes))
+        for start in range(0, a.size, chunk):
+            sl = slice(start, start + chunk)
+            su = self._eval_checked(sa[sl, None] * x[None, :], "at the quadrature nodes")
+            arg = sb[sl, None, None] * (rho[sl, None, None] * x[None, :, None]
+                                        + comp[sl, None, None] * x[None, None, :])
+            sv = self._eval_checked(arg, "at the quadrature nodes")
+            out[sl] = np.einsum("ti,tij,i,j->t", su, sv, w, w)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# closed forms (theory note §1.2 and §1.3); a, b squared norms, c inner product
+# --------------------------------------------------------------------------------------------
+
+def _rho(a, b, c):
+    """Correlation c/sqrt(ab) clipped to [-1, 1], 0 where a or b is 0 (a, b broadcast
+    against c)."""
+    with np.errstate(divide="ignore"):
+        ia = np.where(a > 0, 1.0 / np.sqrt(a), 0.0)
+        ib = np.where(b > 0, 1.0 / np.sqrt(b), 0.0)
+    r = c * ia
+    r *= ib
+    return np.clip(r, -1.0, 1.0, out=r)
+
+
+def _sqrt_det(a, b, rho):
+    """sqrt(ab − c²) = sqrt(ab) sqrt(1 − ρ²), computed from the clipped ρ (never NaN)."""
+    out = rho * rho
+    np.subtract(1.0, out, out=out)
+    np.maximum(out, 0.0, out=out)
+    np.sqrt(out, out=out)
+    out *= np.sqrt(a * b)
+    return out
+
+
+class _ClosedForm(Activation):
+    closed_form = True
+    # dictionaries order -> function(tau) of E s^(order)
+    _dmeans: dict = {}
+
+    def _derivative_mean(self, tau, order):
+        f = self._dmeans.get(order)
+        return None if f is None else np.broadcast_to(f(self, tau), tau.shape).astype(float)
+
+
+class _Linear(_ClosedForm):
+    def _mean(self, tau):
+        return np.zeros_like(tau)
+
+    def _second_moment(self, tau):
+        return tau.copy()
+
+    _dmeans = {1: lambda s, t: 1.0, 2: lambda s, t: 0.0, 3: lambda s, t: 0.0}
+
+    def _kernel(self, a, b, c, rho):
+        return np.array(c, dtype=float)
+
+
+def _relu_kernel(a, b, c, rho):
+    out = np.arccos(rho)
+    np.subtract(np.pi, out, out=out)
+    out *= c
+    out += _sqrt_det(a, b, rho)
+    out /= 2 * np.pi
+    return out
+
+
+def _relu_cross(a, b, c, rho):
+    """E[relu(u) relu(−v)]."""
+    out = np.arccos(rho)
+    out *= c
+    np.subtract(_sqrt_det(a, b, rho), out, out=out)
+    out /= 2 * np.pi
+    return out
+
+
+class _LeakyReLU(_ClosedForm):
+    def __init__(self, name, negative_slope):
+        self.slope = negative_slope
+        alpha = negative_slope
+        super().__init__(name, lambda t: np.where(t > 0, t, alpha * t))
+        self._dmeans = {1: lambda s, t: (1 + s.slope) / 2,
+                        2: lambda s, t: (1 - s.slope) / np.sqrt(2 * np.pi * t)}
+
+    def _mean(self, tau):
+        return (1 - self.slope) * np.sqrt(tau / (2 * np.pi))
+
+    def _second_moment(self, tau):
+        return (1 + self.slope ** 2) * tau / 2
+
+    def _kernel(self, a, b, c, rho):
+        al = self.slope
+        out = _relu_kernel(a, b, c, rho)
+        if al != 0.0:
+            out *= 1 + al ** 2
+            out -= 2 * al * _relu_cross(a, b, c, rho)
+        return out
+
+
+class _Abs(_ClosedForm):
+    _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: np.sqrt(2 / (np.pi * t))}
+
+    def _mean(self, tau):
+        return np.sqrt(2 * tau / np.pi)
+
+    def _second_moment(self, tau):
+        return tau.copy()
+
+    def _kernel(self, a, b, c, rho):
+        out = np.arcsin(rho)
+        out *= c
+        out += _sqrt_det(a, b, rho)
+        out *= 2 / np.pi
+        return out
+
+
+class _Sign(_ClosedForm):
+    _dmeans = {1: lambda s, t: np.sqrt(2 / (np.pi * t)), 2: lambda s, t: 0.0}
+
+    def _mean(self, tau):
+        return np.zeros_like(tau)
+
+    def _second_moment(self, tau):
+        return np.ones_like(tau)
+
+    def _kernel(self, a, b, c, rho):
+        out = np.arcsin(rho)
+        out *= 2 / np.pi
+        return out
+
+
+class _Step(_ClosedForm):
+    _dmeans = {1: lambda s, t: 1 / np.sqrt(2 * np.pi * t), 2: lambda s, t: 0.0}
+
+    def _mean(self, tau):
+        return np.full_like(tau, 0.5)
+
+    def _second_moment(self, tau):
+        return np.full_like(tau, 0.5)
+
+    def _kernel(self, a, b, c, rho):
+        out = np.arccos(rho)
+        np.subtract(np.pi, out, out=out)
+        out /= 2 * np.pi
+        return out
+
+
+class _Erf(_ClosedForm):
+    _dmeans = {1: lambda s, t: 2 / np.sqrt(np.pi) / np.sqrt(1 + 2 * t), 2: lambda s, t: 0.0}
+
+    def _mean(self, tau):
+        return np.zeros_like(tau)
+
+    def _second_moment(self, tau):
+        return 2 / np.pi * np.arcsin(2 * tau / (1 + 2 * tau))
+
+    def _kernel(self, a, b, c, rho):
+        out = c * (2 / np.sqrt(1 + 2 * a))
+        out /= np.sqrt(1 + 2 * b)
+        np.clip(out, -1.0, 1.0, out=out)
+        np.arcsin(out, out=out)
+        out *= 2 / np.pi
+        return out
+
+
+class _Quadratic(_ClosedForm):
+    _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: 2.0, 3: lambda s, t: 0.0}
+
+    def _mean(self, tau):
+        return tau.copy()
+
+    def _second_moment(self, tau):
+        return 3 * tau ** 2
+
+    def _kernel(self, a, b, c, rho):
+        return a * b + 2 * c * c
+
+
+class _Cubic(_ClosedForm):
+    _dmeans = {1: lambda s, t: 3 * t, 2: lambda s, t: 0.0, 3: lambda s, t: 6.0}
+
+    def _mean(self, tau):
+        return np.zeros_like(tau)
+
+    def _second_moment(self, tau):
+        return 15 * tau ** 3
+
+    def _kernel(self, a, b, c, rho):
+        return 9 * a * b * c + 6 * c ** 3
+
+
+class _Exp(_ClosedForm):
+    _dmeans = {k: (lambda s, t: np.exp(t / 2)) for k in (1, 2, 3)}
+
+    def _mean(self, tau):
+        return np.exp(tau / 2)
+
+    def _second_moment(self, tau):
+        return np.exp(2 * tau)
+
+    def _kernel(self, a, b, c, rho):
+        return np.exp((a + b + 2 * c) / 2)
+
+
+class _Sin(_ClosedForm):
+    _dmeans = {1: lambda s, t: np.exp(-t / 2), 2: lambda s, t: 0.0,
+               3: lambda s, t: -np.exp(-t / 2)}
+
+    def _mean(self, tau):
+        return np.zeros_like(tau)
+
+    def _second_moment(self, tau):
+        return -np.expm1(-2 * tau) / 2
+
+    def _kernel(self, a, b, c, rho):
+        # exp(-(a+b)/2) sinh(c), written so that no factor overflows (|c| <= (a+b)/2)
+        h = (a + b) / 2
+        return 0.5 * (np.exp(c - h) - np.exp(-c - h))
+
+
+class _Cos(_ClosedForm):
+    _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: -np.exp(-t / 2), 3: lambda s, t: 0.0}
+
+    def _mean(self, tau):
+        return np.exp(-tau / 2)
+
+    def _second_moment(self, tau):
+        return (1 + np.exp(-2 * tau)) / 2
+
+    def _kernel(self, a, b, c, rho):
+        h = (a + b) / 2
+        return 0.5 * (np.exp(c - h) + np.exp(-c - h))
+
+
+class _Gaussian(_ClosedForm):
+    _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: -(1 + t) ** -1.5, 3: lambda s, t: 0.0}
+
+    def _mean(self, tau):
+        return 1 / np.sqrt(1 + tau)
+
+    def _second_moment(self, tau):
+        return 1 / np.sqrt(1 + 2 * tau)
+
+    def _kernel(self, a, b, c, rho):
+        return 1 / np.sqrt((1 + a) * (1 + b) - c * c)
+
+
+def _sigmoid(t):
+    return special.expit(t)
+
+
+_CLOSED_FORMS: dict[str, Callable[[], Activation]] = {
+    "linear": lambda: _Linear("linear", lambda t: t),
+    "relu": lambda: _LeakyReLU("relu", 0.0),
+    "leaky_relu": None,  # parametrized, built in activation()
+    "abs": lambda: _Abs("abs", np.abs),
+    "sign": lambda: _Sign("sign", np.sign),
+    "step": lambda: _Step("step", lambda t: (t > 0).astype(float)),
+    "erf": lambda: _Erf("erf", special.erf),
+    "quadratic": lambda: _Quadratic("quadratic", np.square),
+    "cubic": lambda: _Cubic("cubic", lambda t: t ** 3),
+    "exp": lambda: _Exp("exp", np.exp),
+    "sin": lambda: _Sin("sin", np.sin),
+    "cos": lambda: _Cos("cos", np.cos),
+    "gaussian": lambda: _Gaussian("gaussian", lambda t: np.exp(-0.5 * t * t)),
+}
+
+_QUADRATURE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "gelu": lambda t: t * special.ndtr(t),
+    "swish": lambda t: t * special.expit(t),
+    "softplus": lambda t: np.logaddexp(0.0, t),
+}
+
+_ALIASES = {"identity": "linear", "heaviside": "step", "silu": "swish", "square": "quadratic"}
+
+#: All activation names accepted by :func:`activation` (aliases excluded).
+ACTIVATION_NAMES = tuple(_CLOSED_FORMS) + tuple(_QUADRATURE)
+
+
+def activation(name_or_callable, *, negative_slope: float = 0.01, name: str | None = None
+               ) -> Activation:
+    """Build an :class:`Activation` from a name or a vectorized callable.
+
+    Parameters
+    ----------
+    name_or_callable : str, callable or Activation
+        One of ``ACTIVATION_NAMES`` (closed forms: linear, relu, leaky_relu, abs, sign, step,
+        erf, quadratic (t²), cubic (t³), exp, sin, cos, gaussian (exp(−t²/2)); quadrature:
+        tanh, sigmoid, gelu (tΦ(t)), swish (t·sigmoid(t)), softplus), or a function mapping
+        a float array to a float array of the same shape (quadrature tier; it must be
+        smooth except possibly at 0, else a ``ValueError`` says the stated accuracy
+        ``QUADRATURE_RTOL`` cannot be reached).
+    negative_slope : float
+        Slope for t < 0 of ``leaky_relu`` (s(t) = t for t > 0, ``negative_slope``·t else).
+    name : str, optional
+        Name of a callable activation (defaults to its ``__name__``).
+
+    Examples
+    --------
+    >>> import hdeq
+    >>> round(hdeq.activation("erf").derivative_mean(1.0), 6)   # 2/sqrt(3π)
+    0.65147
+    >>> hdeq.activation(lambda t: t * t).mean(2.0)   # quadrature of E (√2 ξ)² = 2
+    2.0000000000000004
+    """
+    if isinstance(name_or_callable, Activation):
+        return name_or_callable
+    if isinstance(name_or_callable, str):
+        key = _ALIASES.get(name_or_callable.lower(), name_or_callable.lower())
+        if key == "leaky_relu":
+            slope = check_scalar(negative_slope, "negative_slope", "activation")
+            return _LeakyReLU("leaky_relu", slope)
+        if key in _CLOSED_FORMS:
+            return _CLOSED_FORMS[key]()
+        if key in _QUADRATURE:
+            return Activation(key, _QUADRATURE[key])
+        raise ValueError(f"`name_or_callable` of activation must be one of "
+                         f"{', '.join(ACTIVATION_NAMES)} or a callable; "
+                         f"got {name_or_callable!r}")
+    if callable(name_or_callable):
+        label = name or getattr(name_or_callable, "__name__", "callable")
+        act = Activation(label, name_or_callable)
+        probe = np.linspace(-3.0, 3.0, 7).reshape(7, 1) * np.ones((1, 2))
+        try:
+            act._eval_checked(probe, "on a probe grid")
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise ValueError(f"activation callable {label!r} failed on a float array of shape "
+                             f"(7, 2): {exc}") from exc
+        return act
+    raise ValueError(f"`name_or_callable` of activation must be a name ({', '.join(ACTIVATION_NAMES)}), "
+                     f"a callable or an Activation; got {name_or_callable!r}")

@@ -1,0 +1,315 @@
+"""Tests of hdeq.activation: Gaussian moments, Hermite coefficients, expected kernels.
+
+Reference values: theory note nonlinear.md §1.2 (moments, 6 printed digits, so abs. tol
+1e-6), §1.3 (kernels at (a, b, c) = (1.3, 0.7, 0.4)) and the mpmath script
+tests/reference/activation_reference.py (30 digits; stored in activation_reference.json).
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import hdeq
+from hdeq import activation
+from hdeq.equivalents._activations import ACTIVATION_NAMES, QUADRATURE_RTOL
+
+_REF_PATH = Path(__file__).parents[1] / "reference" / "activation_reference.json"
+REFERENCE = json.loads(_REF_PATH.read_text()) if _REF_PATH.exists() else {}
+
+# theory note §1.2: (μ0, μ1 = E s', E s², μ*², c2, c3, E s'') at unit variance
+TABLE_1_2 = {
+    "relu": (0.398942, 0.5, 0.5, 0.090845, 0.282095, 0, 0.398942),
+    "abs": (0.797885, 0, 1, 0.363380, 0.564190, 0, 0.797885),
+    "sign": (0, 0.797885, 1, 0.363380, 0, -0.325735, 0),
+    "step": (0.5, 0.398942, 0.5, 0.090845, 0, -0.162868, 0),
+    "erf": (0, 0.651470, 0.464559, 0.040146, 0, -0.177308, 0),
+    "tanh": (0, 0.605706, 0.394294, 0.027415, 0, -0.148437, 0),
+    "sigmoid": (0.5, 0.206621, 0.293379, 0.000687, 0, -0.025473, 0),
+    "gelu": (0.282095, 0.5, 0.425221, 0.095644, 0.299207, 0, 0.423142),
+    "swish": (0.206621, 0.5, 0.355776, 0.063083, 0.248085, 0, 0.350845),
+    "quadratic": (1, 0, 3, 2, 1.414214, 0, 2),
+    "cubic": (0, 3, 15, 6, 0, 2.449490, 0),
+    "exp": (1.648721, 1.648721, 7.389056, 1.952492, 1.165822, 0.673088, 1.648721),
+    "sin": (0, 0.606531, 0.432332, 0.064453, 0, -0.247615, 0),
+    "cos": (0.606531, 0, 0.567668, 0.199788, -0.428882, 0, -0.606531),
+    "gaussian": (0.707107, 0, 0.577350, 0.077350, -0.25, 0, -0.353553),
+}
+
+# theory note §1.3, closed forms at (a, b, c) = (1.3, 0.7, 0.4)
+TABLE_1_3 = {"relu": 0.265378, "abs": 0.661512, "sign": 0.275459, "step": 0.318865,
+             "erf": 0.175480, "quadratic": 1.23, "cubic": 3.66, "exp": 4.055200,
+             "sin": 0.151107, "cos": 0.397704, "gaussian": 0.516398}
+
+CLOSED = [n for n in ACTIVATION_NAMES if activation(n).closed_form]
+QUAD = [n for n in ACTIVATION_NAMES if not activation(n).closed_form]
+
+
+def _data(rng, n=60, p=40):
+    X = rng.standard_normal((n, p)) / np.sqrt(p) * rng.uniform(0.5, 1.5, (n, 1))
+    return X
+
+
+@pytest.mark.parametrize("name", sorted(TABLE_1_2))
+def test_unit_variance_table(name):
+    mu0, mu1, m2, mustar2, c2, c3, e2 = TABLE_1_2[name]
+    act = activation(name)
+    coef = act.hermite_coefficients(3)
+    ge = act.gaussian_equivalent(1.0)
+    np.testing.assert_allclose(
+        [act.mean(), act.derivative_mean(), act.second_moment(), ge.mu_star ** 2,
+         coef[2], coef[3], act.derivative_mean(1.0, order=2)],
+        [mu0, mu1, m2, mustar2, c2, c3, e2], atol=1.5e-6)
+    assert ge.mu0 == pytest.approx(mu0, abs=1e-6) and ge.mu1 == pytest.approx(mu1, abs=1e-6)
+
+
+def test_leaky_relu_table():
+    act = activation("leaky_relu", negative_slope=0.1)     # theory note §1.2 row 2
+    np.testing.assert_allclose(
+        [act.mean(), act.derivative_mean(), act.second_moment(),
+         act.gaussian_equivalent().mu_star ** 2, act.hermite_coefficients(2)[2]],
+        [0.359048, 0.55, 0.505, 0.073584, 0.253885], atol=1e-6)
+
+
+def test_exact_constants():
+    """Closed forms of the §1.2 table that have exact expressions, to 1e-12."""
+    relu, erf = activation("relu"), activation("erf")
+    assert relu.mean() == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-14)
+    assert relu.gaussian_equivalent().mu_star ** 2 == pytest.approx(0.25 - 1 / (2 * math.pi),
+                                                                   abs=1e-14)
+    assert erf.derivative_mean() == pytest.approx(2 / math.sqrt(3 * math.pi), abs=1e-14)
+    assert erf.second_moment() == pytest.approx(2 / math.pi * math.asin(2 / 3), abs=1e-14)
+    assert activation("gelu").second_moment() == pytest.approx(
+        1 / 3 + 1 / (2 * math.pi * math.sqrt(3)), abs=1e-12)
+    assert activation("gelu").derivative_mean(1.0, 2) == pytest.approx(
+        3 / (4 * math.sqrt(math.pi)), abs=1e-12)
+
+
+@pytest.mark.parametrize("name", CLOSED)
+def test_closed_form_moments_equal_quadrature(name):
+    """Closed forms in τ (theory note §1.2 second table) against the quadrature tier
+    applied to the same function given as a plain callable (two routes, 1e-10)."""
+    closed = activation(name, negative_slope=0.2)
+    plain = activation(closed._func, name=f"plain {name}")
+    assert not plain.closed_form
+    tau = np.array([0.3, 1.0422, 2.0, 4.0])
+    for order in (1, 2, 3):
+        np.testing.assert_allclose(closed.derivative_mean(tau, order),
+                                   plain.derivative_mean(tau, order), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(closed.mean(tau), plain.mean(tau), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(closed.second_moment(tau), plain.second_moment(tau),
+                               rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["relu", "erf", "gelu", "cos", "gaussian"])
+def test_heat_equation_rule(name):
+    """d/dτ E s(√τ ξ) = E s''(√τ ξ)/2 (theory note §1.2), central differences."""
+    act, tau, h = activation(name), 1.3, 1e-4
+    slope = (act.mean(tau + h) - act.mean(tau - h)) / (2 * h)
+    assert slope == pytest.approx(act.derivative_mean(tau, 2) / 2, abs=1e-7)
+
+
+def test_relu_hermite_coefficients_closed_form():
+    """ReLU: c_k = He_{k-2}(0)/(sqrt(2π) sqrt(k!)) for k ≥ 2 (Stein twice), c_k = 0 for odd
+    k ≥ 3; checked up to order 40 at 1e-10."""
+    coef = activation("relu").hermite_coefficients(40)
+    for k in range(2, 41):
+        m = k - 2
+        he0 = 0.0 if m % 2 else (-1) ** (m // 2) * float(np.prod(np.arange(m - 1.0, 0.0, -2.0)))
+        expected = he0 / math.sqrt(2 * math.pi) / math.sqrt(math.factorial(k))
+        assert coef[k] == pytest.approx(expected, abs=1e-10)
+
+
+@pytest.mark.parametrize("name", ["tanh", "erf", "sin", "gelu", "exp"])
+def test_hermite_parseval(name):
+    """Σ c_k(τ)² = E s(√τ ξ)² (smooth activations; 120 terms)."""
+    act = activation(name)
+    for tau in (0.5, 2.0):
+        coef = act.hermite_coefficients(120, tau)
+        assert np.sum(coef ** 2) == pytest.approx(act.second_moment(tau), rel=1e-9)
+
+
+def test_hermite_shape_and_scaling():
+    act = activation("cubic")
+    tau = np.array([[0.5, 1.0], [2.0, 3.0]])
+    coef = act.hermite_coefficients(4, tau)
+    assert coef.shape == (2, 2, 5)
+    # (√τ ξ)³ = τ^{3/2}(He_3 + 3 He_1): c_1 = 3 τ^{3/2}, c_3 = sqrt(6) τ^{3/2}
+    np.testing.assert_allclose(coef[..., 1], 3 * tau ** 1.5, rtol=1e-12)
+    np.testing.assert_allclose(coef[..., 3], math.sqrt(6) * tau ** 1.5, rtol=1e-12)
+    np.testing.assert_allclose(coef[..., [0, 2, 4]], 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_quadrature_tier_against_mpmath(name):
+    """Quadrature tier against 30-digit mpmath values (tests/reference)."""
+    act, ref = activation(name), REFERENCE[name]
+    for tau, vals in ref["moments"].items():
+        tau = float(tau)
+        coef = act.hermite_coefficients(3, tau)
+        got = [act.mean(tau), act.derivative_mean(tau), act.second_moment(tau),
+               coef[2], coef[3]]
+        want = [vals[k] for k in ("mean", "derivative_mean", "second_moment", "c2", "c3")]
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+    for a, b, c, value in ref["kernel"]:
+        assert act.kernel_from_gram(a, b, c) == pytest.approx(value, rel=1e-8)
+        # Mehler route: two points with the given norms and inner product
+        x = np.array([[math.sqrt(a), 0.0]])
+        y = np.array([[c / math.sqrt(a), math.sqrt(b - c * c / a)]])
+        assert act.kernel(x, y)[0, 0] == pytest.approx(value, rel=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE_1_3))
+def test_kernel_table(name):
+    assert activation(name).kernel_from_gram(1.3, 0.7, 0.4) == pytest.approx(
+        TABLE_1_3[name], abs=1e-6)
+
+
+def test_leaky_relu_kernel_table():
+    act = activation("leaky_relu", negative_slope=0.1)
+    assert act.kernel_from_gram(1.3, 0.7, 0.4) == pytest.approx(0.254956, abs=1e-6)
+
+
+def test_random_fourier_identity(rng):
+    """K_cos + K_sin = exp(-||x − y||²/2) (theory note §1.3), exactly."""
+    A, B = _data(rng, 30, 10) * 3, _data(rng, 20, 10) * 3
+    total = activation("cos").kernel(A, B) + activation("sin").kernel(A, B)
+    dist2 = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(total, np.exp(-dist2 / 2), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", CLOSED)
+def test_kernel_closed_form_equals_mehler(rng, name):
+    """Two routes: closed form (§1.3) and the Mehler expansion with quadrature Hermite
+    coefficients (§1.4 option A), 1e-8 relative to the diagonal scale."""
+    act = activation(name, negative_slope=0.3)
+    A, B = _data(rng), _data(rng, 50)
+    K = act.kernel(A, B)
+    K_h = act.kernel(A, B, method="hermite")
+    scale = np.sqrt(act.second_moment(1.5 ** 2))
+    assert np.max(np.abs(K - K_h)) <= 10 * QUADRATURE_RTOL * scale
+
+
+@pytest.mark.parametrize("name", QUAD + ["erf", "cos", "exp"])
+def test_kernel_mehler_equals_gauss_hermite_2d(rng, name):
+    """Two routes for smooth activations: Mehler expansion and 2-D Gauss-Hermite."""
+    act = activation(name)
+    A, B = _data(rng, 12), _data(rng, 9)
+    K_h = act.kernel(A, B, method="hermite")
+    K_q = act.kernel(A, B, method="quadrature")
+    assert np.max(np.abs(K_h - K_q)) <= 10 * QUADRATURE_RTOL * np.sqrt(act.second_moment(2.25))
+
+
+@pytest.mark.parametrize("name", CLOSED + QUAD)
+def test_kernel_edge_cases(name):
+    """Correlation ±1 (duplicated and negated rows), a zero row, symmetric output, diagonal
+    E s(√a ξ)², no NaN and no warning (warnings are errors in this test run)."""
+    act = activation(name)
+    rng = np.random.default_rng(0)
+    X = _data(rng, 8, 5)
+    X[1] = X[0]
+    X[2] = -X[0]
+    X[3] = 0.0
+    K = act.kernel(X, method="auto" if act.closed_form else "quadrature")
+    assert np.all(np.isfinite(K))
+    np.testing.assert_allclose(K, K.T, rtol=1e-12, atol=1e-15)
+    norms = (X ** 2).sum(1)
+    diag = np.where(norms > 0, act.second_moment(np.where(norms > 0, norms, 1.0)),
+                    float(act(0.0)) ** 2)
+    np.testing.assert_allclose(np.diag(K), diag, rtol=1e-12)
+    np.testing.assert_allclose(K[0, 1], diag[0], rtol=1e-7)   # ρ = 1 off the diagonal
+    s0 = float(act(0.0))
+    np.testing.assert_allclose(K[3, [0, 4]], s0 * act.mean(norms[[0, 4]]), atol=1e-12)
+    eig = np.linalg.eigvalsh(K)
+    assert eig.min() >= -1e-7 * max(1.0, eig.max())
+
+
+@pytest.mark.parametrize("name", ["relu", "sign", "erf", "abs", "step", "cos", "sin"])
+def test_kernel_large_norms(name):
+    act = activation(name)
+    X = np.random.default_rng(1).standard_normal((6, 4)) * 1e3
+    K = act.kernel(X)
+    assert np.all(np.isfinite(K))
+    assert np.all(np.abs(K) <= np.sqrt(np.outer(np.diag(K), np.diag(K))) * (1 + 1e-12) + 1e-300)
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(CLOSED), seed=st.integers(0, 2 ** 31 - 1),
+       scale=st.floats(0.05, 3.0))
+def test_kernel_is_psd_and_cauchy_schwarz(name, seed, scale):
+    act = activation(name, negative_slope=0.3)
+    X = np.random.default_rng(seed).standard_normal((7, 3)) * scale
+    K = act.kernel(X)
+    eig = np.linalg.eigvalsh(K)
+    assert eig.min() >= -1e-9 * max(1.0, eig.max())
+    d = np.sqrt(np.diag(K))
+    assert np.all(np.abs(K) <= np.outer(d, d) * (1 + 1e-9) + 1e-12)
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("name", ["relu", "erf", "tanh"])
+def test_kernel_against_monte_carlo(name):
+    """E_w[s(wᵀa) s(wᵀb)] against an average over 20000 draws of w; tolerance 4 s.e."""
+    act = activation(name)
+    rng = np.random.default_rng(7)
+    A = _data(rng, 5, 20)
+    W = rng.standard_normal((20000, 20))
+    F = act(W @ A.T)                                  # (draws, points)
+    prods = F[:, :, None] * F[:, None, :]
+    mean, se = prods.mean(0), prods.std(0, ddof=1) / np.sqrt(len(W))
+    assert np.all(np.abs(act.kernel(A) - mean) <= 4 * se + 1e-12)
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(ValueError, match="relu.*tanh"):
+        activation("rectified")
+
+
+def test_bad_callables():
+    with pytest.raises(ValueError, match="shape"):
+        activation(lambda t: np.sum(t))
+    with pytest.raises(ValueError, match="non-finite"):
+        activation(lambda t: 1 / t * 0 + np.log(t))
+    with pytest.raises(ValueError, match="failed"):
+        activation(lambda t: t.nonexistent)
+    with pytest.raises(ValueError, match="non-finite"):   # overflow at the quadrature nodes
+        activation(lambda t: np.exp(t ** 3)).mean(1.0)
+
+
+def test_kink_away_from_zero_is_refused():
+    """A kink at 0.7 cannot be integrated to the stated accuracy by the split rules."""
+    act = activation(lambda t: np.maximum(t - 0.7, 0.0), name="shifted relu")
+    with pytest.raises(ValueError, match="stated accuracy"):
+        act.mean(1.0)
+    # a kink at 0 is fine (the rules are split there) and agrees with the closed form
+    assert activation(lambda t: np.maximum(t, 0.0)).gaussian_equivalent().mu_star == \
+        pytest.approx(activation("relu").gaussian_equivalent().mu_star, abs=1e-12)
+
+
+def test_bad_arguments():
+    act = activation("relu")
+    with pytest.raises(ValueError, match="`variance`"):
+        act.mean(-1.0)
+    with pytest.raises(ValueError, match="`variance`"):
+        act.second_moment([1.0, np.nan])
+    with pytest.raises(ValueError, match="`order`"):
+        act.derivative_mean(1.0, order=0)
+    with pytest.raises(ValueError, match="same number of columns"):
+        act.kernel(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="`method`"):
+        activation("tanh").kernel(np.ones((2, 3)), method="closed_form")
+    with pytest.raises(ValueError, match="`negative_slope`"):
+        activation("leaky_relu", negative_slope=np.inf)
+
+
+def test_shapes_and_vectorization():
+    act = activation("erf")
+    tau = np.linspace(0.5, 3, 6).reshape(2, 3)
+    assert act.mean(tau).shape == (2, 3)
+    assert isinstance(act.second_moment(1.0), float)
+    assert act.kernel(np.ones((4, 2)), np.ones((3, 2))).shape == (4, 3)
+    assert hdeq.activation is activation and activation(act) is act
+    assert "erf" in repr(act)
