@@ -8,8 +8,7 @@ Beyond Eigenvalues of Linear Models* (2025).
 ``import hdeq`` loads neither matplotlib nor dask nor torch.
 """
 
-from .core import *  # noqa: F401,F403
-from .core import __all__ as _core_all
+from .core import ConvergenceError, ConvergenceWarning
 from .laws import *  # noqa: F401,F403
 from .laws import __all__ as _laws_all
 from .equivalents import *  # noqa: F401,F403
@@ -19,4 +18,4 @@ from .models import __all__ as _models_all
 from . import data  # noqa: F401
 
 __version__ = "0.1.0"
-__all__ = [*_core_all, *_laws_all, *_equivalents_all, *_models_all, "data"]
+__all__ = ["ConvergenceError", "ConvergenceWarning", *_laws_all, *_equivalents_all, *_models_all, "data"]
