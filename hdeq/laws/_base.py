@@ -136,6 +136,7 @@ class SpectralLaw:
         zu = np.where(lower, np.conj(zf), zf)
         m = self._call_stieltjes(zu, on_failure, "the Stieltjes transform")
         m = np.where(lower, np.conj(m), m)
+        m[real] = m[real].real                        # real off the support
         return m.reshape(shape)
 
     def pdf(self, x, *, on_failure: str = "raise") -> np.ndarray:

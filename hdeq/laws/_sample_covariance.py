@@ -264,7 +264,9 @@ class SampleCovarianceLaw(SpectralLaw):
         mt = resolve_failures(self._solve_companion(zu), on_failure,
                               what="the companion Stieltjes transform of "
                                    "SampleCovarianceLaw")
-        return np.where(lower, np.conj(mt), mt).reshape(z.shape)
+        mt = np.where(lower, np.conj(mt), mt)
+        mt[real] = mt[real].real                      # real off the support
+        return mt.reshape(z.shape)
 
     def delta(self, z, *, on_failure: str = "raise") -> np.ndarray:
         r"""``delta(z) = (1/n) tr C Qbar(z) = -1/(z mt(z)) - 1`` (theory note §3.1)."""

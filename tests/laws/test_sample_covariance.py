@@ -1,0 +1,222 @@
+"""SampleCovarianceLaw (generalized MP): routes that must agree to ~1e-10, the
+theory note linear.md §3.6 oracle values, atoms from zero population eigenvalues,
+the high-precision mpmath reference, and agreement with simulation."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hdeq.core import polynomial_density, solve_stieltjes
+from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw, SpectralLaw
+
+H36 = ([1.0, 3.0, 10.0], [0.5, 0.3, 0.2])          # theory note §3.6
+REFERENCE = Path(__file__).parents[1] / "reference" / "gmp_reference.csv"
+
+
+@pytest.fixture(scope="module")
+def law36():
+    return SampleCovarianceLaw(H36, 0.3)
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Eigenvalue draws with one BLAS thread: on a loaded 2-core machine a
+    multi-threaded OpenBLAS eigvalsh of a 450 x 450 matrix took 8 s instead of 0.06 s."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        yield
+
+# ------------------------------------------------------------------ routes that agree
+@pytest.mark.parametrize("c", [0.3, 0.5, 1.5, 3.0])
+def test_single_atom_population_is_marchenko_pastur(c):
+    g, mp = SampleCovarianceLaw([2.0], c), MarchenkoPastur(c, scale=2.0)
+    z = np.array([-1.0, -1e-3, 1e-4j, 1 + 0.5j, 3 - 0.2j, 2 + 1e-9j, 30.0])
+    np.testing.assert_allclose(g.stieltjes(z), mp.stieltjes(z), rtol=1e-10)
+    np.testing.assert_allclose(g.companion_stieltjes(z), mp.companion_stieltjes(z),
+                               rtol=1e-10)
+    x = np.linspace(0, 2 * (1 + np.sqrt(c)) ** 2 + 1, 301)
+    np.testing.assert_allclose(g.pdf(x), mp.pdf(x), atol=1e-10)
+    np.testing.assert_allclose(np.array(g.support), np.array(mp.support), rtol=1e-12)
+    np.testing.assert_allclose(np.array(g.atoms).reshape(-1, 2),
+                               np.array(mp.atoms).reshape(-1, 2), rtol=1e-15)
+    for k in range(1, 5):
+        assert g.moment(k) == pytest.approx(mp.moment(k), rel=1e-12)
+
+
+def test_newton_density_equals_polynomial_density(law36):
+    x = np.linspace(0.05, 17, 400)
+    np.testing.assert_allclose(law36.pdf(x), polynomial_density(x, *H36, 0.3), atol=1e-10)
+
+
+def test_theory_note_3_6_values(law36):
+    # theory note §3.6 "formula" column
+    np.testing.assert_allclose(law36.pdf(np.array([2.0, 5.0, 15.0])),
+                               [0.1262633, 0.0, 0.0110061], atol=5.1e-8)
+    np.testing.assert_allclose(np.array(law36.support),
+                               [[0.2716, 1.5736], [1.6111, 4.8800], [6.3231, 16.0177]],
+                               atol=5.1e-5)
+    d = law36.delta(np.array([-2.0, 2 + 1j]))
+    assert d[0].real == pytest.approx(0.168466, abs=5.1e-7) and d[0].imag == 0
+    assert (d[1].real, d[1].imag) == pytest.approx((0.070421, 0.242865), abs=5.1e-7)
+    m = law36.stieltjes(np.array([-2.0, 2 + 1j, 4 + 0.1j]))
+    ref = np.array([0.25971, -0.11691 + 0.39443j, -0.31076 + 0.22592j])
+    np.testing.assert_allclose(m.real, ref.real, atol=5.1e-6)
+    np.testing.assert_allclose(m.imag, ref.imag, atol=5.1e-6)
+
+
+def test_silverstein_equation_residual(law36):
+    z = np.array([-2.0, 0.5 + 1e-7j, 1.59 + 0j, 5.5, 9 + 2j])
+    mt = law36.companion_stieltjes(z)
+    t, w = np.array(H36[0]), np.array(H36[1])
+    F = -1 / mt + 0.3 * np.sum(w * t / (1 + t * mt[:, None]), axis=1) - z
+    assert np.all(np.abs(F) <= 1e-12 * (np.abs(z) + np.abs(1 / mt)))
+    # p x p transform and companion: m = (mt + (1 - c)/z)/c
+    np.testing.assert_allclose(law36.stieltjes(z), (mt + 0.7 / z) / 0.3, rtol=1e-11)
+
+
+def test_high_precision_reference():
+    """Density and companion transform on 1000 real points against mpmath
+    polynomial roots at 40 digits (tests/reference/gmp_reference.py)."""
+    with REFERENCE.open() as fh:
+        rows = np.array([[float(v) for v in r] for r in list(csv.reader(fh))[1:]])
+    x, mre, mim, dens = rows.T
+    law = SampleCovarianceLaw(([1.0, 4.0], [0.5, 0.5]), 0.5)
+    np.testing.assert_allclose(law.pdf(x), dens, atol=1e-10)
+    ok = ~np.isclose(x[:, None], np.ravel(law.support), rtol=0, atol=1e-6).any(axis=1)
+    res = law._solve_companion(x + 0j)
+    assert res.all_converged
+    np.testing.assert_allclose(res.value[ok], (mre + 1j * mim)[ok], rtol=1e-10)
+
+
+def test_moments_three_routes(law36):
+    # series recursion == quadrature of the pdf == large-|z| expansion of m
+    for k in range(1, 5):
+        rec = law36.moment(k)
+        assert SpectralLaw.moment(law36, k) == pytest.approx(rec, rel=1e-9)
+    assert law36.moment(1) == pytest.approx(np.dot(*H36[::-1]), rel=1e-14)   # M_1 = int t dH
+    z = 400.0 + 0j
+    series = -sum(law36.moment(k) / z ** (k + 1) for k in range(14))
+    assert law36.stieltjes(z) == pytest.approx(series, rel=1e-12)
+
+
+def test_many_distinct_eigenvalues_match_plain_continuation():
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0.5, 5, 2000))
+    law = SampleCovarianceLaw(t, 0.5)
+    x = np.linspace(0.0, law.support[-1][1] * 1.1, 120)[1:] + 0j
+    fast = law._solve_companion(x)
+    c = 0.5
+    w = np.full(t.size, 1 / t.size)
+
+    def fun(m, z, idx):
+        d = 1 + t * m[:, None]
+        return (-1 / m + c * (w * t / d).sum(1) - z,
+                1 / m**2 - c * (w * t**2 / d**2).sum(1))
+
+    slow = solve_stieltjes(fun, x, scale=law._scale)
+    assert fast.all_converged and slow.all_converged
+    np.testing.assert_allclose(fast.value, slow.value, rtol=1e-10)
+
+
+def test_population_given_as_law():
+    # population = MP(0.2) discretized into atoms; limit c -> 0 returns the population
+    pop = MarchenkoPastur(0.2)
+    law = SampleCovarianceLaw(pop, 1e-6, n_atoms=1000)
+    assert law.population_values.size <= 1000
+    assert np.dot(law.population_values, law.population_weights) == pytest.approx(1, 1e-12)
+    z = np.array([-1.0, 1 + 0.5j, 3 + 1j])
+    np.testing.assert_allclose(law.stieltjes(z), pop.stieltjes(z), rtol=2e-4)
+    # second moment of the discretized population within the binning error
+    assert np.dot(law.population_values**2, law.population_weights) == pytest.approx(
+        pop.moment(2), rel=1e-3)
+
+
+# ------------------------------------------------------------------ atoms at zero
+@pytest.mark.parametrize("w0,c", [(0.3, 0.5), (0.5, 1.5), (0.2, 2.0)])
+def test_zero_population_atom_masses(w0, c):
+    law = SampleCovarianceLaw(([0.0, 1.0, 2.0], [w0, (1 - w0) / 2, (1 - w0) / 2]), c)
+    mass = max(w0, 1 - 1 / c)
+    assert law.atoms == ((0.0, pytest.approx(mass, abs=1e-15)),)
+    assert law.companion_atom_mass == pytest.approx(max(0.0, 1 - c * (1 - w0)))
+    # the atom from the transform and the continuous mass from the pdf
+    eta = 1e-9
+    assert (-1j * eta * law.stieltjes(1j * eta)).real == pytest.approx(mass, abs=1e-7)
+    cont = sum(law._interval_mass(a, b) for a, b in law.support)
+    assert cont == pytest.approx(1 - mass, abs=1e-9)
+    assert law.cdf(0.0) == pytest.approx(mass, abs=1e-15)
+
+
+@pytest.mark.simulation
+def test_zero_population_atom_by_simulation():
+    # rank of X^T X / n is min(n, (1 - w0) p): count exact-ish zero eigenvalues
+    for w0, c in [(0.3, 0.5), (0.5, 1.5)]:
+        law = SampleCovarianceLaw(([0.0, 1.0], [w0, 1 - w0]), c)
+        ev = law.sample(200, seed=1)
+        frac = np.mean(ev < 1e-10)
+        assert frac == pytest.approx(law.atoms[0][1], abs=1 / 200)
+
+
+# ------------------------------------------------------------------ errors
+def test_bad_input():
+    with pytest.raises(ValueError, match="`aspect_ratio` of SampleCovarianceLaw"):
+        SampleCovarianceLaw([1.0], 0.0)
+    with pytest.raises(ValueError, match="population"):
+        SampleCovarianceLaw([1.0, -2.0], 0.5)
+    with pytest.raises(ValueError, match="population"):
+        SampleCovarianceLaw([1.0, np.nan], 0.5)
+    with pytest.raises(ValueError, match="population"):
+        SampleCovarianceLaw(np.array([1.0 + 1j]), 0.5)
+    with pytest.raises(ValueError, match="sum to one"):
+        SampleCovarianceLaw(([1.0, 2.0], [0.5, 0.6]), 0.5)
+    with pytest.raises(ValueError, match="population"):
+        SampleCovarianceLaw(([1.0, 2.0], [1.5, -0.5]), 0.5)
+    with pytest.raises(ValueError, match="same length"):
+        SampleCovarianceLaw(([1.0, 2.0], [1.0]), 0.5)
+    law = SampleCovarianceLaw(H36, 0.3)
+    with pytest.raises(ValueError, match="off the support"):
+        law.stieltjes(2.0)
+    with pytest.raises(ValueError, match="companion"):
+        law.companion_stieltjes(0.0)                    # companion atom 1 - c at 0
+    assert law.stieltjes(0.0) == pytest.approx(
+        np.dot(H36[1], 1 / np.array(H36[0])) / 0.7, rel=1e-12)   # int dH/t / (1 - c)
+
+
+# ------------------------------------------------------------------ simulation
+@pytest.mark.simulation
+def test_theory_note_mc_oracle_at_small_size(law36):
+    """m(-2), m(2+1i): |mean - theory| <= k stderr + C/p, k = 4, C = 2 (p = 300)."""
+    p, trials = 300, 5
+    z = np.array([-2.0, 2 + 1j])
+    vals = np.array([np.mean(1 / (law36.sample(p, seed=s)[:, None] - z), axis=0)
+                     for s in range(trials)])
+    mean, se = vals.mean(0), vals.std(0, ddof=1) / np.sqrt(trials)
+    assert np.all(np.abs(mean - law36.stieltjes(z)) <= 4 * np.abs(se) + 2.0 / p)
+
+
+@pytest.mark.simulation
+def test_bin_masses_and_rate_against_simulation(law36):
+    """Empirical cdf vs law.cdf at 6 points: error <= 4 se + 2/sqrt(p), and the mean
+    absolute error shrinks over p = 50, 150, 450 (3 seeds each)."""
+    x = np.array([1.0, 1.6, 3.0, 5.5, 8.0, 12.0])
+    F = law36.cdf(x)
+    errs = []
+    for p in (50, 150, 450):
+        emp = np.array([np.mean(law36.sample(p, seed=s)[:, None] <= x, axis=0)
+                        for s in range(3)])
+        se = emp.std(0, ddof=1) / np.sqrt(3)
+        assert np.all(np.abs(emp.mean(0) - F) <= 4 * se + 2 / np.sqrt(p))
+        errs.append(np.mean(np.abs(emp.mean(0) - F)))
+    assert errs[0] > errs[1] > errs[2]
+
+
+def test_sample_rounding_and_determinism():
+    law = SampleCovarianceLaw(([1.0, 2.0, 3.0], [1 / 3, 1 / 3, 1 / 3]), 0.5)
+    from hdeq.laws._sample_covariance import population_diagonal
+    diag = population_diagonal(law.population_values, law.population_weights, 10)
+    assert diag.size == 10 and sorted(np.bincount(diag.astype(int))[1:]) == [3, 3, 4]
+    ev = law.sample(50, seed=7)
+    assert ev.shape == (50,) and np.all(np.diff(ev) >= 0)
+    np.testing.assert_array_equal(ev, law.sample(50, seed=np.random.default_rng(7)))
