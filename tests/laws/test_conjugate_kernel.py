@@ -1,0 +1,231 @@
+"""Conjugate-kernel (Pennington-Worah) law: oracle values, reductions, two routes,
+moments by contour integration, Herglotz property, simulation agreement."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdeq.laws._conjugate_kernel import ConjugateKernelLaw
+
+
+def relu_centred(t):
+    return np.maximum(t, 0.0) - 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def abs_centred(t):
+    return np.abs(t) - np.sqrt(2.0 / np.pi)
+
+
+def law_pw(eta, zeta, phi, psi, **kw):
+    """Law in Pennington-Worah ratios phi = n0/m, psi = n0/n1."""
+    return ConjugateKernelLaw(eta, zeta, phi, phi / psi, **kw)
+
+
+def mp_stieltjes(z, ratio, scale=1.0):
+    """MP law of `ratio` scaled by `scale`, closed form (theory note §2.1 quadratic)."""
+    w = z / scale
+    b = w - 1.0 + ratio
+    disc = np.sqrt(w - (1 - np.sqrt(ratio)) ** 2) * np.sqrt(w - (1 + np.sqrt(ratio)) ** 2)
+    return (-b + disc) / (2.0 * ratio * w) / scale
+
+
+# --------------------------------------------------------------------------- oracles
+@pytest.mark.parametrize("params, z, G_ref", [
+    # theory note §3.4 "Deterministic oracle (formula only)": (eta, zeta, phi, psi)
+    ((1.0, 0.5, 1.0, 1.0), -0.5, -1.037580),
+    ((1.0, 0.5, 1.0, 1.0), 1 + 0.2j, 0.472954 - 0.806943j),
+    ((1.0, 0.0, 0.5, 0.5), -0.5, -1.0),
+    ((1.0, 0.0, 0.5, 0.5), 1 + 0.2j, 0.387019 - 0.851060j),
+    ((1.0, 1.0, 0.5, 2.0), -0.5, -0.890857),
+    ((1.0, 1.0, 0.5, 2.0), 1 + 0.2j, 0.445456 - 1.025377j),
+])
+def test_deterministic_oracle(params, z, G_ref):
+    law = law_pw(*params)
+    assert law.stieltjes(z) == pytest.approx(-G_ref, abs=2e-6)     # G = -m
+
+
+@pytest.mark.parametrize("func, eta, zeta, z, G_ref", [
+    # theory note §3.4 table, column "G theory" (phi = 0.5, psi = 0.8)
+    (np.tanh, 0.394294, 0.366879, -0.5, -1.39257),
+    (np.tanh, 0.394294, 0.366879, 0.5 + 0.1j, 1.22687 - 1.39500j),
+    (np.tanh, 0.394294, 0.366879, 1 + 0.2j, 0.86441 - 0.71348j),
+    (relu_centred, 0.340845, 0.25, -0.5, -1.38323),
+    (relu_centred, 0.340845, 0.25, 1 + 0.2j, 1.00989 - 0.74091j),
+    (relu_centred, 0.340845, 0.25, 2 + 0.05j, 0.67472 - 0.02958j),
+    (abs_centred, 0.363380, 0.0, -0.5, -1.27949),
+    (abs_centred, 0.363380, 0.0, 1 + 0.2j, 1.34901 - 0.88854j),
+])
+def test_activation_oracle(func, eta, zeta, z, G_ref):
+    law = ConjugateKernelLaw.from_activation(func, 0.5, 0.5 / 0.8)
+    assert law.eta == pytest.approx(eta, abs=1e-6)
+    assert law.zeta == pytest.approx(zeta, abs=1e-6)
+    assert law.stieltjes(z) == pytest.approx(-G_ref, abs=1e-5)
+
+
+def test_hdeq_activation_object_gives_same_constants():
+    hdeq = pytest.importorskip("hdeq")
+    if not hasattr(hdeq, "activation"):
+        pytest.skip("hdeq.activation not available")
+    a = ConjugateKernelLaw.from_activation(hdeq.activation("tanh"), 0.5, 0.625)
+    b = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
+    assert (a.eta, a.zeta) == pytest.approx((b.eta, b.zeta), abs=1e-8)
+
+
+# --------------------------------------------------------------------------- reductions
+@pytest.mark.parametrize("phi, width", [(0.5, 1.0), (2.0, 0.4), (0.3, 2.5)])
+def test_zeta_zero_is_scaled_marchenko_pastur(phi, width):
+    """zeta = 0 (even f): MP law of ratio n1/m = width_ratio scaled by eta (§3.4)."""
+    eta = 0.7
+    law = ConjugateKernelLaw(eta, 0.0, phi, width)
+    z = np.array([-0.5, 0.3 + 0.4j, 1.5 + 0.01j, 5.0 + 1j])
+    np.testing.assert_allclose(law.stieltjes(z), mp_stieltjes(z, width, eta), atol=1e-10)
+    a, b = eta * (1 - np.sqrt(width)) ** 2, eta * (1 + np.sqrt(width)) ** 2
+    assert law.support[-1] == pytest.approx((a, b), abs=1e-8)
+    expected_atom = max(0.0, 1 - 1 / width)
+    assert sum(w for _, w in law.atoms) == pytest.approx(expected_atom, abs=1e-12)
+
+
+def test_linear_activation_product_wishart_edge():
+    """zeta = eta, phi = psi = 1: product of two square Wisharts, support [0, 27/4]
+    (Fuss-Catalan law with s = 2: right edge (s+1)^(s+1)/s^s)."""
+    law = ConjugateKernelLaw(1.0, 1.0, 1.0, 1.0)
+    (a, b), = law.support
+    assert a == 0.0
+    assert b == pytest.approx(27 / 4, abs=1e-8)
+
+
+def test_linear_activation_matches_sample_covariance_of_wishart_population():
+    """zeta = eta: W X X^T W^T / m; the 'equivalent' route is then the generalized MP law
+    with an MP population, an independent computation of the same law."""
+    law = law_pw(1.3, 1.3, 0.5, 2.0)
+    z = np.array([0.2 + 0.3j, 1 + 0.2j, 4 + 0.05j, -1 + 1e-3j])
+    np.testing.assert_allclose(law.stieltjes(z), law.stieltjes(z, method="equivalent"),
+                               atol=1e-9)
+
+
+# --------------------------------------------------------------------------- two routes
+@settings(max_examples=25, deadline=None)
+@given(eta=st.floats(0.2, 3.0), frac=st.sampled_from([0.0, 1.0]) | st.floats(0.01, 1.0), phi=st.floats(0.2, 3.0),
+       width=st.floats(0.2, 3.0), x=st.floats(-1.0, 6.0), y=st.floats(0.05, 2.0))
+def test_quartic_and_linear_equivalent_routes_agree(eta, frac, phi, width, x, y):
+    law = ConjugateKernelLaw(eta, frac * eta, phi, width)
+    z = np.array([x + 1j * y])
+    m = law.stieltjes(z)
+    assert m.imag[0] > 0                                           # Herglotz
+    np.testing.assert_allclose(m, law.stieltjes(z, method="equivalent"), atol=1e-8,
+                               rtol=1e-8)
+
+
+def test_reflection_and_broadcast_shape():
+    law = law_pw(1.0, 0.5, 1.0, 1.0)
+    z = np.array([[1 + 0.2j, 2 - 0.3j], [-1.0 + 0j, 0.5 + 1j]])
+    m = law.stieltjes(z)
+    assert m.shape == (2, 2)
+    np.testing.assert_allclose(law.stieltjes(np.conj(z)), np.conj(m), atol=1e-14)
+    assert np.all(m.imag[z.imag > 0] > 0)
+
+
+# --------------------------------------------------------------------------- moments
+def contour_moment(law, k, center, radius, n=400):
+    """M_k = -(1/2 pi i) oint z^k m(z) dz on a circle enclosing the spectrum (trapezoid
+    rule: exponentially accurate for an analytic integrand)."""
+    theta = 2 * np.pi * (np.arange(n) + 0.5) / n
+    z = center + radius * np.exp(1j * theta)
+    return float(np.real(-radius * np.mean(z ** k * law.stieltjes(z) * np.exp(1j * theta))))
+
+
+@pytest.mark.parametrize("params", [(0.394294, 0.366879, 0.5, 0.8), (1.0, 0.5, 1.0, 1.0),
+                                    (1.0, 1.0, 0.5, 2.0), (0.8, 0.2, 2.0, 0.5)])
+def test_moments_contour_vs_closed_form(params):
+    law = law_pw(*params)
+    hi = law.support[-1][1]
+    for k in (1, 2, 3):
+        got = contour_moment(law, k, hi / 2, hi / 2 + 0.5)
+        assert got == pytest.approx(law.moment(k), rel=1e-9, abs=1e-10)
+    assert contour_moment(law, 0, hi / 2, hi / 2 + 0.5) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_density_integrates_to_continuous_mass():
+    law = ConjugateKernelLaw(1.0, 1.0, 0.5, 2.0)   # n1 = 4 n0: rank n0, atom 3/4 at 0
+    assert law.continuous_mass == pytest.approx(0.25, abs=1e-12)
+    assert law.cdf(law.support[-1][1] + 1) == pytest.approx(1.0, abs=1e-6)
+    assert law.cdf(0.0) == pytest.approx(0.75, abs=1e-12)   # the atom
+    mass = law.cdf(law.support[-1][1]) - law.cdf(0.0)
+    assert mass == pytest.approx(0.25, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- simulation
+@pytest.mark.simulation
+def test_simulation_agreement_and_rate():
+    """Empirical (1/n1) tr (M - z)^{-1} of tanh CK Gram matrices vs the law.
+
+    Tolerance |mean - theory| <= k stderr + C / sqrt(n1) with k = 4, C = 0.05; the
+    error at the largest size must be below the error at the smallest (same seeds)."""
+    law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
+    z = np.array([-0.5 + 0j, 0.3 + 0.2j, 1 + 0.2j])
+    theory = law.stieltjes(z)
+    errors = []
+    for n1 in (100, 200, 400):
+        vals = np.array([np.mean(1 / (law.sample(n1, seed=s)[:, None] - z), axis=0)
+                         for s in range(6)])
+        err = np.abs(vals.mean(0) - theory)
+        stderr = np.abs(vals.std(0, ddof=1)) / np.sqrt(len(vals))
+        assert np.all(err <= 4 * stderr + 0.05 / np.sqrt(n1)), (n1, err, stderr)
+        errors.append(err[0])
+    assert errors[-1] < errors[0]
+
+
+@pytest.mark.simulation
+def test_linear_equivalent_sample_matches_law():
+    """Péché's linear equivalent sqrt(zeta) WX + sqrt(eta - zeta) Z has the same limit."""
+    law = ConjugateKernelLaw.from_activation(relu_centred, 0.5, 0.625)
+    z = np.array([-0.5 + 0j, 1 + 0.2j])
+    n1 = 300
+    vals = np.array([np.mean(1 / (law.sample(n1, seed=s, equivalent=True)[:, None] - z),
+                             axis=0) for s in range(5)])
+    stderr = vals.std(0, ddof=1) / np.sqrt(len(vals))
+    assert np.all(np.abs(vals.mean(0) - law.stieltjes(z)) <= 4 * stderr + 0.05 / np.sqrt(n1))
+
+
+@pytest.mark.simulation
+def test_sample_shape_edges_and_atom():
+    law = ConjugateKernelLaw(1.0, 1.0, 0.5, 2.0)   # n1 = 4 n0: rank n0, atom 3/4 at 0
+    ev = law.sample(400, seed=3)
+    assert ev.shape == (400,) and np.all(np.diff(ev) >= 0)
+    assert np.mean(ev < 1e-8) == pytest.approx(0.75, abs=0.01)
+    lo, hi = law.support[-1]
+    nz = ev[ev > 1e-8]
+    assert abs(nz.max() - hi) < 0.1 * hi and abs(nz.min() - lo) < 0.1 + 0.1 * lo
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(eta=0.0, zeta=0.0, aspect_ratio=1.0, width_ratio=1.0), "eta"),
+    (dict(eta=1.0, zeta=1.5, aspect_ratio=1.0, width_ratio=1.0), "zeta"),
+    (dict(eta=1.0, zeta=-0.1, aspect_ratio=1.0, width_ratio=1.0), "zeta"),
+    (dict(eta=1.0, zeta=0.5, aspect_ratio=-1.0, width_ratio=1.0), "aspect_ratio"),
+    (dict(eta=1.0, zeta=0.5, aspect_ratio=1.0, width_ratio=np.inf), "width_ratio"),
+    (dict(eta=np.nan, zeta=0.5, aspect_ratio=1.0, width_ratio=1.0), "eta"),
+])
+def test_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConjugateKernelLaw(**kwargs)
+
+
+def test_bad_calls():
+    law = law_pw(1.0, 0.5, 1.0, 1.0)
+    with pytest.raises(ValueError, match="method"):
+        law.stieltjes(1j, method="newton")
+    with pytest.raises(ValueError, match="imaginary"):
+        law.stieltjes(-1.0, method="equivalent")
+    with pytest.raises(ValueError, match="z"):
+        law.stieltjes(np.nan)
+    with pytest.raises(ValueError, match="support"):
+        law.stieltjes(1.0)                    # real z on the support
+    with pytest.raises(ValueError, match="activation"):
+        ConjugateKernelLaw.from_activation("not callable", 1.0, 1.0)
+    with pytest.raises(ValueError, match="n_features"):
+        law.sample(0)
+    with pytest.raises(ValueError, match="z = 0"):
+        law_pw(1.0, 1.0, 0.5, 2.0).stieltjes(0.0)   # 0 off the support, but t = 1/(z psi)
