@@ -344,14 +344,16 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     for n_iter in range(1, _MAX_ITER + 1):
         if active.size == 0:
             break
-        df1, df2 = _df1_df2(a_k, t, m)
+        df1, df2, s12 = spectral_sums(a_k, t, [m], [(0, 1, 1), (0, 2, 2), (0, 1, 2)])
         g = a_k * (1 - df1 / a_n) - a_lam
         slope = 1 - df2 / a_n
         # keep the bracket [lo, hi] with g(lo) < 0 <= g(hi)
         a_hi = np.where(g >= 0, a_k, a_hi)
         a_lo = np.where(g < 0, a_k, a_lo)
+        # Newton step k - g/g' written without cancellation, using df1 - df2 = k s12:
+        # k - g/g' = (k^2 s12 / n + ridge) / (1 - df2/n)
         with np.errstate(divide="ignore", invalid="ignore"):
-            new = a_k - g / slope
+            new = (a_k ** 2 * s12 / a_n + a_lam) / slope
         outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
         new = np.where(outside, 0.5 * (a_lo + a_hi), new)
         # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation

@@ -132,3 +132,287 @@ def test_ridge_risk_oracle_isotropic(case):
     assert float(risk.variance) == pytest.approx(v, abs=1e-6)
     assert float(risk.test) == pytest.approx(r, abs=1e-6)
     assert float(risk.train) == pytest.approx(train, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# RidgeRegression: closed forms, limits, shapes
+# ---------------------------------------------------------------------------------------
+
+from hdeq.models import RidgeRegression  # noqa: E402
+
+
+def iso_model(p, n, ridge, noise_var=0.5, signal_var=1.0, **kw):
+    return RidgeRegression(np.ones(p), signal_var=signal_var, noise_var=noise_var,
+                           ridge=ridge, n_samples=n, **kw)
+
+
+def test_isotropic_closed_forms_positive_ridge():
+    # theory note §5.5
+    p = 300
+    lam = np.geomspace(1e-4, 10, 25)
+    n = np.array([60, 150, 299, 300, 301, 600, 3000])[:, None]
+    s2, r2 = 0.7, 1.3
+    model = iso_model(p, n, lam, noise_var=s2, signal_var=r2)
+    gamma = p / n
+    k = iso_kappa(lam, gamma)
+    q = gamma / (1 + k) ** 2
+    bias = r2 * (k / (1 + k)) ** 2 / (1 - q)
+    var = s2 * q / (1 - q)
+    np.testing.assert_allclose(model.effective_ridge(), k, rtol=1e-10)
+    np.testing.assert_allclose(model.bias(), bias, rtol=1e-10)
+    np.testing.assert_allclose(model.variance(), var, rtol=1e-10)
+    np.testing.assert_allclose(model.test_error(), s2 + bias + var, rtol=1e-10)
+    np.testing.assert_allclose(model.test_error(kind="excess"), bias + var, rtol=1e-10)
+    np.testing.assert_allclose(model.train_error(), (lam / k) ** 2 * (s2 + bias + var),
+                               rtol=1e-9)
+    # (1/p) tr (S + lam)^{-1} -> m_MP(-lam; gamma) = kappa / (lam (1 + kappa))  (§5.5)
+    np.testing.assert_allclose(k / (lam * (1 + k)), mp_stieltjes(-lam, gamma), rtol=1e-9)
+
+
+def test_isotropic_ridgeless_both_sides_and_threshold():
+    # theory note §5.4
+    p, s2, r2 = 400, 0.5, 2.0
+    n = np.array([100, 200, 399, 400, 401, 800, 4000])
+    model = iso_model(p, n, 0.0, noise_var=s2, signal_var=r2)
+    gamma = p / n
+    under = gamma < 1
+    over = gamma > 1
+    exp_bias = np.where(over, r2 * (1 - 1 / gamma), 0.0)
+    with np.errstate(divide="ignore"):
+        exp_var = np.where(under, s2 * gamma / (1 - gamma), s2 / (gamma - 1))
+    at = n == p
+    np.testing.assert_allclose(model.bias()[~at], exp_bias[~at], rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(model.variance()[~at], exp_var[~at], rtol=1e-10)
+    np.testing.assert_allclose(model.test_error()[under], s2 / (1 - gamma[under]), rtol=1e-10)
+    np.testing.assert_allclose(model.train_error()[under], s2 * (1 - gamma[under]), rtol=1e-10)
+    assert np.all(model.train_error()[over] < 1e-12)
+    np.testing.assert_allclose(model.effective_ridge()[over], gamma[over] - 1, rtol=1e-10)
+    # interpolation threshold: infinite variance, not a large finite number
+    assert np.isinf(model.variance()[at]).all() and np.isinf(model.test_error()[at]).all()
+    assert model.bias()[at][0] == 0 and model.train_error()[at][0] == 0
+    # without noise the variance is exactly zero, also at the threshold
+    assert iso_model(p, 400, 0.0, noise_var=0.0).variance() == 0.0
+
+
+def test_ridgeless_is_limit_of_small_ridge():
+    s = np.arange(1, 301.0) ** -0.8
+    b = np.cos(np.arange(300))
+    for n in (100, 250, 600):
+        kw = dict(target=b, noise_var=0.3, n_samples=n)
+        zero = RidgeRegression(s, ridge=0.0, **kw)
+        small = RidgeRegression(s, ridge=1e-10, **kw)
+        for q in ("test_error", "train_error", "bias", "variance"):
+            assert getattr(small, q)() == pytest.approx(getattr(zero, q)(), rel=1e-6, abs=1e-9)
+
+
+OPTIMAL = [  # theory note §5.5 table: gamma, noise_var, lambda*, R_ex*
+    (0.5, 0.5, 0.25, 0.280776406),
+    (2.0, 0.5, 1.0, 0.707106781),
+    (1.0, 1.0, 1.0, 0.618033989),
+    (1.0, 0.1, 0.1, 0.270156212),
+]
+
+
+@pytest.mark.parametrize("gamma,s2,lam_star,risk_star", OPTIMAL)
+def test_optimal_ridge_isotropic(gamma, s2, lam_star, risk_star):
+    p = 500
+    n = int(round(p / gamma))
+    model = iso_model(p, n, 0.1, noise_var=s2, signal_var=1.0)
+    lam = model.optimal_ridge()
+    assert lam == pytest.approx(gamma * s2, rel=1e-10)     # lambda* = gamma sigma^2 / r^2
+    assert lam == pytest.approx(lam_star, rel=1e-10)
+    best = model.replace(ridge=lam)
+    assert best.test_error(kind="excess") == pytest.approx(risk_star, abs=2e-9)
+    # R_ex* = sigma^2 gamma m_MP(-lambda*; gamma)
+    assert best.test_error(kind="excess") == pytest.approx(
+        s2 * gamma * mp_stieltjes(-lam, gamma), rel=1e-9)
+    # and it is a minimum over a grid of ridges
+    grid = model.replace(ridge=lam * np.geomspace(0.2, 5, 41)).test_error()
+    assert np.all(grid >= best.test_error() - 1e-12)
+
+
+def test_optimal_ridge_general_is_grid_minimum():
+    s = np.arange(1, 201.0) ** -1.0
+    b = np.sqrt(s) * np.linspace(1, 2, 200)
+    model = RidgeRegression(s, b, noise_var=0.2, ridge=0.0, n_samples=[50, 150, 400])
+    lam = model.optimal_ridge()
+    assert lam.shape == (3,)
+    for li, n in zip(lam, [50, 150, 400]):
+        m1 = model.replace(n_samples=n, ridge=li)
+        grid = m1.replace(ridge=li * np.geomspace(0.5, 2, 21)).test_error()
+        assert np.all(grid >= m1.test_error() * (1 - 1e-12))
+
+
+def test_limits_large_ridge_and_large_n():
+    s = np.linspace(0.5, 2, 100)
+    b = np.sin(np.arange(100))
+    s2 = 0.4
+    null = float(np.sum(s * b ** 2)) + s2
+    model = RidgeRegression(s, b, noise_var=s2, ridge=[1e8, 1e10], n_samples=200)
+    assert model.null_risk == pytest.approx(null, rel=1e-14)
+    np.testing.assert_allclose(model.test_error(), null, rtol=1e-6)     # ridge -> inf
+    far = RidgeRegression(s, b, noise_var=s2, ridge=[0.0, 1e-9], n_samples=[[10 ** 5], [10 ** 7]])
+    # n -> inf at vanishing ridge: the noise floor, approached as s2 / (1 - p/n) (§5.4)
+    expected = s2 / (1 - 100 / np.array([[1e5, 1e5], [1e7, 1e7]]))
+    np.testing.assert_allclose(far.test_error(), expected, rtol=1e-6)
+
+
+def test_population_forms_agree():
+    rng = np.random.default_rng(3)
+    p = 60
+    s = np.repeat([0.5, 2.0], [40, 20])
+    Q, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    sigma = (Q * s) @ Q.T
+    coef = rng.standard_normal(p)
+    kw = dict(noise_var=0.3, ridge=[0.0, 0.05, 1.0], n_samples=[[30], [90]])
+    by_eig = RidgeRegression(s, coef, **kw)
+    by_matrix = RidgeRegression(sigma, Q @ coef, **kw)
+    np.testing.assert_allclose(by_matrix.test_error(), by_eig.test_error(), rtol=1e-9)
+    iso_eig = RidgeRegression(s, signal_var=2.0, **kw)
+    iso_w = RidgeRegression(([0.5, 2.0], [2 / 3, 1 / 3]), signal_var=2.0, n_features=p, **kw)
+    np.testing.assert_allclose(iso_w.test_error(), iso_eig.test_error(), rtol=1e-12)
+
+
+def test_law_population_discretized_by_quantiles():
+    class Uniform:          # minimal law: uniform on [1, 3]
+        support = ((1.0, 3.0),)
+        atoms = ()
+
+        def stieltjes(self, z):  # pragma: no cover - unused
+            raise NotImplementedError
+
+        def cdf(self, x):
+            return np.clip((np.asarray(x) - 1) / 2, 0, 1)
+
+    model = RidgeRegression(Uniform(), signal_var=1.0, noise_var=0.1, ridge=0.1,
+                            n_samples=50, n_features=100)
+    eig = 1 + 2 * (np.arange(100) + 0.5) / 100
+    ref = RidgeRegression(eig, signal_var=1.0, noise_var=0.1, ridge=0.1, n_samples=50)
+    assert model.test_error() == pytest.approx(ref.test_error(), rel=1e-9)
+
+
+def test_shapes_and_scalars():
+    model = iso_model(100, np.array([[50], [200]]), np.array([0.0, 0.1, 1.0]))
+    for q in ("test_error", "train_error", "bias", "variance", "effective_ridge",
+              "degrees_of_freedom"):
+        assert getattr(model, q)().shape == (2, 3)
+    assert model.optimal_ridge().shape == (2, 1)
+    assert isinstance(iso_model(100, 50, 0.1).test_error(), float)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="noise_var"):
+        iso_model(10, 20, 0.1, noise_var=-1.0)
+    with pytest.raises(ValueError, match="allow_negative"):
+        iso_model(10, 20, -0.1)
+    with pytest.raises(ValueError, match="lower"):
+        iso_model(100, 400, -0.3, allow_negative=True)
+    with pytest.raises(ValueError, match="target"):
+        RidgeRegression(np.ones(10), np.ones(9), noise_var=1.0, ridge=0.1, n_samples=5)
+    with pytest.raises(ValueError, match="exactly one"):
+        RidgeRegression(np.ones(10), noise_var=1.0, ridge=0.1, n_samples=5)
+    with pytest.raises(ValueError, match="n_features"):
+        RidgeRegression(([1.0], [1.0]), signal_var=1.0, noise_var=1.0, ridge=0.1, n_samples=5)
+    with pytest.raises(ValueError, match="n_samples"):
+        iso_model(10, 2.5, 0.1)
+    with pytest.raises(ValueError, match="population"):
+        RidgeRegression(np.ones((3, 4)), signal_var=1.0, noise_var=1.0, ridge=0.1, n_samples=5)
+    with pytest.raises(ValueError, match="finite"):
+        RidgeRegression(np.array([1.0, np.nan]), signal_var=1.0, noise_var=1.0, ridge=0.1,
+                        n_samples=5)
+    with pytest.raises(ValueError, match="kind"):
+        iso_model(10, 20, 0.1).test_error(kind="mean")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.01, 10.0), min_size=1, max_size=12),
+       st.one_of(st.just(0.0), st.floats(1e-3, 3.0)), st.floats(0.0, 2.0),
+       st.one_of(st.just(0.0), st.floats(1e-300, 5.0)))
+def test_hypothesis_risks_nonnegative_and_monotone(eigs, s2, r2, lam):
+    s = np.repeat(np.array(eigs), 5)
+    n = np.array([3, 10, 30, 100, 1000])
+    model = RidgeRegression(s, signal_var=r2, noise_var=s2, ridge=lam, n_samples=n)
+    for q in ("bias", "variance", "train_error", "test_error"):
+        v = getattr(model, q)()
+        assert np.all((v >= 0) | np.isinf(v))
+    te = model.test_error()
+    assert np.all(te >= s2 - 1e-12)
+    assert np.all(model.train_error() <= te + 1e-12)
+    # at the optimal ridge the test error is non-increasing in n (no double descent, §5.5)
+    if r2 > 0.05:
+        best = model.optimal_ridge()
+        opt = np.array([model.replace(ridge=b, n_samples=k).test_error()
+                        for b, k in zip(best, n)])
+        assert np.all(np.diff(opt) <= 1e-9 * opt[:-1])
+
+
+# ---------------------------------------------------------------------------------------
+# simulation agreement
+# ---------------------------------------------------------------------------------------
+
+def _agree(table, quantity, k=4.0, c=0.0, rel=0.0):
+    part = table[table.quantity == quantity]
+    tol = np.maximum(k * part.stderr + c, rel * np.abs(part.theory))
+    return np.abs(part.empirical - part.theory) <= tol
+
+
+@pytest.mark.simulation
+def test_simulation_matches_theory_isotropic_and_anisotropic():
+    # tolerance |mean - theory| <= 4 stderr + C / sqrt(p), C = 0.5 (finite-size O(1/sqrt p)
+    # bias of bilinear forms, theory note §3.1)
+    p = 200
+    c = 0.5 / np.sqrt(p)
+    for pop in (np.ones(p), np.arange(1, p + 1.0) ** -1.0 * p / np.sum(1 / np.arange(1, p + 1))):
+        model = RidgeRegression(pop, signal_var=1.0, noise_var=0.5, ridge=[0.0, 0.05, 0.5],
+                                n_samples=[[100], [400]])
+        table = model.simulate(trials=12, seed=7)
+        assert set(table.columns) >= {"ridge", "n_samples", "quantity", "theory",
+                                      "empirical", "stderr"}
+        for q in ("test_error", "bias", "variance", "train_error", "gcv"):
+            ok = _agree(table, q, c=c * (5 if q == "gcv" else 1))
+            assert ok.all(), table[table.quantity == q]
+        dof = table[table.quantity == "degrees_of_freedom"]
+        np.testing.assert_allclose(dof.empirical, dof.theory, rtol=0.02)
+
+
+@pytest.mark.simulation
+def test_simulation_oracle_power_law_case():
+    # theory note §5.6 "pl" rows (p = 1000, n = 400) at smaller size p = 250, n = 100:
+    # tolerance max(4 se, 2% rel) + 0.5/sqrt(p)
+    p = 250
+    k = np.arange(1, p + 1.0)
+    s = k ** -1.0
+    s *= p / s.sum()
+    rng = np.random.default_rng(0)
+    b = np.sqrt(s) * rng.standard_normal(p)
+    b /= np.sqrt(np.sum(s * b ** 2))
+    model = RidgeRegression(s, b, noise_var=0.25, ridge=[0.0, 0.05], n_samples=100)
+    table = model.simulate(trials=10, seed=1)
+    for q in ("test_error", "bias", "variance"):
+        part = table[table.quantity == q]
+        tol = np.maximum(4 * part.stderr, 0.02 * part.theory) + 0.5 / np.sqrt(p) * 0.1
+        assert (np.abs(part.empirical - part.theory) <= tol).all(), part
+
+
+@pytest.mark.simulation
+def test_simulation_error_shrinks_with_size():
+    # the realised excess risk concentrates: |mean - theory| and the spread shrink as p grows
+    errs = []
+    for p in (50, 400):
+        model = iso_model(p, 2 * p, 0.1, noise_var=0.5)
+        t = model.simulate(trials=8, seed=3)
+        row = t[t.quantity == "bias"].iloc[0]
+        errs.append((abs(row.empirical - row.theory), row.stderr))
+    assert errs[1][1] < errs[0][1] / 2         # stderr ~ 1/sqrt(p): ratio sqrt(8) expected
+    assert errs[1][0] < max(errs[0][0], 4 * errs[0][1])
+
+
+@pytest.mark.simulation
+def test_negative_ridge_simulation_valid_range():
+    # aligned target with a spiked spectrum: theory agrees with simulation for ridge < 0
+    s = np.concatenate([np.full(20, 10.0), np.full(180, 1.0)])
+    b = np.concatenate([np.full(20, 0.3), np.zeros(180)])
+    model = RidgeRegression(s, b, noise_var=0.05, ridge=[-0.05, 0.0, 0.05], n_samples=400,
+                            allow_negative=True)
+    t = model.simulate(trials=10, seed=2)
+    assert _agree(t, "test_error", c=0.5 / np.sqrt(200)).all()
