@@ -1,3 +1,7 @@
 """Learning problems with train/test risk predictions, each with a ``simulate`` twin."""
 
+from ._gcv import gcv, loo
+from ._ridge import RidgeRegression
+
 __all__: list[str] = []
+__all__ += ["RidgeRegression", "gcv", "loo"]
