@@ -1,0 +1,135 @@
+"""GCV and exact LOO of ridge regression on a data set (theory note linear.md §5.3)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hdeq.models import RidgeRegression, gcv, loo
+
+
+def brute_fit(X, y, lam):
+    n, p = X.shape
+    if lam == 0:
+        return np.linalg.pinv(X) @ y
+    return np.linalg.solve(X.T @ X / n + lam * np.eye(p), X.T @ y / n)
+
+
+def brute_gcv(X, y, lam):
+    n, p = X.shape
+    S = X.T @ X / n
+    beta = brute_fit(X, y, lam)
+    df = np.trace(S @ np.linalg.inv(S + lam * np.eye(p)))
+    return np.mean((y - X @ beta) ** 2) / (1 - df / n) ** 2
+
+
+def brute_loo(X, y, lam):
+    n = X.shape[0]
+    errs = []
+    for i in range(n):
+        keep = np.arange(n) != i
+        # the left-out fit uses the same penalty n*lam on the (n-1)-row sum of squares,
+        # as in the hat-matrix shortcut with H = X (X^T X + n lam I)^{-1} X^T
+        Xi, yi = X[keep], y[keep]
+        if lam == 0:
+            b = np.linalg.pinv(Xi) @ yi
+        else:
+            b = np.linalg.solve(Xi.T @ Xi + n * lam * np.eye(X.shape[1]), Xi.T @ yi)
+        errs.append((y[i] - X[i] @ b) ** 2)
+    return np.mean(errs)
+
+
+@pytest.fixture
+def data(rng):
+    def make(n, p, noise=0.5):
+        X = rng.standard_normal((n, p))
+        y = X @ (rng.standard_normal(p) / np.sqrt(p)) + noise * rng.standard_normal(n)
+        return X, y
+    return make
+
+
+def test_gcv_matches_definition(data):
+    for n, p in ((60, 20), (30, 80)):
+        X, y = data(n, p)
+        lam = np.array([1e-3, 0.1, 1.0, 10.0])
+        # rtol 1e-9: the brute force itself loses digits (1 - df/n cancels at small ridge)
+        np.testing.assert_allclose(gcv(X, y, lam), [brute_gcv(X, y, v) for v in lam],
+                                   rtol=1e-9)
+
+
+def test_gcv_ridgeless_formulas(data):
+    # p > n: (1/n) y^T K^-2 y / ((1/n) tr K^-1)^2 with K = X X^T / n (theory note §5.3)
+    X, y = data(30, 80)
+    n = 30
+    K = X @ X.T / n
+    Ki = np.linalg.inv(K)
+    expected = (y @ Ki @ Ki @ y / n) / (np.trace(Ki) / n) ** 2
+    assert gcv(X, y, 0.0) == pytest.approx(expected, rel=1e-9)
+    assert gcv(X, y, 1e-9) == pytest.approx(expected, rel=1e-6)     # limit 0+
+    # p < n: least-squares residual / (1 - p/n)^2
+    X, y = data(60, 20)
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert gcv(X, y, 0.0) == pytest.approx(np.mean((y - X @ beta) ** 2) / (1 - 20 / 60) ** 2,
+                                           rel=1e-10)
+    assert gcv(X, y, 1e-10) == pytest.approx(gcv(X, y, 0.0), rel=1e-7)
+
+
+def test_loo_matches_brute_force(data):
+    for n, p in ((40, 10), (25, 60)):
+        X, y = data(n, p)
+        lam = np.array([0.0, 0.05, 1.0])
+        np.testing.assert_allclose(loo(X, y, lam), [brute_loo(X, y, v) for v in lam],
+                                   rtol=1e-8)
+
+
+def test_loo_and_gcv_are_distinct(data):
+    X, y = data(40, 10)
+    X[0] *= 8                     # one high-leverage row: H_ii far from its mean
+    assert abs(loo(X, y, 0.1) - gcv(X, y, 0.1)) > 1e-3 * gcv(X, y, 0.1)
+
+
+def test_shapes_and_bad_input(data):
+    X, y = data(20, 5)
+    assert isinstance(gcv(X, y, 0.1), float) and isinstance(loo(X, y, 0.1), float)
+    assert gcv(X, y, [0.1, 1.0]).shape == (2,)
+    with pytest.raises(ValueError, match="ridge"):
+        gcv(X, y, -0.1)
+    with pytest.raises(ValueError, match="same number of rows"):
+        gcv(X, y[:-1], 0.1)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        loo(Xn, y, 0.1)
+    # integer data are converted to float (documented in check_data)
+    Xi = np.round(X * 10).astype(int)
+    assert gcv(Xi, y, 0.1) == pytest.approx(gcv(Xi.astype(float), y, 0.1), rel=1e-14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(3, 25), st.integers(1, 25), st.floats(1e-4, 10.0),
+       st.integers(0, 2 ** 31 - 1))
+def test_hypothesis_gcv_at_least_training_error(n, p, lam, seed):
+    r = np.random.default_rng(seed)
+    X = r.standard_normal((n, p))
+    y = r.standard_normal(n)
+    beta = brute_fit(X, y, lam)
+    train = np.mean((y - X @ beta) ** 2)
+    g = gcv(X, y, lam)
+    assert g >= train * (1 - 1e-10)         # denominator (1 - df/n)^2 <= 1
+    assert loo(X, y, lam) >= 0
+
+
+@pytest.mark.simulation
+def test_gcv_consistent_for_total_test_error():
+    # theory note §5.3/§5.6: the mean of GCV over draws estimates the TOTAL test error.
+    # Isotropic p = 200, gamma = 0.5 and 2, ridge 0.1 and ridgeless; tolerance
+    # 4 stderr + C/sqrt(p) with C = 1 (GCV is a single-draw estimator, se ~5x the risk's).
+    p = 200
+    model = RidgeRegression(np.ones(p), signal_var=1.0, noise_var=0.5, ridge=[0.0, 0.1],
+                            n_samples=[[100], [400]])
+    table = model.simulate(trials=16, seed=11)
+    part = table[table.quantity == "gcv"]
+    assert np.all(np.abs(part.empirical - part.theory) <= 4 * part.stderr + 1 / np.sqrt(p))
+    # the theory is the total (not excess) error: excess is far outside the tolerance
+    excess = model.test_error(kind="excess").reshape(-1)
+    assert np.all(np.abs(part.empirical.to_numpy() - excess) > 4 * part.stderr.to_numpy())
