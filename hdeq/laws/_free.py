@@ -25,7 +25,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..core._errors import ConvergenceWarning
+from ..core._errors import ConvergenceError, ConvergenceWarning
 from ..core._solver import CONVERGED, WRONG_BRANCH, SolveResult, solve_stieltjes
 from ..core._stieltjes import merge_intervals, support_quadrature
 from ..core._validation import as_generator, check_array, check_scalar
@@ -192,11 +192,43 @@ def _stieltjes_and_derivative(law, w, scale):
     return m, (4 * m1 - m2 - 3 * m) / (2j * up * h)
 
 
+_MOMENT_CACHE: dict[int, tuple] = {}
+
+
+def _law_moments(law):
+    """``(M1, M2, M3, spread)`` of ``law`` (cached by identity; laws are values)."""
+    key = id(law)
+    if key not in _MOMENT_CACHE or _MOMENT_CACHE[key][0] is not law:
+        mom = tuple(float(law.moment(k)) for k in (1, 2, 3))
+        _MOMENT_CACHE[key] = (law, mom + (_spread(law),))
+    return _MOMENT_CACHE[key][1]
+
+
 def _k_and_derivative(law, w, scale):
-    """``K(w) = w + 1/m(w)`` and ``K'(w) = 1 - m'(w)/m(w)^2``."""
-    m, dm = _stieltjes_and_derivative(law, w, scale)
-    with np.errstate(all="ignore"):
-        return w + 1.0 / m, 1.0 - dm / (m * m)
+    """``K(w) = w + 1/m(w)`` and ``K'(w) = 1 - m'(w)/m(w)^2``.
+
+    For ``|w| > 1e4 * spread`` (spread = largest |point| of the spectrum) the direct
+    form cancels (``1/m ~ -w``); there the expansion
+    ``K(w) = M1 + k2/w + k3/w^2 + O(spread^4/w^3)``, with ``k2 = M2 - M1^2`` and
+    ``k3 = M3 - 2 M1 M2 + M1^3``, is used (from ``m(w) = -sum_k M_k / w^(k+1)``).
+    """
+    w = np.asarray(w, dtype=complex)
+    m1, m2, m3, spread = _law_moments(law)
+    far = np.abs(w) > 1e4 * spread
+    k = np.empty(w.shape, dtype=complex)
+    dk = np.empty(w.shape, dtype=complex)
+    near = ~far
+    if np.any(near):
+        m, dm = _stieltjes_and_derivative(law, w[near], scale)
+        with np.errstate(all="ignore"):
+            k[near] = w[near] + 1.0 / m
+            dk[near] = 1.0 - dm / (m * m)
+    if np.any(far):
+        wf = w[far]
+        k2, k3 = m2 - m1 * m1, m3 - 2 * m1 * m2 + m1 ** 3
+        k[far] = m1 + k2 / wf + k3 / wf ** 2
+        dk[far] = -k2 / wf ** 2 - 2 * k3 / wf ** 3
+    return k, dk
 
 
 def _haar_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -263,7 +295,10 @@ class _FreeConvolution(SpectralLaw):
         Herglotz safeguards apply); after the solve, the second subordination
         function must also lie in the upper half-plane (else WRONG_BRANCH). Points
         that fail are solved again with the roles of the two operands exchanged
-        (the same law; the equations are symmetric) before being reported.
+        (the same law; the equations are symmetric), and the remaining ones by the
+        Belinschi-Bercovici fixed-point iteration (:meth:`_fixed_point`; needed e.g.
+        where ``m(x)`` crosses 0 in a gap, so that one subordination function is
+        huge), before being reported.
         Returns ``(m, w_a, w_b, SolveResult)``.
         """
         m = np.full(z.shape, np.nan + 0j)
@@ -294,8 +329,50 @@ class _FreeConvolution(SpectralLaw):
             w_a[sel], w_b[sel] = wa_[better], wb_[better]
             m[sel] = self._m_from(wa_[better], zs[better])
             todo = todo[~ok]
+        for order in (0, 1):   # last resort: the Belinschi-Bercovici iteration
+            if todo.size == 0:
+                break
+            w1, w2, res, its, ok = self._fixed_point(z[todo], order)
+            n_iter[todo] += its
+            sel = todo[ok]
+            wa_, wb_ = (w1, w2) if order == 0 else (w2, w1)
+            status[sel] = CONVERGED
+            residual[sel] = res[ok]
+            w_a[sel], w_b[sel] = wa_[ok], wb_[ok]
+            m[sel] = self._m_from(wa_[ok], z[sel])
+            todo = todo[~ok]
         result = SolveResult(value=m, status=status, n_iter=n_iter, residual=residual, z=z)
         return m, w_a, w_b, result
+
+    def _fixed_point(self, z, order, max_iter: int = 2000, tol: float = 1e-10):
+        """Belinschi-Bercovici fixed-point iteration for the first subordination
+        function (``w <- z - K_b(z - K_a(w))``, resp. ``w <- zeta / K_b(zeta / K_a(w))``),
+        an analytic self-map of the upper half-plane whose iterates converge to the
+        subordination function for every start in it (Denjoy-Wolff; Belinschi &
+        Bercovici 2007, Thm. 4.1). Slow near the real axis (linear rate), so only a
+        fallback for the points where Newton failed. Returns ``(w1, w2, residual,
+        n_iter, converged)``; converged means residual ``|F| / (|z| + |w1| + scale)
+        <= tol`` and both functions in the upper half-plane."""
+        first, second = (self.a, self.b) if order == 0 else (self.b, self.a)
+        w = self._fixed_point_start(z, self._means[1 - order])
+        its = np.zeros(z.size, dtype=np.int64)
+        active = np.arange(z.size)
+        for _ in range(max_iter):
+            if active.size == 0:
+                break
+            F, _, _ = self._residual(first, second, w[active], z[active])
+            new = self._fixed_point_step(w[active], F, z[active])
+            its[active] += 1
+            with np.errstate(invalid="ignore"):
+                done = ~np.isfinite(new) | (np.abs(new - w[active])
+                                            <= 1e-15 * (np.abs(new) + self._scale))
+            w[active] = np.where(np.isfinite(new), new, w[active])
+            active = active[~done]
+        F, _, w2 = self._residual(first, second, w, z)
+        with np.errstate(invalid="ignore"):
+            res = np.abs(F) / (np.abs(z) + np.abs(w) + self._scale)
+            ok = (res <= tol) & (w.imag > 0) & (w2.imag > 0)
+        return w, w2, np.where(np.isfinite(res), res, np.inf), its, ok
 
     def _stieltjes(self, z):
         z = np.asarray(z, dtype=complex)
@@ -342,16 +419,20 @@ class _FreeConvolution(SpectralLaw):
         eps = _EPS_REAL * self._scale
         z = np.concatenate([x + 1j * eps, x + 2j * eps])
         m, _, _, result = self._solve(z)
-        if not result.all_converged:
-            from ..core._errors import ConvergenceError
-            bad = ~result.converged
-            raise ConvergenceError(
-                f"support of {self!r}: the subordination solve failed at "
-                f"{int(bad.sum())} of {bad.size} scan points (e.g. z = {z[bad][0]!r}, "
-                f"residual {np.max(result.residual[bad]):.3g})")
         im1, im2 = m.imag[:x.size], m.imag[x.size:]
         lo, hi = self._bounds
-        return (im2 < 1.5 * im1) & (im1 / np.pi > 1e-12 / (hi - lo))
+        failed = ~(result.converged[:x.size] & result.converged[x.size:])
+        inside = (im2 < 1.5 * im1) & (im1 / np.pi > 1e-12 / (hi - lo))
+        return inside, failed, result
+
+    @staticmethod
+    def _scan_error(law, x, failed, result):
+        from ..core._errors import ConvergenceError
+        bad = ~result.converged
+        return ConvergenceError(
+            f"support of {law!r}: the subordination solve failed at {int(failed.sum())} "
+            f"of {failed.size} scan points (e.g. x = {x[failed][0]!r}, residual "
+            f"{np.max(result.residual[bad]):.3g}); use stieltjes at Im z > 0 instead")
 
     @cached_property
     def support(self) -> tuple[tuple[float, float], ...]:
@@ -363,14 +444,19 @@ class _FreeConvolution(SpectralLaw):
         a-priori bound of the support (``[lo_a + lo_b, hi_a + hi_b]`` for ``a ⊞ b``,
         ``[lo_a lo_b, hi_a hi_b]`` for ``a ⊠ b``). Each change between neighbouring
         points brackets an edge, refined by 9 rounds of 16-point sections (the
-        bracket shrinks 17-fold per round, below ``1e-13 * scale``). Components or
-        gaps narrower than the grid spacing (width / 1500) can be missed.
+        bracket shrinks 17-fold per round, below ``1e-13 * scale``). Where the solve
+        stalls right at an edge (the subordination equation has a double root there)
+        the bracket stops shrinking; the edge is then accepted if known to
+        ``1e-6 * scale`` (else ``ConvergenceError``). Components or gaps narrower than
+        the grid spacing (width / 1500) can be missed.
         """
         if self.continuous_mass <= 1e-12:
             return ()
         lo, hi = self._bounds
         x = np.linspace(lo, hi, _SCAN_POINTS)[1:-1]
-        pos = self._inside(x)
+        pos, failed, result = self._inside(x)
+        if np.any(failed):
+            raise self._scan_error(self, x, failed, result)
         if not np.any(pos):
             return ()
         # each change of ``pos`` between consecutive scan points (the bounds count as
@@ -381,21 +467,32 @@ class _FreeConvolution(SpectralLaw):
         a_ = xs[changes].copy()
         b_ = xs[changes + 1].copy()
         right_in = ps[changes + 1]                 # the state at b_
+        frozen = np.zeros(a_.size, dtype=bool)     # the solve stalled inside the bracket
         k = 16
         frac = np.arange(1, k + 1) / (k + 1)
+        rows = np.arange(a_.size)
         for _ in range(9):
+            if np.all(frozen | (b_ - a_ <= 1e-13 * self._scale)):
+                break
             pts = a_[:, None] + (b_ - a_)[:, None] * frac[None, :]
-            ins = self._inside(pts.ravel()).reshape(pts.shape)
+            ins, bad, _ = self._inside(pts.ravel())
+            ins, bad = ins.reshape(pts.shape), bad.reshape(pts.shape)
             # first section point whose state equals the state at b_
             same = ins == right_in[:, None]
             first = np.where(same.any(axis=1), same.argmax(axis=1), k)
-            new_b = np.where(first < k, pts[np.arange(pts.shape[0]), np.minimum(first, k - 1)],
-                             b_)
-            new_a = np.where(first > 0, pts[np.arange(pts.shape[0]), np.maximum(first - 1, 0)],
-                             a_)
-            a_, b_ = new_a, new_b
-            if np.all(b_ - a_ <= 1e-13 * self._scale):
-                break
+            new_b = np.where(first < k, pts[rows, np.minimum(first, k - 1)], b_)
+            new_a = np.where(first > 0, pts[rows, np.maximum(first - 1, 0)], a_)
+            # a bracket whose section points did not all converge keeps its last
+            # trustworthy value (only converged points moved it before)
+            stalled = bad.any(axis=1)
+            a_ = np.where(frozen | stalled, a_, new_a)
+            b_ = np.where(frozen | stalled, b_, new_b)
+            frozen |= stalled
+        if np.any(frozen & (b_ - a_ > 1e-6 * self._scale)):
+            raise ConvergenceError(
+                f"support of {self!r}: the subordination solve failed near the edges "
+                f"{(0.5 * (a_ + b_))[frozen].tolist()} before they were located to "
+                f"1e-6 * scale")
         edges = 0.5 * (a_ + b_)
         pairs = [(float(edges[i]), float(edges[i + 1])) for i in range(0, edges.size, 2)]
         return merge_intervals(pairs)
@@ -471,6 +568,13 @@ class FreeAdditiveConvolution(_FreeConvolution):
 
     def _m_from(self, w_a, z):
         return _stieltjes_raw(self.a, w_a)
+
+    def _fixed_point_start(self, z, mean_other):
+        return z + 1j * self._scale - mean_other
+
+    @staticmethod
+    def _fixed_point_step(w1, F, z):
+        return w1 - F                                  # = z - K_b(z - K_a(w1))
 
     @cached_property
     def atoms(self) -> tuple[tuple[float, float], ...]:
@@ -571,6 +675,14 @@ class FreeMultiplicativeConvolution(_FreeConvolution):
 
     def _m_from(self, w_a, z):
         return w_a * _stieltjes_raw(self.a, w_a) / z
+
+    def _fixed_point_start(self, z, mean_other):
+        return (z + 1j * self._scale) / mean_other
+
+    @staticmethod
+    def _fixed_point_step(w1, F, z):
+        with np.errstate(all="ignore"):
+            return w1 * z / (F + z)                    # = zeta / K_b(zeta / K_a(w1))
 
     @cached_property
     def atoms(self) -> tuple[tuple[float, float], ...]:

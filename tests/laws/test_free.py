@@ -1,0 +1,321 @@
+"""Free additive / multiplicative convolutions: closed forms, second routes, defining
+equations, properties and agreement with the Haar-rotated finite matrices."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+from hdeq.core import ConvergenceError
+from hdeq.core._stieltjes import support_quadrature
+from hdeq.laws import (MarchenkoPastur, SampleCovarianceLaw, Semicircle,
+                       free_additive_convolution, free_multiplicative_convolution)
+
+# theory note linear.md §3.6: population H = {1: .5, 3: .3, 10: .2}, aspect_ratio 0.3
+H = (np.array([1.0, 3.0, 10.0]), np.array([0.5, 0.3, 0.2]))
+H_DENSITY = {2.0: 0.1262633, 5.0: 0.0, 15.0: 0.0110061}
+H_EDGES = [(0.2716, 1.5736), (1.6111, 4.8800), (6.3231, 16.0177)]
+
+
+@pytest.fixture(scope="module")
+def two_semicircles():
+    return free_additive_convolution(Semicircle(0.6), Semicircle(0.8))
+
+
+@pytest.fixture(scope="module")
+def gmp_03():
+    return free_multiplicative_convolution(H, MarchenkoPastur(0.3))
+
+
+# -- free additive convolution -------------------------------------------------------------
+
+def test_two_semicircles_give_the_semicircle_of_summed_variances(two_semicircles):
+    """s1 = 0.6, s2 = 0.8: a ⊞ b = Semicircle(sqrt(0.36 + 0.64) = 1)."""
+    law, exact = two_semicircles, Semicircle(1.0)
+    z = np.array([1j, 0.5 + 0.01j, -1.9 + 1e-4j, 3.0 - 2.0j, -2.5, 4.0])
+    np.testing.assert_allclose(law.stieltjes(z), exact.stieltjes(z), rtol=0, atol=1e-10)
+    x = np.linspace(-1.99, 1.99, 9)
+    np.testing.assert_allclose(law.pdf(x), exact.pdf(x), atol=1e-10)
+    assert len(law.support) == 1
+    np.testing.assert_allclose(law.support[0], (-2.0, 2.0), atol=1e-10)
+    assert law.atoms == ()
+
+
+def test_subordination_functions_solve_the_defining_equations(two_semicircles):
+    """m = m_a(w_a) = m_b(w_b), w_a + w_b = z - 1/m; for semicircles the closed form
+    w_a = -1/m - s_a^2 m (invert s^2 m^2 + w m + 1 = 0)."""
+    law = two_semicircles
+    z = np.array([0.3 + 0.2j, -1.0 + 1e-3j, 2.5 + 1j])
+    w_a, w_b = law.subordination(z)
+    m = law.stieltjes(z)
+    np.testing.assert_allclose(Semicircle(0.6).stieltjes(w_a), m, atol=1e-12)
+    np.testing.assert_allclose(Semicircle(0.8).stieltjes(w_b), m, atol=1e-12)
+    np.testing.assert_allclose(w_a + w_b, z - 1 / m, atol=1e-12)
+    np.testing.assert_allclose(w_a, -1 / m - 0.36 * m, atol=1e-12)
+    assert np.all(w_a.imag >= z.imag) and np.all(w_b.imag >= z.imag)
+
+
+def test_point_mass_shifts():
+    """a ⊞ delta_3: m(z) = m_a(z - 3), support shifted by 3."""
+    law = free_additive_convolution(Semicircle(1.0), 3.0)
+    z = np.array([3 + 1j, 2.0 + 0.1j, 7.0, -1.5 + 0.5j])
+    np.testing.assert_allclose(law.stieltjes(z), Semicircle(1.0).stieltjes(z - 3),
+                               atol=1e-10)
+    np.testing.assert_allclose(law.support[0], (1.0, 5.0), atol=1e-10)
+    law = free_additive_convolution(-0.5, MarchenkoPastur(0.5))
+    x = np.array([0.0, 0.5, 1.5, 2.2])
+    np.testing.assert_allclose(law.pdf(x), MarchenkoPastur(0.5).pdf(x + 0.5), atol=1e-10)
+
+
+def test_bernoulli_squared_is_the_arcsine_law():
+    """(delta_0 + delta_1)/2 ⊞ itself = arcsine law on [0, 2], density
+    1 / (pi sqrt(x (2 - x))) (Nica & Speicher 2006, Lecture 12: symmetric Bernoulli
+    ⊞ itself is the arcsine law)."""
+    ber = (np.array([0.0, 1.0]), np.array([0.5, 0.5]))
+    law = free_additive_convolution(ber, ber)
+    assert law.atoms == ()
+    np.testing.assert_allclose(law.support[0], (0.0, 2.0), atol=1e-9)
+    x = np.linspace(0.05, 1.95, 7)
+    np.testing.assert_allclose(law.pdf(x), 1 / (np.pi * np.sqrt(x * (2 - x))), rtol=1e-9)
+
+
+def test_atoms_of_the_additive_convolution_match_the_transform():
+    """Bercovici-Voiculescu: an atom at s + t of mass a({s}) + b({t}) - 1 > 0; checked
+    against eta * Im m(loc + i eta) -> mass (theory note §1), and the continuous part
+    integrates to the rest."""
+    a = (np.array([0.0, 1.0]), np.array([0.75, 0.25]))
+    law = free_additive_convolution(a, a)
+    assert law.atoms == ((0.0, 0.5),)
+    eta = 1e-7
+    assert eta * law.stieltjes(0.0 + 1j * eta).imag == pytest.approx(0.5, abs=1e-6)
+    # continuous part: [1 - sqrt(3)/2, 1 + sqrt(3)/2] (edges 2 p (1-p) ... verified by scan)
+    total = sum(np.sum(w * law.pdf(x)) for x, w in
+                (support_quadrature(lo, hi) for lo, hi in law.support))
+    assert total == pytest.approx(law.continuous_mass, abs=1e-9)
+    assert law.continuous_mass == pytest.approx(0.5, abs=1e-15)
+    assert float(law.cdf(10.0)) == pytest.approx(1.0, abs=1e-9)
+    # mean and variance add (free cumulants 1 and 2): 2 * 0.25, 2 * 0.1875
+    assert law.mean == pytest.approx(0.5, abs=1e-9)
+    assert law.var == pytest.approx(0.375, abs=1e-9)
+
+
+def _free_cumulants(moments):
+    """Free cumulants kappa_1..4 from moments M_1..4 (Nica & Speicher, Lecture 11)."""
+    m1, m2, m3, m4 = moments
+    return (m1, m2 - m1 ** 2, m3 - 3 * m1 * m2 + 2 * m1 ** 3,
+            m4 - 4 * m1 * m3 - 2 * m2 ** 2 + 10 * m1 ** 2 * m2 - 5 * m1 ** 4)
+
+
+def _moments_from_free_cumulants(k):
+    k1, k2, k3, k4 = k
+    m1 = k1
+    m2 = k2 + k1 ** 2
+    m3 = k3 + 3 * k1 * k2 + k1 ** 3
+    m4 = k4 + 4 * k1 * k3 + 2 * k2 ** 2 + 6 * k1 ** 2 * k2 + k1 ** 4
+    return (m1, m2, m3, m4)
+
+
+def test_moments_follow_additive_free_cumulants():
+    """Second route: free cumulants add under ⊞ (Voiculescu's R-transform); the
+    quadrature moments of the law must match, to 1e-9."""
+    a = Semicircle(0.7)
+    b = (np.array([-1.0, 0.5, 2.0]), np.array([0.2, 0.5, 0.3]))
+    law = free_additive_convolution(a, b)
+    ma = [a.moment(k) for k in range(1, 5)]
+    mb = [float(np.sum(b[1] * b[0] ** k)) for k in range(1, 5)]
+    ka, kb = _free_cumulants(ma), _free_cumulants(mb)
+    expected = _moments_from_free_cumulants([x + y for x, y in zip(ka, kb)])
+    for k in range(1, 5):
+        assert law.moment(k) == pytest.approx(expected[k - 1], rel=1e-9, abs=1e-9)
+
+
+# -- free multiplicative convolution ---------------------------------------------------------
+
+def test_population_times_marchenko_pastur_is_the_sample_covariance_law(gmp_03):
+    """H ⊠ MP(c) = generalized MP (SampleCovarianceLaw), theory note §3.6 oracle."""
+    law = gmp_03
+    ref = SampleCovarianceLaw(H, 0.3)
+    z = np.array([1j, 2 + 0.5j, -2.0, 5 + 0.01j, 15 + 1e-3j, 20.0])
+    np.testing.assert_allclose(law.stieltjes(z), ref.stieltjes(z), atol=1e-10)
+    x = np.array(list(H_DENSITY))
+    np.testing.assert_allclose(law.pdf(x), list(H_DENSITY.values()), atol=5e-8)
+    x = np.linspace(0.3, 16, 13)
+    np.testing.assert_allclose(law.pdf(x), ref.pdf(x), atol=1e-9)
+    assert len(law.support) == 3
+    np.testing.assert_allclose(np.ravel(law.support), np.ravel(ref.support), atol=1e-9)
+    np.testing.assert_allclose(np.ravel(law.support), np.ravel(H_EDGES), atol=6e-5)
+    assert law.atoms == ()
+    # mean of ⊠ = product of means; M_2 = M2(a) M1(b)^2 + M1(a)^2 M2(b) - M1(a)^2 M1(b)^2
+    ma1, ma2 = 3.4, 0.5 + 0.3 * 9 + 0.2 * 100
+    mb1, mb2 = 1.0, 1.3
+    assert law.mean == pytest.approx(ma1 * mb1, rel=1e-10)
+    assert law.moment(2) == pytest.approx(ma2 * mb1 ** 2 + ma1 ** 2 * mb2 - ma1 ** 2 * mb1 ** 2,
+                                          rel=1e-10)
+
+
+def test_multiplicative_convolution_with_an_atom_at_zero():
+    """c = 2: MP has an atom 1 - 1/c = 0.5 at 0; mass of the zero atom of a ⊠ b is
+    max(a({0}), b({0})); the order of the operands does not matter."""
+    law = free_multiplicative_convolution(MarchenkoPastur(2.0), H)
+    ref = SampleCovarianceLaw(H, 2.0)
+    assert law.atoms == ((0.0, 0.5),) == ref.atoms
+    z = np.array([1j, 0.1 + 0.1j, -1.0, 8 + 1e-3j])
+    np.testing.assert_allclose(law.stieltjes(z), ref.stieltjes(z), atol=1e-10)
+    x = np.linspace(0.5, 29, 8)
+    np.testing.assert_allclose(law.pdf(x), ref.pdf(x), atol=1e-9)
+    np.testing.assert_allclose(np.ravel(law.support), np.ravel(ref.support), atol=1e-9)
+    eta = 1e-7
+    assert eta * law.stieltjes(1j * eta).imag == pytest.approx(0.5, abs=1e-6)
+    zero_atom = free_multiplicative_convolution((np.array([0.0, 1.0]), np.array([.7, .3])),
+                                                MarchenkoPastur(2.0))
+    assert zero_atom.atoms[0] == (0.0, 0.7)
+
+
+def test_point_mass_scales():
+    """a ⊠ delta_s is the law of s A: m(z) = m_a(z/s)/s; MP(c) ⊠ delta_2 =
+    MarchenkoPastur(c, scale=2)."""
+    law = free_multiplicative_convolution(MarchenkoPastur(0.5), 2.0)
+    ref = MarchenkoPastur(0.5, scale=2.0)
+    z = np.array([1j, 3 + 0.1j, -1.0, 7.0])
+    np.testing.assert_allclose(law.stieltjes(z), ref.stieltjes(z), atol=1e-10)
+    np.testing.assert_allclose(law.support[0], ref.support[0], atol=1e-10)
+    law = free_multiplicative_convolution(3.0, H)
+    np.testing.assert_allclose(law.atoms, ((3.0, 0.5), (9.0, 0.3), (30.0, 0.2)), rtol=1e-14)
+    assert law.support == ()
+
+
+# -- properties --------------------------------------------------------------------------------
+
+@settings(max_examples=15, deadline=None)
+@given(scale=st.floats(0.2, 3.0),
+       values=st.lists(st.floats(-3, 3), min_size=1, max_size=4),
+       re=st.floats(-8, 8), im=st.floats(1e-3, 5))
+def test_additive_herglotz_and_defining_equations(scale, values, re, im):
+    law = free_additive_convolution(Semicircle(scale), np.array(values))
+    z = np.array([complex(re, im)])
+    m = law.stieltjes(z)
+    assert m.imag[0] > 0
+    np.testing.assert_allclose(law.stieltjes(np.conj(z)), np.conj(m), rtol=1e-12)
+    w_a, w_b = law.subordination(z)
+    assert w_a.imag[0] >= im * (1 - 1e-9) and w_b.imag[0] >= im * (1 - 1e-9)
+    m_b = np.mean(1 / (np.array(values) - w_b))
+    assert abs(m_b - m[0]) <= 1e-9 * abs(m[0])
+    assert abs(w_a[0] + w_b[0] - (z[0] - 1 / m[0])) <= 1e-9 * (abs(z[0]) + scale)
+
+
+@settings(max_examples=15, deadline=None)
+@given(c=st.floats(0.1, 3.0),
+       values=st.lists(st.floats(0.1, 5), min_size=1, max_size=4),
+       re=st.floats(-5, 20), im=st.floats(1e-3, 5))
+def test_multiplicative_herglotz_and_defining_equations(c, values, re, im):
+    law = free_multiplicative_convolution(MarchenkoPastur(c), np.array(values))
+    z = np.array([complex(re, im)])
+    m = law.stieltjes(z)
+    assert m.imag[0] > 0
+    w_a, w_b = law.subordination(z)
+    # zeta m(zeta) = Omega_a m_a(Omega_a) = Omega_b m_b(Omega_b)
+    m_b = np.mean(1 / (np.array(values) - w_b))
+    assert abs(w_b[0] * m_b - z[0] * m[0]) <= 1e-9 * max(1.0, abs(z[0] * m[0]))
+    ma = MarchenkoPastur(c).stieltjes(w_a)
+    assert abs(w_a[0] * ma[0] - z[0] * m[0]) <= 1e-9 * max(1.0, abs(z[0] * m[0]))
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+def test_bad_operands_are_refused_with_names():
+    with pytest.raises(ValueError, match="`b` of free_multiplicative_convolution"):
+        free_multiplicative_convolution(MarchenkoPastur(0.5), np.array([-1.0, 2.0]))
+    with pytest.raises(ValueError, match="`a` of free_multiplicative_convolution"):
+        free_multiplicative_convolution(Semicircle(1.0), 1.0)
+    with pytest.raises(ValueError, match="weights must sum to one"):
+        free_additive_convolution((np.array([0.0, 1.0]), np.array([0.5, 0.6])), 1.0)
+    with pytest.raises(ValueError, match="`a` of free_additive_convolution"):
+        free_additive_convolution(np.array([]), 1.0)
+    with pytest.raises(ValueError, match="`a` of free_additive_convolution"):
+        free_additive_convolution("semicircle", 1.0)
+    with pytest.raises(ValueError, match="must not be the point mass at 0"):
+        free_multiplicative_convolution(0.0, MarchenkoPastur(0.5))
+    law = free_additive_convolution(Semicircle(1.0), 1.0)
+    with pytest.raises(ValueError, match="Im z > 0"):
+        law.subordination(np.array([0.5]))
+    with pytest.raises(ValueError, match="`z` of FreeAdditiveConvolution"):
+        law.stieltjes(np.array([1.0]))
+
+
+def test_failures_are_reported_not_returned(monkeypatch):
+    """A solve that cannot converge raises ConvergenceError, or gives NaN plus one
+    ConvergenceWarning with on_failure='nan'."""
+    import hdeq.laws._free as free_mod
+    from hdeq.core import ConvergenceWarning
+
+    original = free_mod.solve_stieltjes
+    monkeypatch.setattr(free_mod, "solve_stieltjes",
+                        lambda *a, **k: original(*a, **{**k, "max_iter": 1,
+                                                         "n_continuation": 2}))
+    law = free_multiplicative_convolution(H, MarchenkoPastur(0.3))
+    fixed_point = law._fixed_point
+    monkeypatch.setattr(law, "_fixed_point",
+                        lambda z, order: fixed_point(z, order, max_iter=1))
+    z = np.array([2 + 1e-9j, 5 + 1e-9j])
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        law.stieltjes(z)
+    with pytest.warns(ConvergenceWarning):
+        out = law.stieltjes(z, on_failure="nan")
+    assert np.all(np.isnan(out))
+
+
+# -- simulation --------------------------------------------------------------------------------
+
+def _ks_distance(eigenvalues, law, grid):
+    """Kolmogorov distance between the empirical law of ``eigenvalues`` and ``law``,
+    with the law's cdf interpolated on ``grid`` (monotone; interpolation error is
+    far below the tested tolerances)."""
+    cdf = np.interp(eigenvalues, grid, law.cdf(grid))
+    n = eigenvalues.size
+    i = np.arange(1, n + 1)
+    return max(np.max(i / n - cdf), np.max(cdf - (i - 1) / n))
+
+
+def _check_twin(law, z, sizes, trials, rng, k=4.0, c_const=1.0):
+    lo, hi = law._bounds
+    grid = np.linspace(lo - 1e-9, hi + 1e-9, 150)
+    theory = law.stieltjes(z)
+    ks = {}
+    for p in sizes:
+        vals, kss = [], []
+        for _ in range(trials):
+            ev = law.sample(p, seed=rng)
+            assert ev.shape == (p,) and np.all(np.diff(ev) >= 0)
+            vals.append(np.mean(1 / (ev - z)))
+            kss.append(_ks_distance(ev, law, grid))
+        vals = np.array(vals)
+        stderr = np.std(vals, ddof=1) / math.sqrt(trials)
+        assert abs(vals.mean() - theory) <= k * stderr + c_const / math.sqrt(p), (p, vals.mean(),
+                                                                             theory, stderr)
+        ks[p] = float(np.mean(kss))
+        assert ks[p] <= c_const / math.sqrt(p), (p, ks[p])
+    return ks
+
+
+@pytest.mark.simulation
+def test_additive_twin_agrees_and_kolmogorov_distance_shrinks():
+    """Semicircle(1) ⊞ (delta_{-1} + delta_1)/2 against eig(diag(q_a) + U diag(q_b) U^T).
+    Tolerances: |mean m - m| <= 4 stderr + 1/sqrt(p) at z = 0.5 + 0.5i
+    (Im z >= p^-1/2); Kolmogorov distance <= 1/sqrt(p) and decreasing in p."""
+    law = free_additive_convolution(Semicircle(1.0), np.array([-1.0, 1.0]))
+    with threadpool_limits(1):
+        ks = _check_twin(law, 0.5 + 0.5j, (100, 200, 400), 2, np.random.default_rng(11))
+    assert ks[400] < ks[200] < ks[100]
+
+
+@pytest.mark.simulation
+def test_multiplicative_twin_agrees_and_kolmogorov_distance_shrinks():
+    """H ⊠ MP(0.5) against eig(D_H^1/2 U D_MP U^T D_H^1/2) (MP quantiles by cdf
+    inversion). Same tolerances as the additive case, z = 2 + 0.5i."""
+    law = free_multiplicative_convolution(H, MarchenkoPastur(0.5))
+    with threadpool_limits(1):
+        ks = _check_twin(law, 2 + 0.5j, (100, 200, 400), 2, np.random.default_rng(12))
+    assert ks[400] < ks[200] < ks[100]
