@@ -200,6 +200,7 @@ class SampleCovarianceLaw(SpectralLaw):
                                max_iter=30)
 
     def _stieltjes(self, z: np.ndarray):
+        """p x p transform at 1-D ``z`` with ``Im z >= 0`` (boundary value on the axis)."""
         z = np.asarray(z, dtype=complex)
         zero = z == 0
         zs = np.where(zero, 1j, z)                    # z = 0 handled below
@@ -275,11 +276,12 @@ class SampleCovarianceLaw(SpectralLaw):
         return -1.0 / (z * mt) - 1.0
 
     def moment(self, k: int) -> float:
-        r"""Moments of the ``p x p`` law from the free-cumulant recursion.
+        r"""Moment ``M_k`` of the ``p x p`` law, exact (no quadrature).
 
-        The companion satisfies ``z(mt) = -1/mt + c int t/(1 + t mt) dH``; the ``p x p``
-        moments follow exactly from the power series of this relation (computed
-        by series reversion on the population moments ``h_j = int t^j dH``).
+        From the power series at infinity of the Silverstein equation
+        ``z(mt) = -1/mt + c int t/(1 + t mt) dH`` in terms of the population moments
+        ``h_j = int t^j dH`` (e.g. ``M_1 = h_1``, ``M_2 = h_2 + c h_1^2``); checked in
+        the tests against quadrature of the pdf and the large-``|z|`` expansion.
         """
         k = check_scalar(k, "k", "SampleCovarianceLaw.moment", low=0, low_inclusive=True,
                          integer=True)
@@ -317,14 +319,15 @@ def population_diagonal(values, weights, n_features: int) -> np.ndarray:
 
 
 def _gmp_moments(values, weights, c, kmax):
-    r"""Moments ``M_0..M_kmax`` of the ``p x p`` generalized MP law.
+    r"""Moments ``M_0..M_kmax`` of the ``p x p`` generalized MP law, exactly.
 
-    Uses the moment-cumulant relation of the free multiplicative convolution with
-    MP: ``M_k = sum over non-crossing partitions``; computed here by the classical
-    recursion (Bai & Silverstein 2010, Lemma 3.x form): with ``h_j`` the population
-    moments, the companion moments ``beta_k`` satisfy
-    ``beta_k = sum_{...}``. Implemented via power series of the Silverstein equation:
-    with ``y = -1/z`` small, ``mt = y B(y)``, ``B = sum_k beta_k y^k``.
+    Power series at infinity: with ``u = 1/z`` the companion transform is
+    ``mt = -sum_k beta_k u^{k+1}`` (``beta_k`` its moments), and the Silverstein
+    equation ``mt = -u / (1 - c u S(mt))``, ``S(mt) = int t/(1 + t mt) dH =
+    sum_j (-1)^j h_{j+1} mt^j`` (``h_j`` population moments), is solved order by
+    order by fixed-point iteration on truncated series (each pass fixes one more
+    coefficient). The nonzero eigenvalues are shared, so ``M_k = beta_k / c`` for
+    ``k >= 1`` (theory note linear.md §1-§3).
     """
     t = np.asarray(values, float)
     w = np.asarray(weights, float)
