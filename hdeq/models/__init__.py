@@ -1,7 +1,9 @@
 """Learning problems with train/test risk predictions, each with a ``simulate`` twin."""
 
 from ._gcv import gcv, loo
+from ._mei_montanari import MeiMontanari
 from ._ridge import RidgeRegression
 
 __all__: list[str] = []
 __all__ += ["RidgeRegression", "gcv", "loo"]
+__all__ += ["MeiMontanari"]
