@@ -749,8 +749,10 @@ def free_multiplicative_convolution(a, b) -> FreeMultiplicativeConvolution:
     ``H ⊠ MarchenkoPastur(c)`` is the sample-covariance (generalized MP) law:
 
     >>> from hdeq.laws import MarchenkoPastur
-    >>> law = free_multiplicative_convolution(([1.0, 3.0], [0.5, 0.5]), MarchenkoPastur(0.3))
-    >>> round(law.mean, 8)
-    2.0
+    >>> from hdeq.laws import SampleCovarianceLaw
+    >>> H = ([1.0, 3.0], [0.5, 0.5])
+    >>> law = free_multiplicative_convolution(H, MarchenkoPastur(0.3))
+    >>> bool(abs(law.stieltjes(-1.0) - SampleCovarianceLaw(H, 0.3).stieltjes(-1.0)) < 1e-12)
+    True
     """
     return FreeMultiplicativeConvolution(a, b)
