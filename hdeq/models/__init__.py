@@ -1,9 +1,10 @@
 """Learning problems with train/test risk predictions, each with a ``simulate`` twin."""
 
 from ._gcv import gcv, loo
+from ._learning_curve import learning_curve
 from ._mei_montanari import MeiMontanari
 from ._ridge import RidgeRegression
 
 __all__: list[str] = []
-__all__ += ["RidgeRegression", "gcv", "loo"]
+__all__ += ["RidgeRegression", "gcv", "learning_curve", "loo"]
 __all__ += ["MeiMontanari"]
