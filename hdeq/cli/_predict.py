@@ -1,0 +1,171 @@
+"""`hdeq predict`: the learning curve of ridge regression on the user's data set."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._app import app
+
+console = Console()
+
+
+class ModelName(str, Enum):
+    ridge = "ridge"
+
+
+def _numbers(values: Optional[List[str]], option: str, integer: bool = False):
+    """Parse repeated and/or comma-separated numbers ('0.1,1' or --opt 0.1 --opt 1)."""
+    if not values:
+        return None
+    out = []
+    for text in values:
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            try:
+                v = float(part)
+            except ValueError:
+                raise typer.BadParameter(f"{option} must be comma-separated numbers; got "
+                                         f"{text!r}")
+            if integer and not v.is_integer():
+                raise typer.BadParameter(f"{option} must be integers; got {part!r}")
+            out.append(int(v) if integer else v)
+    return np.array(out)
+
+
+def load_table(path: Path, target: str):
+    """Read ``path`` (.csv with a header row, or .npy 2-D array) and split off the target.
+
+    For .csv the target is a column name, for .npy a column index (negative allowed).
+    Returns ``(X, y, feature_names)``; non-numeric CSV columns raise ValueError.
+    """
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise ValueError(f"FILE {str(path)!r} does not exist")
+    if suffix == ".npy":
+        data = np.load(path, allow_pickle=False)
+        if data.ndim != 2 or data.shape[1] < 2:
+            raise ValueError(f"FILE must hold a 2-D array with at least two columns; got shape "
+                             f"{data.shape}")
+        try:
+            col = int(target)
+        except ValueError:
+            raise ValueError(f"--target must be a column index for a .npy file; got {target!r}")
+        if not -data.shape[1] <= col < data.shape[1]:
+            raise ValueError(f"--target must be a column index in [0, {data.shape[1] - 1}]; "
+                             f"got {col}")
+        col %= data.shape[1]
+        names = [str(j) for j in range(data.shape[1]) if j != col]
+        return np.delete(data, col, axis=1), data[:, col], names
+    if suffix == ".csv":
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        if target not in frame.columns:
+            raise ValueError(f"--target {target!r} is not a column of {path.name}; columns are: "
+                             f"{', '.join(map(str, frame.columns))}")
+        features = frame.drop(columns=[target])
+        bad = [c for c in features.columns if not np.issubdtype(features[c].dtype, np.number)]
+        if bad or not np.issubdtype(frame[target].dtype, np.number):
+            raise ValueError(f"all columns must be numeric; non-numeric: "
+                             f"{', '.join(map(str, bad or [target]))}")
+        return features.to_numpy(float), frame[target].to_numpy(float), list(features.columns)
+    raise ValueError(f"FILE must be a .csv or .npy file; got {path.name!r}")
+
+
+def default_sizes(n_rows: int, n_features: int) -> np.ndarray:
+    """About 12 geometric training sizes from ~min(10, N/10) up to N/2."""
+    lo = max(2, min(10, n_rows // 10))
+    hi = max(lo + 1, n_rows // 2)
+    return np.unique(np.geomspace(lo, hi, 12).round().astype(int))
+
+
+@app.command()
+def predict(
+    file: Path = typer.Argument(..., help="Data set: .csv (header row) or .npy (2-D array)."),
+    target: str = typer.Option(..., "--target", "-t",
+                               help="Target column: a name (.csv) or an index (.npy)."),
+    model: ModelName = typer.Option(ModelName.ridge, "--model", help="Model (ridge)."),
+    ridge: Optional[List[str]] = typer.Option(
+        None, "--ridge", help="Ridge(s) on the covariance scale, e.g. '0.01,0.1' "
+                              "(default 1e-3,1e-2,1e-1,1 times the mean feature variance)."),
+    n_samples: Optional[List[str]] = typer.Option(
+        None, "--n-samples", help="Training sizes, e.g. '50,100,200' (default: 12 sizes up "
+                                  "to half the rows)."),
+    trials: int = typer.Option(5, "--trials", min=0,
+                               help="Random subsets fitted per size to check the prediction "
+                                    "(0: prediction only)."),
+    no_center: bool = typer.Option(False, "--no-center",
+                                   help="Do not centre columns and target by their means."),
+    seed: int = typer.Option(0, "--seed"),
+    png: Optional[Path] = typer.Option(None, "--png", help="Save the figure here."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Save the table here."),
+):
+    """Predict the learning curve (test error vs training size) of ridge regression on
+    FILE's rows by the deterministic equivalent, beside fits on random subsets.
+
+    The rows are the population: their covariance, their least-squares coefficients and
+    residual variance define the theory (see hdeq.learning_curve); integer data are
+    converted to float.
+    """
+    from ..models import learning_curve
+
+    try:
+        X, y, _ = load_table(file, target)
+        if trials == 1:
+            raise ValueError("--trials must be 0 (prediction only) or >= 2")
+        lam = _numbers(ridge, "--ridge")
+        if lam is None:
+            scale = float(np.mean(np.var(X, axis=0))) or 1.0
+            lam = scale * np.array([1e-3, 1e-2, 1e-1, 1.0])
+        sizes = _numbers(n_samples, "--n-samples", integer=True)
+        if sizes is None:
+            sizes = default_sizes(*X.shape)
+        table = learning_curve(X, y, sizes, lam, center=not no_center,
+                               simulate=trials >= 2, trials=max(trials, 2), seed=seed)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+
+    shown = table[table.quantity == "test_error"]
+    out = Table(title=f"ridge learning curve of {file.name} (target {target}): test error "
+                      f"on the row distribution")
+    for col in ("n_samples", "ridge", "theory", "empirical", "stderr"):
+        out.add_column(col, justify="right")
+    for row in shown.itertuples():
+        out.add_row(str(row.n_samples), f"{row.ridge:.4g}", f"{row.theory:.5g}",
+                    "" if np.isnan(row.empirical) else f"{row.empirical:.5g}",
+                    "" if np.isnan(row.stderr) else f"{row.stderr:.2g}")
+    console.print(out)
+    console.print(f"{X.shape[0]} rows, {X.shape[1]} features; theory = deterministic "
+                  f"equivalent (Gaussian assumption), empirical = mean over {trials} random "
+                  f"subsets evaluated on all rows" if trials >= 2 else
+                  f"{X.shape[0]} rows, {X.shape[1]} features; prediction only (--trials 0)")
+    if csv is not None:
+        table.to_csv(csv, index=False)
+        console.print(f"table written to {csv}")
+    if png is not None:
+        _save_figure(table, png, f"{file.name}: ridge learning curve")
+        console.print(f"figure written to {png}")
+
+
+def _save_figure(table, path: Path, title: str) -> None:
+    """Draw with the generic tidy-table plotting of hdeq.report."""
+    from ..experiments import FigureSpec, make_table
+    from ..report import plot_table, save_figure
+
+    rows = []
+    for r in table.itertuples():
+        rows.append({"panel": "test error" if r.quantity == "test_error" else "training error",
+                     "series": f"ridge={r.ridge:.3g}", "x": r.n_samples, "theory": r.theory,
+                     "empirical": r.empirical, "stderr": r.stderr})
+    spec = FigureSpec(xlabel="training size n", ylabel="mean squared error", xscale="log",
+                      yscale="log", ncols=2)
+    save_figure(plot_table(make_table(rows), spec, title=title), path)

@@ -1,0 +1,78 @@
+"""`hdeq predict` end to end on small .csv and .npy files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hdeq.cli import app
+from hdeq.models import learning_curve
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def files(tmp_path, rng):
+    X = rng.standard_normal((400, 8))
+    y = X @ rng.standard_normal(8) / 3 + rng.standard_normal(400)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    frame["label"] = y
+    csv = tmp_path / "data.csv"
+    frame.to_csv(csv, index=False)
+    npy = tmp_path / "data.npy"
+    np.save(npy, np.column_stack([y, X]))
+    return X, y, csv, npy
+
+
+def test_predict_csv_writes_table_and_figure(files, tmp_path):
+    X, y, csv, _ = files
+    out_csv, out_png = tmp_path / "curve.csv", tmp_path / "curve.png"
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model", "ridge",
+                              "--ridge", "0.01,0.5", "--n-samples", "20", "--n-samples",
+                              "40,80", "--trials", "3", "--csv", str(out_csv), "--png",
+                              str(out_png)])
+    assert res.exit_code == 0, res.output
+    assert "n_samples" in res.output and "theory" in res.output
+    table = pd.read_csv(out_csv)
+    assert sorted(table.n_samples.unique()) == [20, 40, 80]
+    assert (table.trials == 3).all() and table.empirical.notna().all()
+    assert out_png.stat().st_size > 1000
+    # the printed theory is the library's learning curve
+    ref = learning_curve(X, y, [20, 40, 80], [0.01, 0.5])
+    np.testing.assert_allclose(table.theory, ref.theory, rtol=1e-12)
+
+
+def test_predict_npy_target_index_and_prediction_only(files, tmp_path):
+    X, y, _, npy = files
+    out_csv = tmp_path / "curve.csv"
+    res = runner.invoke(app, ["predict", str(npy), "--target", "0", "--trials", "0",
+                              "--ridge", "0.1", "--n-samples", "50,100", "--csv",
+                              str(out_csv)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out_csv)
+    assert table.empirical.isna().all()
+    ref = learning_curve(X, y, [50, 100], 0.1)
+    np.testing.assert_allclose(table.theory, ref.theory, rtol=1e-12)
+
+
+def test_predict_errors(files, tmp_path):
+    _, _, csv, npy = files
+    res = runner.invoke(app, ["predict", str(csv), "--target", "nope"])
+    assert res.exit_code == 2 and "x0" in res.output and "label" in res.output
+    res = runner.invoke(app, ["predict", str(npy), "--target", "9"])
+    assert res.exit_code == 2 and "index" in res.output
+    res = runner.invoke(app, ["predict", str(npy), "--target", "label"])
+    assert res.exit_code == 2 and "index" in res.output
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--n-samples",
+                              "5000"])
+    assert res.exit_code == 2 and "n_samples" in res.output
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--ridge", "-1"])
+    assert res.exit_code == 2 and "ridge" in res.output
+    txt = tmp_path / "data.txt"
+    txt.write_text("1,2\n")
+    res = runner.invoke(app, ["predict", str(txt), "--target", "0"])
+    assert res.exit_code == 2 and ".csv or .npy" in res.output
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"a": [1.0, np.nan, 2.0], "b": [1.0, 2.0, 3.0]}).to_csv(bad, index=False)
+    res = runner.invoke(app, ["predict", str(bad), "--target", "b", "--n-samples", "2"])
+    assert res.exit_code == 2 and "finite" in res.output
