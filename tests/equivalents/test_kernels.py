@@ -1,0 +1,199 @@
+"""Linear equivalents of kernel matrices (El Karoui 2010; Couillet & Benaych-Georges 2016):
+exact reductions, operator-norm error shrinking with size, bulk law and spikes vs
+simulation."""
+
+import numpy as np
+import pytest
+from scipy.linalg import toeplitz
+
+from hdeq.equivalents._kernels import KernelEquivalent, _derivatives, kernel_equivalent
+from hdeq.laws import MarchenkoPastur
+
+
+def opnorm(A):
+    return float(np.linalg.norm(A, 2))
+
+
+def centred(A):
+    n = A.shape[0]
+    P = np.eye(n) - 1.0 / n
+    return P @ A @ P
+
+
+# --------------------------------------------------------------------------- exact cases
+@pytest.mark.parametrize("kind", ["inner_product", "distance"])
+def test_affine_f_is_reproduced_exactly(kind):
+    """f(t) = a + b t: the kernel is affine in G (and q), so K~ = K up to rounding."""
+    keq = kernel_equivalent(lambda t: 0.3 + 1.7 * t, kind=kind, n_features=30, n_samples=40,
+                            derivatives=(lambda t: 1.7 + 0 * t, lambda t: 0 * t))
+    s = keq.sample(seed=0)
+    np.testing.assert_allclose(s.equivalent, s.kernel, atol=1e-12)
+
+
+def test_finite_difference_derivatives():
+    f0, f1, f2 = _derivatives(np.exp, 0.7)
+    assert (f0, f1, f2) == pytest.approx((np.exp(0.7),) * 3, rel=1e-9)
+    keq_fd = kernel_equivalent(lambda t: np.exp(-t / 4), kind="distance", n_features=50,
+                               n_samples=20)
+    keq_ex = kernel_equivalent(lambda t: np.exp(-t / 4), kind="distance", n_features=50,
+                               n_samples=20, derivatives=(lambda t: -np.exp(-t / 4) / 4,
+                                                          lambda t: np.exp(-t / 4) / 16))
+    for key, val in keq_ex.coefficients.items():
+        assert keq_fd.coefficients[key] == pytest.approx(val, rel=1e-8, abs=1e-12)
+
+
+def test_coefficients_closed_form():
+    """Distance kernel exp(-t/2) on N(0, I): tau = 2, slope = -2 f'(2) = e^{-1},
+    shift = f(0) - f(2) + 2 f'(2) = 1 - 2 e^{-1} (theory note §2.2)."""
+    keq = kernel_equivalent(lambda t: np.exp(-t / 2), kind="distance", n_features=10,
+                            n_samples=5)
+    c = keq.coefficients
+    assert c["tau"] == 2.0
+    assert c["slope"] == pytest.approx(np.exp(-1), rel=1e-9)
+    assert c["shift"] == pytest.approx(1 - 2 * np.exp(-1), rel=1e-9)
+
+
+# --------------------------------------------------------------------------- operator norm
+@pytest.mark.simulation
+def test_inner_product_equivalent_error_shrinks():
+    """El Karoui inner-product equivalent (theory note §2.1; oracle ||K - K~|| = 0.30 at
+    p = 1000, n = 1200 for f = exp): the error decreases with p, and the equivalent
+    without the identity term is worse by a wide margin (discriminative)."""
+    errs, worse = [], []
+    for p in (100, 200, 400):
+        keq = kernel_equivalent(np.exp, kind="inner_product", n_features=p,
+                                n_samples=int(1.2 * p))
+        s = keq.sample(seed=p)
+        errs.append(opnorm(s.kernel - s.equivalent))
+        shift = keq.coefficients["shift"]
+        worse.append(opnorm(s.kernel - s.equivalent + shift * np.eye(len(s.labels))))
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[2] < 0.8                     # ||K|| ~ n f(0) = 480
+    # without the identity term the error grows by about shift = e - 2 = 0.718
+    assert all(w > e + 0.5 * shift for w, e in zip(worse, errs))
+
+
+@pytest.mark.simulation
+def test_mixture_distance_kernel_equivalent():
+    """Couillet & Benaych-Georges PKP form on the 3-class mixture of theory note §2.4
+    (oracle at p = 1000, n = 1200: ||PKP|| = 1.53, error 0.035, 0.248 without f''):
+    the error shrinks with p and dropping the f'' terms is clearly worse."""
+    errs = []
+    for p in (150, 300):
+        e = np.eye(p)
+        means = np.array([2 * e[0], 2 * e[1], 0 * e[0]])
+        cov = np.array([np.eye(p), (1 + 4 / np.sqrt(p)) * np.eye(p),
+                        toeplitz(0.4 ** np.arange(p))])
+        keq = kernel_equivalent(lambda t: np.exp(-t / 4), kind="distance", means=means,
+                                covariances=cov, n_samples=int(1.2 * p))
+        no_curv = KernelEquivalent(lambda t: np.exp(-t / 4), "distance", means=means,
+                                   covariances=cov, n_samples=int(1.2 * p),
+                                   derivatives=(lambda t: -np.exp(-t / 4) / 4,
+                                                lambda t: 0 * t))
+        s = keq.sample(seed=11)
+        K = centred(s.kernel)
+        err = opnorm(K - centred(s.equivalent))
+        err_no = opnorm(K - centred(no_curv.matrix(s.X, s.labels)))
+        assert err < 0.1 * opnorm(K)
+        assert err_no > 2 * err
+        errs.append(err)
+    assert errs[1] < errs[0]
+
+
+# --------------------------------------------------------------------------- limits
+def spike_model(p, kind="distance", f=lambda t: np.exp(-t / 2)):
+    mu = np.zeros(p)
+    mu[0] = np.sqrt(1.5)
+    return kernel_equivalent(f, kind=kind, means=[mu, -mu], n_samples=2 * p)
+
+
+def test_spike_formula_oracle():
+    """Two classes +-mu, ||mu||^2 = 1.5, c0 = p/n = 0.5: Gram spike (1 + l)(1 + c0/l)/c0
+    = 6.6667 and alignment (1 - c0/l^2)/(1 + 1/l) = 0.4667 (theory note §2.4/§2.5 oracle)."""
+    sp = spike_model(100).spikes()
+    assert sp["gram_eigenvalue"] == pytest.approx([20 / 3], rel=1e-12)
+    assert sp["alignment"] == pytest.approx([0.46666667], rel=1e-7)
+    keq = spike_model(100)
+    c = keq.coefficients
+    assert sp["eigenvalue"][0] == pytest.approx(c["slope"] * 20 / 3 + c["shift"], rel=1e-12)
+
+
+def test_subcritical_means_give_no_spike():
+    mu = np.zeros(100)
+    mu[0] = 0.5                              # theta^2 = 0.25 < sqrt(c0) = 0.707
+    keq = kernel_equivalent(lambda t: np.exp(-t / 2), means=[mu, -mu], n_samples=200)
+    assert keq.spikes()["eigenvalue"].size == 0
+
+
+def test_linear_inner_product_spectrum_is_mp():
+    keq = kernel_equivalent(lambda t: 2.0 * t, kind="inner_product", n_features=100,
+                            n_samples=50, derivatives=(lambda t: 2.0 + 0 * t,
+                                                       lambda t: 0 * t))
+    law = keq.spectrum()
+    z = np.array([1 + 1j, -0.3 + 0.1j, 5 + 0.01j])
+    mp = MarchenkoPastur(0.5)
+    np.testing.assert_allclose(law.stieltjes(z), mp.stieltjes(z / 2) / 2, atol=1e-12)
+
+
+@pytest.mark.simulation
+def test_spikes_bulk_and_alignment_vs_simulation():
+    """PKP of the distance kernel on +-mu data: top eigenvalue, eigenvector alignment and
+    the empirical Stieltjes transform of the bulk vs theory, |mean - theory| <= 4 stderr
+    + C/sqrt(p) (C = 1 for eigenvalues and alignments, 0.3 for m(z)); the spike error
+    shrinks from p = 100 to p = 300."""
+    errors = []
+    for p in (100, 300):
+        keq = spike_model(p)
+        sp = keq.spikes()
+        law = keq.spectrum()
+        z = np.array([1.0 + 0.3j, 2.0 + 0.3j])
+        tops, aligns, ms = [], [], []
+        for seed in range(4):
+            s = keq.sample(seed=seed)
+            ev, U = np.linalg.eigh(centred(s.kernel))
+            v = np.eye(2)[s.labels] @ sp["directions"][:, 0]
+            v -= v.mean()
+            v /= np.linalg.norm(v)
+            tops.append(ev[-1])
+            aligns.append((U[:, -1] @ v) ** 2)
+            ms.append(np.mean(1 / (ev[:-1, None] - z), axis=0))
+        tops, aligns, ms = map(np.asarray, (tops, aligns, ms))
+        se = lambda a: a.std(0, ddof=1) / np.sqrt(len(a))     # noqa: E731
+        assert abs(tops.mean() - sp["eigenvalue"][0]) <= 4 * se(tops) + 1 / np.sqrt(p)
+        assert abs(aligns.mean() - sp["alignment"][0]) <= 4 * se(aligns) + 1 / np.sqrt(p)
+        assert np.all(np.abs(ms.mean(0) - law.stieltjes(z)) <= 4 * np.abs(se(ms))
+                      + 0.3 / np.sqrt(p))
+        errors.append(abs(tops.mean() - sp["eigenvalue"][0]))
+    assert errors[1] < errors[0]
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(f=np.exp, kind="gaussian", n_features=5, n_samples=5), "kind"),
+    (dict(f=3.0, kind="distance", n_features=5, n_samples=5), "`f`"),
+    (dict(f=np.exp, kind="distance", n_samples=5), "n_features"),
+    (dict(f=np.exp, kind="distance", n_features=5, n_samples=0), "n_samples"),
+    (dict(f=np.exp, kind="distance", means=[[0.0, np.nan]], n_samples=5), "means"),
+    (dict(f=np.exp, kind="distance", means=[[0.0, 1.0]], priors=[0.5], n_samples=5),
+     "priors"),
+    (dict(f=np.exp, kind="distance", means=[[0.0, 1.0]], covariances=[[1.0, -1.0]],
+          n_samples=5), "covariances"),
+    (dict(f=np.log, kind="inner_product", n_features=5, n_samples=5), "finite"),
+])
+def test_bad_input(kwargs, match):
+    with np.errstate(divide="ignore"), pytest.raises(ValueError, match=match):
+        KernelEquivalent(**kwargs)
+
+
+def test_bad_data_and_unsupported_limits():
+    keq = kernel_equivalent(np.exp, kind="inner_product", n_features=4, n_samples=3)
+    with pytest.raises(ValueError, match="X"):
+        keq.matrix(np.full((3, 4), np.inf))
+    with pytest.raises(ValueError, match="columns"):
+        keq.matrix(np.ones((3, 5)))
+    with pytest.raises(ValueError, match="labels"):
+        keq.matrix(np.ones((3, 4)), labels=[0, 1, 0])
+    general = kernel_equivalent(np.exp, kind="inner_product", means=np.zeros((1, 4)),
+                                covariances=np.ones((1, 4)), n_samples=3)
+    with pytest.raises(ValueError, match="identity covariances"):
+        general.spikes()
