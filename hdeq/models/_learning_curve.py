@@ -103,6 +103,8 @@ def learning_curve(X, y, n_samples, ridge, *, center=True, simulate=False, trial
     pandas.DataFrame
         Tidy: ``n_samples, ridge, quantity ('test_error' or 'train_error'), theory,
         empirical, stderr, trials`` (``empirical``/``stderr`` NaN without simulation).
+        ``table.attrs`` holds the pool's ``noise_var``, ``n_rows``, ``n_features`` and
+        ``signal_energy = beta*^T Sigma beta*``.
 
     Examples
     --------
@@ -112,17 +114,24 @@ def learning_curve(X, y, n_samples, ridge, *, center=True, simulate=False, trial
     >>> sorted(table.columns)[:4], len(table)
     (['empirical', 'n_samples', 'quantity', 'ridge'], 8)
     """
-    Xc, yc, s, coef, beta, noise_var = _pool(X, y, center)
-    N, p = Xc.shape
-    n = _check_sizes(n_samples, N)
+    pool = _pool(X, y, center)
+    n = _check_sizes(n_samples, pool[0].shape[0])
     lam = np.atleast_1d(check_array(ridge, "ridge", _OWNER, ndim=(0, 1), nonnegative=True))
+    if simulate:
+        trials = check_scalar(trials, "trials", _OWNER, low=2, low_inclusive=True, integer=True)
+    return _curve(pool, n, lam, simulate, trials, seed)
+
+
+def _curve(pool, n, lam, simulate, trials, seed):
+    """Learning-curve table from precomputed pool statistics (see learning_curve)."""
+    Xc, yc, s, coef, beta, noise_var = pool
+    N, p = Xc.shape
     model = RidgeRegression(s, coef, noise_var=noise_var, ridge=lam, n_samples=n[:, None])
     test, train = model.test_error(), model.train_error()
     test, train = np.broadcast_to(test, (n.size, lam.size)), np.broadcast_to(train, test.shape)
     emp = np.full((2, n.size, lam.size), np.nan)
     se = np.full_like(emp, np.nan)
     if simulate:
-        trials = check_scalar(trials, "trials", _OWNER, low=2, low_inclusive=True, integer=True)
         rng = as_generator(seed)
         for i, size in enumerate(n):
             vals = np.empty((trials, 2, lam.size))
@@ -140,6 +149,8 @@ def learning_curve(X, y, n_samples, ridge, *, center=True, simulate=False, trial
     table = pd.DataFrame(rows, columns=["n_samples", "ridge", "quantity", "theory",
                                         "empirical", "stderr"])
     table["trials"] = trials if simulate else 0
+    table.attrs.update(noise_var=noise_var, n_rows=N, n_features=p,
+                       signal_energy=float(np.sum(s * coef ** 2)))
     return table
 
 

@@ -416,3 +416,30 @@ def test_negative_ridge_simulation_valid_range():
                             allow_negative=True)
     t = model.simulate(trials=10, seed=2)
     assert _agree(t, "test_error", c=0.5 / np.sqrt(200)).all()
+
+
+def test_oracle_two_point_population():
+    # theory note §5.6 "2pt": 500 eigenvalues 4 and 500 eigenvalues 0.25, beta = ones/sqrt(p)
+    s = np.repeat([4.0, 0.25], 500)
+    b = np.ones(1000) / np.sqrt(1000)
+    m = RidgeRegression(s, b, noise_var=0.1, ridge=[0.02, 0.0], n_samples=800)
+    np.testing.assert_allclose(m.bias(), [0.1280, 0.115100], atol=6e-5)
+    np.testing.assert_allclose(m.variance(), [0.2644, 0.502943], atol=6e-5)
+    np.testing.assert_allclose(m.test_error(), [0.4925, 0.718043], atol=6e-5)
+    np.testing.assert_allclose(m.train_error(), [0.00363, 0.0], atol=6e-6)
+    assert m.effective_ridge()[1] == pytest.approx(0.143875, abs=1e-6)
+
+
+@pytest.mark.simulation
+def test_oracle_two_point_simulation_small():
+    # the 2pt case at p = 200, n = 160 (same ratios): MC within max(4 se, 2% rel) + the
+    # finite-size allowance 0.5/sqrt(p) * theory (theory note §5.6 used p = 1000)
+    p = 200
+    s = np.repeat([4.0, 0.25], p // 2)
+    b = np.ones(p) / np.sqrt(p)
+    m = RidgeRegression(s, b, noise_var=0.1, ridge=[0.02, 0.0], n_samples=160)
+    t = m.simulate(trials=10, seed=4)
+    for q in ("test_error", "bias", "variance"):
+        part = t[t.quantity == q]
+        tol = np.maximum(4 * part.stderr, 0.02 * part.theory) + 0.5 / np.sqrt(p) * part.theory
+        assert (np.abs(part.empirical - part.theory) <= tol).all(), part

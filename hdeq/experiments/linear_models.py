@@ -1,0 +1,264 @@
+"""Issue-3 experiments: ridge regression deterministic equivalents beside simulation.
+
+* ``ridge_double_descent``       sample-wise double descent (ridgeless and small ridges),
+                                 isotropic and power-law populations;
+* ``ridge_optimal``              the optimally tuned ridge: ``lambda* = gamma sigma^2/r^2``
+                                 and its risk (no double descent), against simulation;
+* ``ridge_mnist_learning_curve`` real data: the predicted learning curve of ridge on MNIST
+                                 (even vs odd digits) against fits on random subsets.
+
+Simulation tolerances: a point agrees when ``|mean - theory| <= K_SE * stderr + C_FS *
+theory / sqrt(p)``; ``K_SE = 4`` and ``C_FS = 1`` (finite-size corrections of the
+deterministic equivalent are O(1/sqrt(p)) for the bias, a bilinear form, theory note §3.1;
+they are largest next to the interpolation threshold). The statistic reported is the
+largest ratio ``|mean - theory| / tolerance`` (pass when <= 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import mnist
+from ..models import RidgeRegression
+from ..models._learning_curve import _curve, _pool
+from ._registry import Agreement, ExperimentResult, FigureSpec, make_table, register
+
+K_SE = 4.0
+C_FS = 1.0
+AREA = "linear_models"
+
+
+def _seeds(seed, k):
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(k)]
+
+
+def _ratio(emp, theory, se, p):
+    tol = K_SE * np.asarray(se) + C_FS * np.abs(theory) / np.sqrt(p)
+    return np.abs(np.asarray(emp) - np.asarray(theory)) / tol
+
+
+def _power_law_case(p, rng):
+    """"pl" case of theory note §5.6: s_k ~ k^-1 rescaled to sum p; b_k = sqrt(s_k) g_k
+    rescaled so that beta^T Sigma beta = 1."""
+    s = np.arange(1, p + 1, dtype=float) ** -1.0
+    s *= p / s.sum()
+    b = np.sqrt(s) * rng.standard_normal(p)
+    b /= np.sqrt(np.sum(s * b ** 2))
+    return s, b
+
+
+# ---------------------------------------------------------------------------------------
+@register("ridge_double_descent", "Ridge regression: sample-wise double descent", AREA)
+def ridge_double_descent(quick: bool, seed: int) -> ExperimentResult:
+    p = 100 if quick else 200
+    trials = 4 if quick else 10
+    noise_var = 0.25
+    ridges = (0.0, 0.01, 0.1)
+    ratios_sim = np.array([0.3, 0.6, 0.8, 1.25, 1.6, 2.5, 4.0])       # n / p
+    n_theory = np.unique(np.round(np.geomspace(0.15, 5.0, 120) * p).astype(int))
+    n_theory = n_theory[n_theory != p]          # ridgeless risk is infinite at n = p
+    n_sim = np.round(ratios_sim * p).astype(int)
+    rng_pl, rng_iso, rng_aniso = _seeds(seed, 3)
+    s_pl, b_pl = _power_law_case(p, rng_pl)
+    cases = [
+        (f"isotropic Σ = I, ||β||² = 1 (p = {p})", np.ones(p), None, rng_iso),
+        (f"power law s_k ∝ 1/k, aligned β (p = {p})", s_pl, b_pl, rng_aniso),
+    ]
+    rows, agreement, lines = [], [], []
+    for panel, s, b, rng in cases:
+        kw = dict(noise_var=noise_var, ridge=np.array(ridges))
+        target = dict(signal_var=1.0) if b is None else dict(target=b)
+        theory = RidgeRegression(s, **target, n_samples=n_theory[:, None], **kw).test_error()
+        for j, lam in enumerate(ridges):
+            series = "ridgeless" if lam == 0 else f"ridge {lam:g}"
+            for n, v in zip(n_theory, theory[:, j]):
+                rows.append(dict(panel=panel, series=series, x=n / p, theory=v, ridge=lam,
+                                 n_samples=int(n), n_features=p))
+        sim = RidgeRegression(s, **target, n_samples=n_sim[:, None], **kw).simulate(
+            trials=trials, seed=rng)
+        sim = sim[sim.quantity == "test_error"]
+        worst = 0.0
+        for r in sim.itertuples():
+            series = "ridgeless" if r.ridge == 0 else f"ridge {r.ridge:g}"
+            rows.append(dict(panel=panel, series=series, x=r.n_samples / p,
+                             empirical=r.empirical, stderr=r.stderr, ridge=r.ridge,
+                             n_samples=r.n_samples, n_features=p))
+            worst = max(worst, float(_ratio(r.empirical, r.theory, r.stderr, p)))
+            lines.append(f"| {panel.split(' (')[0]} | {r.ridge:g} | {r.n_samples / p:.2f} | "
+                         f"{r.theory:.4f} | {r.empirical:.4f} ± {r.stderr:.4f} |")
+        agreement.append(Agreement(
+            f"test error, {panel.split(' (')[0]}", worst, 1.0,
+            f"max over ridges and n of |mean - theory| / ({K_SE:g} se + {C_FS:g} theory/"
+            f"sqrt(p)), {trials} draws per point"))
+    summary = (
+        "Total test error of ridge regression (noise variance 0.25) as the number of samples "
+        "n grows past the number of features p, deterministic equivalent (theory note §5.2, "
+        "§5.4) against the exact conditional expectation over the noise of the risk of "
+        f"ridge fitted on {trials} Gaussian draws per point. The ridgeless curve diverges "
+        "at n = p (the interpolation peak: the variance term is infinite there and is "
+        "left out of the theory line); a ridge of 0.01 already caps it, 0.1 removes it.\n\n"
+        "| population | ridge | n/p | theory | simulation |\n|---|---|---|---|---|\n"
+        + "\n".join(lines) + "\n\n"
+        f"Agreement is within {K_SE:g} standard errors plus a {C_FS:g}/sqrt(p) relative "
+        "finite-size allowance at every point; the largest deviations are the ridgeless "
+        "points next to the peak (n/p = 0.8, 1.25), where the risk of one draw is heavy "
+        "tailed (inverse of the smallest eigenvalue of the sample covariance).")
+    return ExperimentResult("ridge_double_descent",
+                            "Ridge regression: sample-wise double descent", make_table(rows),
+                            tuple(agreement), summary,
+                            FigureSpec(xlabel="n_samples / n_features", ylabel="test error",
+                                       xscale="log", yscale="log", ncols=2))
+
+
+# ---------------------------------------------------------------------------------------
+@register("ridge_optimal", "Ridge regression: the optimal ridge removes double descent", AREA)
+def ridge_optimal(quick: bool, seed: int) -> ExperimentResult:
+    p = 100 if quick else 200
+    trials = 4 if quick else 10
+    noise_var, signal_var = 0.5, 1.0
+    gammas_theory = np.geomspace(0.2, 5.0, 60)
+    gammas_sim = np.array([0.25, 0.5, 0.8, 1.25, 2.0, 4.0])
+    n_theory = p / gammas_theory
+    base = RidgeRegression(np.ones(p), signal_var=signal_var, noise_var=noise_var, ridge=0.0,
+                           n_samples=np.round(n_theory).astype(int))
+    gam_t = p / base.n_samples
+    lam_num = base.optimal_ridge()
+    lam_closed = gam_t * noise_var / signal_var
+    rel_err = float(np.max(np.abs(lam_num - lam_closed) / lam_closed))
+    opt_risk = base.replace(ridge=lam_num).test_error()
+    with np.errstate(divide="ignore"):
+        ridgeless = base.test_error()
+    rows = []
+    panel_l = f"isotropic: optimal ridge λ* (p = {p})"
+    panel_r = f"isotropic: test error (p = {p}, noise 0.5)"
+    for g, ln, ro, r0 in zip(gam_t, lam_num, opt_risk, ridgeless):
+        rows.append(dict(panel=panel_l, series="λ*", x=g, theory=ln))
+        rows.append(dict(panel=panel_r, series="optimal ridge", x=g, theory=ro))
+        if np.isfinite(r0):
+            rows.append(dict(panel=panel_r, series="ridgeless", x=g, theory=r0))
+    # simulation: risk curve over a ridge grid at each gamma (one SVD per draw serves all)
+    n_sim = np.round(p / gammas_sim).astype(int)
+    grid_rel = np.geomspace(0.1, 10, 21)
+    worst, lines = 0.0, []
+    rng_list = _seeds(seed, len(n_sim))
+    for n, rng in zip(n_sim, rng_list):
+        g = p / n
+        lam_star = g * noise_var / signal_var
+        lam_grid = np.concatenate([[0.0], lam_star * grid_rel])
+        model = RidgeRegression(np.ones(p), signal_var=signal_var, noise_var=noise_var,
+                                ridge=lam_grid, n_samples=int(n))
+        sim = model.simulate(trials=trials, seed=rng)
+        sim = sim[sim.quantity == "test_error"].reset_index(drop=True)
+        at_star = sim.iloc[1 + 10]                         # grid_rel[10] == 1
+        zero = sim.iloc[0]
+        best = sim.iloc[1:].empirical.idxmin()
+        rows.append(dict(panel=panel_r, series="optimal ridge", x=g,
+                         empirical=at_star.empirical, stderr=at_star.stderr))
+        rows.append(dict(panel=panel_r, series="ridgeless", x=g, empirical=zero.empirical,
+                         stderr=zero.stderr))
+        rows.append(dict(panel=panel_l, series="λ*", x=g, empirical=sim.ridge[best],
+                         stderr=np.nan))
+        worst = max(worst, float(_ratio(at_star.empirical, at_star.theory, at_star.stderr,
+                                        p)))
+        lines.append(f"| {g:.2f} | {lam_star:.3f} | {sim.ridge[best]:.3f} | "
+                     f"{at_star.theory:.4f} | {at_star.empirical:.4f} ± {at_star.stderr:.4f} |"
+                     f" {zero.theory:.4f} | {zero.empirical:.4f} |")
+    agreement = (
+        Agreement("optimal ridge: numerical vs closed form", rel_err, 1e-8,
+                  "max relative |argmin of the deterministic equivalent - γσ²/r²| over "
+                  f"{len(gam_t)} aspect ratios (theory note §5.5)"),
+        Agreement("test error at λ*, theory vs simulation", worst, 1.0,
+                  f"max |mean - theory| / ({K_SE:g} se + {C_FS:g} theory/sqrt(p)), "
+                  f"{trials} draws per aspect ratio"),
+    )
+    summary = (
+        "Isotropic ridge regression with ||β||² = 1 and noise variance 0.5. Left: the ridge "
+        "minimizing the deterministic equivalent of the test error, found numerically in "
+        "the effective-ridge variable, against the closed form λ* = γσ²/r² (Dobriban & Wager "
+        f"2018; theory note §5.5): largest relative difference {rel_err:.1e}. Markers: the "
+        "ridge of a 21-point grid (0.1λ* to 10λ*) with the smallest simulated mean risk; "
+        "the risk is flat near its minimum, so these scatter around λ* by a grid step or "
+        "two. Right: the optimally tuned risk decreases monotonically in n (no double "
+        "descent, Nakkiran et al. 2021), while the ridgeless risk peaks at γ = 1.\n\n"
+        "| γ | λ* | best grid ridge (sim) | risk at λ* theory | simulation | ridgeless "
+        "theory | simulation |\n|---|---|---|---|---|---|---|\n" + "\n".join(lines))
+    return ExperimentResult("ridge_optimal",
+                            "Ridge regression: the optimal ridge removes double descent",
+                            make_table(rows), agreement, summary,
+                            FigureSpec(xlabel="γ = n_features / n_samples", ylabel="value",
+                                       xscale="log", yscale="log", ncols=2))
+
+
+# ---------------------------------------------------------------------------------------
+# Model-error allowance for real data: the prediction assumes Gaussian rows, so a point
+# agrees when |mean - prediction| <= K_SE * stderr + MNIST_REL * prediction.
+MNIST_REL = 0.05
+
+
+@register("ridge_mnist_learning_curve",
+          "Ridge learning curve on MNIST (even vs odd) predicted from the data", AREA)
+def ridge_mnist_learning_curve(quick: bool, seed: int) -> ExperimentResult:
+    X, digits = mnist()
+    y = np.where(digits % 2 == 0, 1.0, -1.0)
+    ridges = (1e-3, 1e-2, 1e-1)
+    sizes_sim = [50, 100, 200, 400] if quick else [50, 100, 200, 400, 800, 1600]
+    trials = 3 if quick else 5
+    sizes_theory = np.unique(np.round(np.geomspace(30, 2500, 50)).astype(int))
+    pool = _pool(X, y, True)                  # one eigendecomposition of the pool covariance
+    lam = np.array(ridges)
+    theory = _curve(pool, sizes_theory, lam, False, 0, None)
+    sim = _curve(pool, np.array(sizes_sim), lam, True, trials, seed)
+    rows, lines = [], []
+    panel_of = {"test_error": "test error (on all 5000 rows)",
+                "train_error": "training error"}
+    for r in theory.itertuples():
+        rows.append(dict(panel=panel_of[r.quantity], series=f"ridge {r.ridge:g}",
+                         x=r.n_samples, theory=r.theory, ridge=r.ridge,
+                         n_samples=r.n_samples))
+    rel, ratios = [], []
+    for r in sim.itertuples():
+        rows.append(dict(panel=panel_of[r.quantity], series=f"ridge {r.ridge:g}",
+                         x=r.n_samples, empirical=r.empirical, stderr=r.stderr,
+                         ridge=r.ridge, n_samples=r.n_samples))
+        if r.quantity == "test_error":
+            rel.append(abs(r.empirical - r.theory) / r.theory)
+            ratios.append(abs(r.empirical - r.theory)
+                          / (K_SE * r.stderr + MNIST_REL * r.theory))
+            lines.append(f"| {r.n_samples} | {r.ridge:g} | {r.theory:.4f} | "
+                         f"{r.empirical:.4f} ± {r.stderr:.4f} | {100 * rel[-1]:.1f} % |")
+    rel = np.array(rel)
+    test_rows = sim[sim.quantity == "test_error"].reset_index(drop=True)
+    w = test_rows.iloc[int(np.argmax(rel))]
+    agreement = (Agreement(
+        "test error, prediction vs fits on subsets", float(max(ratios)), 1.0,
+        f"max over sizes and ridges of |mean over {trials} subsets - prediction| / "
+        f"({K_SE:g} se + {MNIST_REL:g} prediction); the prediction assumes Gaussian rows, so "
+        f"the {MNIST_REL:g} relative allowance is an empirical claim about MNIST"),
+        Agreement("test error, max relative deviation", float(rel.max()), 0.15,
+                  "max |mean - prediction| / prediction (includes the sampling error of "
+                  f"the mean over {trials} subsets)"))
+    summary = (
+        "The 5000 MNIST images of hdeq.data.mnist() (pixels in [0, 1], centred) with target "
+        "+1 for even and -1 for odd digits are treated as the population: its covariance, "
+        "least-squares coefficients and residual variance "
+        f"({sim.attrs.get('noise_var', float('nan')):.3g}) define the deterministic "
+        "equivalent of ridge (hdeq.learning_curve). Lines: predicted test error on the pool "
+        f"and training error. Markers: ridge fitted on {trials} random subsets of n rows "
+        "(without replacement) and evaluated on all 5000 rows.\n\n"
+        "| n | ridge | predicted | measured | deviation |\n|---|---|---|---|---|\n"
+        + "\n".join(lines) + "\n\n"
+        f"The prediction is within {100 * rel.max():.0f} % of the measured error everywhere "
+        f"(median {100 * np.median(rel):.0f} %) although MNIST pixels are far from Gaussian "
+        "(bounded, sparse, many constant pixels): the deterministic equivalent depends on the "
+        "data mainly through the covariance spectrum and the target's energy across it. "
+        f"The largest gap is at n = {int(w.n_samples)}, ridge {w.ridge:g} ("
+        f"{abs(w.empirical - w.theory) / w.stderr:.1f} standard errors). Two known sources: "
+        "non-Gaussian rows (the finite-size corrections differ from Gaussian ones, most at "
+        "small n and small ridge, where single fits are heavy tailed), and, at large n, "
+        "subsets drawn without replacement overlap the evaluation pool, which lowers the "
+        "measured error by O(n/N).")
+    return ExperimentResult("ridge_mnist_learning_curve",
+                            "Ridge learning curve on MNIST (even vs odd) predicted from the "
+                            "data", make_table(rows), agreement, summary,
+                            FigureSpec(xlabel="training size n", ylabel="mean squared error",
+                                       xscale="log", yscale="log", ncols=2))

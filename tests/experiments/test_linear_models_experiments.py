@@ -1,0 +1,52 @@
+"""The ridge experiments of `hdeq reproduce`: tables, agreement, budgets."""
+
+import time
+
+import numpy as np
+import pytest
+
+from hdeq.experiments import registered
+from hdeq.experiments import linear_models as lm
+
+NAMES = ("ridge_double_descent", "ridge_optimal", "ridge_mnist_learning_curve")
+
+
+def test_registered():
+    reg = registered()
+    for name in NAMES:
+        assert name in reg and reg[name].issue_area == "linear_models"
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("name", NAMES)
+def test_quick_run_agrees_and_is_well_formed(name):
+    start = time.process_time()
+    result = registered()[name].run(True, 0)
+    cpu = time.process_time() - start
+    assert result.passed, [a.to_dict() for a in result.agreement]
+    table = result.table
+    assert np.isfinite(table.theory).any() and np.isfinite(table.empirical).any()
+    emp = table[np.isfinite(table.empirical)]
+    assert (emp.stderr.isna() | (emp.stderr >= 0)).all()
+    assert result.summary and "|" in result.summary
+    # budget: <= 2 s quick on the reference machine; measured CPU here, generous margin
+    assert cpu < 6.0, cpu
+
+
+@pytest.mark.simulation
+def test_double_descent_peak_and_ridge_cap():
+    result = lm.ridge_double_descent(True, 1)
+    t = result.table
+    panel = t.panel.unique()[0]
+    ridgeless = t[(t.panel == panel) & (t.series == "ridgeless") & t.theory.notna()]
+    near = ridgeless[(ridgeless.x > 0.9) & (ridgeless.x < 1.1)].theory.max()
+    far = ridgeless[ridgeless.x > 3].theory.max()
+    assert near > 10 * far                      # the interpolation peak
+    capped = t[(t.panel == panel) & (t.series == "ridge 0.1") & t.theory.notna()]
+    assert capped.theory.max() < 2.0            # ridge removes it (theory note §5.4-5.5)
+
+
+def test_optimal_ridge_numeric_matches_closed_form():
+    result = lm.ridge_optimal(True, 0)
+    stat = {a.statistic: a for a in result.agreement}
+    assert stat["optimal ridge: numerical vs closed form"].value < 1e-8
