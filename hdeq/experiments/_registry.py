@@ -101,6 +101,7 @@ _REGISTRY: dict[str, Experiment] = {}
 # Modules that register experiments when imported (each holds one area's recipes).
 EXPERIMENT_MODULES = (
     "hdeq.experiments.spectra",
+    "hdeq.experiments.kernels",
     "hdeq.experiments.linear_models",
 )
 

@@ -441,7 +441,7 @@ class ConjugateKernelLaw(SpectralLaw):
 
     def _compute_support(self):
         top = self._upper_bound()
-        grid = np.linspace(0.0, top, 2001)[1:]
+        grid = np.linspace(0.0, top, 801)[1:]
         # below ~1e-7 * top the quartic is too ill-conditioned (t = 1/(z psi) huge):
         # a support reaching that low is reported as reaching 0
         grid = np.r_[np.geomspace(1e-7 * top, grid[0], 30)[:-1], grid]
