@@ -94,14 +94,17 @@ def spectral_sums(kappa, eigenvalues, weights, terms):
             coef[(wi, a)] = np.asarray(weights[wi], dtype=float) * t ** a
     max_b = max(b for _, _, b in terms)
     step = max(1, _CHUNK_ELEMENTS // max(t.size, 1))
+    bufs = [np.empty((min(step, flat.size), t.size)) for _ in range(max_b)]
     for start in range(0, flat.size, step):
         k = flat[start:start + step]
-        inv = 1.0 / (t[None, :] + k[:, None])
-        powers = {1: inv}
-        for b in range(2, max_b + 1):
-            powers[b] = powers[b - 1] * inv
+        rows = k.size
+        powers = [b[:rows] for b in bufs]
+        np.add(t[None, :], k[:, None], out=powers[0])
+        np.reciprocal(powers[0], out=powers[0])
+        for b in range(1, max_b):
+            np.multiply(powers[b - 1], powers[0], out=powers[b])
         for i, (wi, a, b) in enumerate(terms):
-            out[i][start:start + step] = powers[b] @ coef[(wi, a)]
+            out[i][start:start + step] = powers[b - 1] @ coef[(wi, a)]
     return [o.reshape(kappa.shape) for o in out]
 
 
@@ -280,7 +283,7 @@ def _kappa_c(n, t, m):
 
 
 def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
-                          allow_negative=False) -> EffectiveRidgeResult:
+                          allow_negative=False, _residual=True) -> EffectiveRidgeResult:
     """Solve ``ridge = kappa (1 - df1(kappa)/n)`` for the effective ridge, vectorized.
 
     Low-level solver returning per-point status (see :func:`effective_ridge` for the
@@ -335,9 +338,14 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
         lo[neg] = kc_u[n_inv][neg]
     trace = float(np.sum(m * t))
     hi = np.where(neg, k0, lam + trace / n)
-    # Newton from the right end of the bracket
+    # Newton, started from a tabulated guess (positive ridges) or the right end of the
+    # bracket (negative ridges); the bracket [lo, hi] is kept and bisection takes over
+    # whenever a step leaves it
     active = np.flatnonzero(lam != 0)
     kappa[active] = hi[active]
+    pos = np.flatnonzero(lam > 0)
+    if pos.size:
+        kappa[pos] = _initial_guess(lam[pos], n_inv[pos], n_unique, k0, n_inv, hi, t, m)
     n_iter = 0
     a_lam, a_n = lam[active], n[active]
     a_k, a_lo, a_hi = kappa[active], lo[active], hi[active]
@@ -356,22 +364,71 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
             new = (a_k ** 2 * s12 / a_n + a_lam) / slope
         outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
         new = np.where(outside, 0.5 * (a_lo + a_hi), new)
-        # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation
+        # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation;
+        # or after a Newton step of relative size <= 1e-8 where g' is not small (the
+        # quadratic convergence leaves an error ~1e-16; the residual check certifies it)
         noise = 8 * _EPS * (a_k + np.abs(a_lam) + a_k * df1 / a_n)
-        done = (np.abs(new - a_k) <= 4 * _EPS * np.abs(a_k) + 1e-300) | (np.abs(g) <= noise)
+        step = np.abs(new - a_k)
+        done = ((step <= 4 * _EPS * np.abs(a_k) + 1e-300) | (np.abs(g) <= noise)
+                | (~outside & (step <= 1e-8 * np.abs(a_k)) & (slope >= 1e-3)))
         new = np.where(np.abs(g) <= noise, a_k, new)
         kappa[active] = new
         keep = ~done
         active, a_lam, a_n = active[keep], a_lam[keep], a_n[keep]
         a_k, a_lo, a_hi = new[keep], a_lo[keep], a_hi[keep]
     # recompute the residual of the defining equation
-    df1, = spectral_sums(kappa, t, [m], [(0, 1, 1)])
-    scale = np.abs(lam) + kappa * df1 / n + 1e-300
-    residual = np.abs(kappa * (1 - df1 / n) - lam) / scale
-    residual = np.where((lam == 0) & (k0 == 0), 0.0, residual)
+    if _residual:
+        df1, = spectral_sums(kappa, t, [m], [(0, 1, 1)])
+        residual = _residual_of(kappa, df1, lam, n, k0)
+    else:   # the caller (ridge_risk) evaluates df1 at kappa anyway and checks it there
+        residual = np.zeros_like(kappa)
     converged = np.isfinite(kappa) & (residual <= _RTOL)
     return EffectiveRidgeResult(kappa.reshape(shape), converged.reshape(shape),
                                 residual.reshape(shape), n_iter, k0.reshape(shape))
+
+
+def _residual_of(kappa, df1, lam, n, k0):
+    """Relative residual of ridge = kappa (1 - df1/n) (0 at the ridgeless root 0)."""
+    scale = np.abs(lam) + kappa * df1 / n + 1e-300
+    residual = np.abs(kappa * (1 - df1 / n) - lam) / scale
+    return np.where((lam == 0) & (k0 == 0), 0.0, residual)
+
+
+_GUESS_POINTS = 48
+
+
+def _initial_guess(lam, j, n_unique, k0_all, n_inv, hi_all, t, m):
+    """Starting points for Newton at positive ridges: tabulate g(kappa) = kappa (1 - df1/n)
+    on a log grid of kappa - kappa_0 per distinct n (cost ~ 48 K per n) and interpolate
+    log(kappa - kappa_0) linearly in g (g is increasing there)."""
+    nu = n_unique.size
+    k0 = np.zeros(nu)
+    k0[n_inv] = k0_all
+    top = np.zeros(nu)
+    np.maximum.at(top, n_inv, hi_all)
+    span = np.maximum(top - k0, 1e-300)
+    logu = np.log(span)[:, None] + np.linspace(np.log(1e-10), 0.0, _GUESS_POINTS)[None, :]
+    kap = k0[:, None] + np.exp(logu)
+    df1, = spectral_sums(kap, t, [m], [(0, 1, 1)])
+    G = kap * (1 - df1 / n_unique[:, None])                    # (nu, M), increasing in M
+    rows = G[j]                                                # (P, M)
+    idx = np.sum(rows < lam[:, None], axis=1)
+    M = _GUESS_POINTS
+    i1 = np.clip(idx, 1, M - 1)
+    g0 = np.take_along_axis(rows, (i1 - 1)[:, None], 1)[:, 0]
+    g1 = np.take_along_axis(rows, i1[:, None], 1)[:, 0]
+    l0 = logu[j, i1 - 1]
+    l1 = logu[j, i1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.clip((lam - g0) / (g1 - g0), 0.0, 1.0)
+    guess = k0[j] + np.exp(l0 + frac * (l1 - l0))
+    # below the grid: g ~ linear from kappa_0; above: the right end of the bracket
+    below = idx == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.where(below, k0[j] + np.exp(logu[j, 0]) * lam / np.maximum(rows[:, 0],
+                                                                              1e-300), guess)
+    guess = np.where(idx >= M, hi_all[np.flatnonzero(np.ones_like(lam))] * 0 + top[j], guess)
+    return np.where(np.isfinite(guess), guess, top[j])
 
 
 def _finish(values, converged, where, on_failure, what, residual=None):
@@ -532,14 +589,17 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
                          f"with positive multiplicity; got none")
     t, m, (e,) = merge_atoms(t_all[keep], m_all[keep], e_all[keep])
     if kappa is None:
-        res = solve_effective_ridge(ridge, t, m, n_samples, allow_negative=allow_negative)
-        kappa, converged = res.value, res.converged
+        res = solve_effective_ridge(ridge, t, m, n_samples, allow_negative=allow_negative,
+                                    _residual=False)
+        kappa, k0 = res.value, res.kappa_0
     else:
         kappa = np.asarray(kappa, float)
-        converged = np.isfinite(kappa)
+        k0 = np.broadcast_to(_kappa0(np.asarray(n_samples, float), t, m), np.shape(kappa))
     lam, n, kappa = np.broadcast_arrays(np.asarray(ridge, float), np.asarray(n_samples, float),
                                         kappa)
     df1, df2, a = spectral_sums(kappa, t, [m, e], [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+    # certificate: residual of the defining equation at the returned kappa
+    converged = np.isfinite(kappa) & (_residual_of(kappa, df1, lam, n, k0) <= _RTOL)
     zero_k = kappa == 0
     df1 = np.where(zero_k, m.sum(), df1)
     df2 = np.where(zero_k, m.sum(), df2)
