@@ -345,7 +345,8 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     kappa[active] = hi[active]
     pos = np.flatnonzero(lam > 0)
     if pos.size:
-        kappa[pos] = _initial_guess(lam[pos], n_inv[pos], n_unique, k0, n_inv, hi, t, m)
+        kappa[pos] = _initial_guess(lam[pos], n_inv[pos], hi[pos], n_unique, k0, n_inv, hi,
+                                    t, m)
     n_iter = 0
     a_lam, a_n = lam[active], n[active]
     a_k, a_lo, a_hi = kappa[active], lo[active], hi[active]
@@ -397,7 +398,7 @@ def _residual_of(kappa, df1, lam, n, k0):
 _GUESS_POINTS = 48
 
 
-def _initial_guess(lam, j, n_unique, k0_all, n_inv, hi_all, t, m):
+def _initial_guess(lam, j, hi_points, n_unique, k0_all, n_inv, hi_all, t, m):
     """Starting points for Newton at positive ridges: tabulate g(kappa) = kappa (1 - df1/n)
     on a log grid of kappa - kappa_0 per distinct n (cost ~ 48 K per n) and interpolate
     log(kappa - kappa_0) linearly in g (g is increasing there)."""
@@ -427,8 +428,8 @@ def _initial_guess(lam, j, n_unique, k0_all, n_inv, hi_all, t, m):
     with np.errstate(divide="ignore", invalid="ignore"):
         guess = np.where(below, k0[j] + np.exp(logu[j, 0]) * lam / np.maximum(rows[:, 0],
                                                                               1e-300), guess)
-    guess = np.where(idx >= M, hi_all[np.flatnonzero(np.ones_like(lam))] * 0 + top[j], guess)
-    return np.where(np.isfinite(guess), guess, top[j])
+    guess = np.where(idx >= M, hi_points, guess)
+    return np.where(np.isfinite(guess), np.minimum(guess, hi_points), hi_points)
 
 
 def _finish(values, converged, where, on_failure, what, residual=None):
