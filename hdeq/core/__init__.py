@@ -4,7 +4,7 @@ from ._contour import Contour, circle_contour, log_contour, spectral_contour
 from ._errors import ConvergenceError, ConvergenceWarning
 from ._solver import (CONVERGED, MAX_ITER, NOT_FINITE, WRONG_BRANCH, SolveResult,
                       resolve_failures, solve_stieltjes)
-from ._stieltjes import (in_support, integrate_on_support, merge_intervals,
+from ._stieltjes import (adaptive_pieces, in_support, integrate_on_support, merge_intervals,
                          polynomial_density, sample_covariance_edges, support_quadrature)
 from ._validation import (as_generator, check_array, check_data, check_on_failure,
                           check_population, check_scalar)
@@ -14,7 +14,7 @@ __all__ = [
     "ConvergenceError", "ConvergenceWarning",
     "SolveResult", "solve_stieltjes", "resolve_failures",
     "CONVERGED", "MAX_ITER", "NOT_FINITE", "WRONG_BRANCH",
-    "support_quadrature", "integrate_on_support", "sample_covariance_edges",
+    "support_quadrature", "adaptive_pieces", "integrate_on_support", "sample_covariance_edges",
     "polynomial_density", "merge_intervals", "in_support",
     "as_generator", "check_array", "check_data", "check_on_failure",
     "check_population", "check_scalar",

@@ -47,14 +47,48 @@ def support_quadrature(left: float, right: float, upper=None, n_nodes: int = 96)
     return x, w
 
 
-def integrate_on_support(g, support, n_nodes: int = 96) -> float:
-    """``sum over intervals of int g(x) dx`` with :func:`support_quadrature`;
-    ``g`` is vectorized over a 1-D array of nodes."""
-    total = 0.0
-    for a, b in support:
-        x, w = support_quadrature(a, b, n_nodes=n_nodes)
-        total += float(np.sum(w * g(x)))
-    return total
+def adaptive_pieces(g, left: float, right: float, n_nodes: int = 96, *,
+                    rtol: float = 1e-11, max_pieces: int = 256):
+    """Adaptive partition of ``[left, right]`` for ``int g``: a sorted tuple of
+    ``(lo, hi, integral)`` whose integrals sum to the whole.
+
+    Each piece is integrated with :func:`support_quadrature` using ``n_nodes`` and
+    ``2 n_nodes`` nodes; where the two disagree by more than ``rtol`` (relative to the
+    running total) the piece is halved (the cosine substitution keeps square-root
+    edges exact). A density with a deep narrow dip (two bulks that nearly touch)
+    needs this: a fixed rule was seen to miss 2e-4 of the mean there. ``g`` is
+    vectorized over a 1-D array of nodes. Raises ``ArithmeticError`` if
+    ``max_pieces`` pieces do not reach ``rtol``.
+    """
+    pending = [(float(left), float(right))]
+    pieces, total, done = [], 0.0, 0
+    while pending:
+        a, b = pending.pop()
+        x, w = support_quadrature(a, b, n_nodes=2 * n_nodes)
+        fine = float(np.sum(w * g(x)))
+        xc, wc = support_quadrature(a, b, n_nodes=n_nodes)
+        coarse = float(np.sum(wc * g(xc)))
+        done += 1
+        if (abs(fine - coarse) <= rtol * max(abs(total + fine), 1e-300)
+                or (b - a) <= 1e-14 * max(1.0, abs(a))):
+            pieces.append((a, b, fine))
+            total += fine
+        elif done + len(pending) >= max_pieces:
+            raise ArithmeticError(
+                f"adaptive quadrature on [{a:.6g}, {b:.6g}] did not reach rtol={rtol:g} "
+                f"within {max_pieces} pieces (last two estimates {coarse!r}, {fine!r})")
+        else:
+            mid = 0.5 * (a + b)
+            pending += [(mid, b), (a, mid)]
+    return tuple(sorted(pieces))
+
+
+def integrate_on_support(g, support, n_nodes: int = 96, *, rtol: float = 1e-11,
+                         max_pieces: int = 256) -> float:
+    """``sum over intervals of int g(x) dx`` by :func:`adaptive_pieces`."""
+    return float(sum(piece[2] for a, b in support if b > a
+                     for piece in adaptive_pieces(g, a, b, n_nodes, rtol=rtol,
+                                                  max_pieces=max_pieces)))
 
 
 def merge_intervals(intervals, gap: float = 0.0):
