@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 from ._app import app
 
@@ -59,7 +60,10 @@ def reproduce(
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console, transient=False)
-    with progress:
+    # One BLAS thread: the experiments do many small eigendecompositions, for which
+    # threads only add contention (multi-threaded OpenBLAS was seen to thrash on a
+    # loaded 2-core machine, 20x slower).
+    with progress, threadpool_limits(limits=1, user_api="blas"):
         task = progress.add_task("experiments", total=len(experiments))
         for name, exp in experiments.items():
             progress.update(task, description=f"{name}")
