@@ -1,0 +1,427 @@
+"""Random-feature ridge regression conditioned on the data (Louart, Liao & Couillet 2018;
+several blocks and random Fourier features: Liao, Couillet & Mahoney 2020).
+
+Theory note nonlinear.md §3.1 (one block) and §3.2 (several blocks, random Fourier
+features). The expectation is over the random weights only: the data are fixed, so the
+predictions hold for real data sets.
+
+Convention (the user's data matrices are (n_samples, n_features)):
+
+* weights ``W`` of shape (N, p), ``N = n_random_features``, ``p = n_features``, i.i.d.
+  N(0, weight_variance / p);
+* features ``Σ = σ(W Xᵀ)`` of shape (N, n) (the setting of §3.1 with the data divided by
+  sqrt(p / weight_variance));
+* output weights ``β = argmin (1/n)||y − Σᵀβ||² + ridge ||β||²``;
+* training error ``(1/n)||y − Σᵀβ||²``, test error ``(1/n̂)||ŷ − Σ̂ᵀβ||²``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from ..core._errors import ConvergenceError
+from ..core._validation import as_generator, check_array, check_data, check_scalar
+from ..equivalents._activations import Activation, activation as _activation
+from ..equivalents._ridge_equivalent import solve_effective_ridge, _finish
+
+__all__ = ["RandomFeaturesRidge"]
+
+_OWNER = "RandomFeaturesRidge"
+
+
+class RandomFeaturesRidge:
+    r"""Random-feature ridge regression on fixed data: deterministic equivalent and twin.
+
+    Weights ``W`` (n_random_features, n_features) with i.i.d. N(0, weight_variance /
+    n_features) entries, features ``Σ = σ(W Xᵀ)``, output weights minimizing
+    ``(1/n)||y − Σᵀβ||² + ridge·||β||²``. With the expected kernel
+    ``Φ(A, B) = E_w[σ(Aw) σ(wᵀBᵀ)]`` (:meth:`hdeq.Activation.kernel` on the rescaled data)
+    the resolvent ``Q = (ΣᵀΣ/n + ridge I)⁻¹`` has the deterministic equivalent
+    (theory note nonlinear.md §3.1, Louart, Liao & Couillet 2018, Thm. 1)
+
+    .. math::
+
+        \bar Q = \Bigl(\frac{N}{n}\frac{\Phi}{1+\delta} + \gamma I\Bigr)^{-1},\qquad
+        \delta = \frac1n \operatorname{tr} \Phi \bar Q ,
+
+    and the training and test errors follow (§3.1, formulas for Ē_train and Ē_test).
+    With ``κ = γ n (1+δ)/N`` the equation for δ is the effective-ridge equation
+    ``γ n / N = κ (1 − (1/N) Σ_i λ_i/(λ_i + κ))`` over the eigenvalues λ_i of Φ, solved by a
+    safeguarded Newton/bisection on ONE eigendecomposition of Φ
+    (:func:`hdeq.equivalents.solve_effective_ridge`), vectorized over a grid of
+    ``n_random_features`` and ``ridge``. The mean predictor is kernel ridge regression
+    ``Φ(X̂, X)(Φ + κ I)⁻¹ y``; the rest of the test error is the variance due to finitely
+    many features, which diverges at ``N = n`` when ``ridge → 0`` (double descent).
+
+    Several blocks (``activation`` a tuple, §3.2): block j has ``n_random_features`` rows
+    with activation σ_j and its own weights (or shared weights when the cross-kernels
+    vanish, as for the cos/sin pair of random Fourier features, :meth:`fourier`); then
+    ``Q̄ = (Σ_j (N/n) K_j/(1+δ_j) + γ I)⁻¹`` with J coupled δ_j, solved by Newton in log δ
+    with the exact Jacobian (one Cholesky factorization per step and grid point).
+
+    Parameters
+    ----------
+    X_train : array of shape (n_samples, n_features)
+    y_train : array of shape (n_samples,)
+    X_test : array of shape (n_test, n_features)
+    y_test : array of shape (n_test,)
+    activation : str, callable, Activation, or a tuple of them (one per block)
+    n_random_features : int or array of ints
+        Rows of W per block (a grid is allowed; results broadcast against ``ridge``).
+    ridge : float or array of floats > 0
+    weight_variance : float > 0
+        Variance of the entries of W times n_features (default 1).
+
+    Examples
+    --------
+    >>> import numpy as np, hdeq
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 50)); y = np.sign(X[:, 0])
+    >>> model = hdeq.RandomFeaturesRidge(X[:100], y[:100], X[100:], y[100:],
+    ...                                  activation="relu", n_random_features=[50, 400],
+    ...                                  ridge=0.1)
+    >>> model.test_error().shape
+    (2,)
+    """
+
+    def __init__(self, X_train, y_train, X_test, y_test, *, activation="relu",
+                 n_random_features, ridge, weight_variance: float = 1.0,
+                 _shared_weights: bool = False):
+        X_train, y_train = check_data(X_train, "X_train", _OWNER, y=y_train,
+                                      y_name="y_train")
+        X_test, y_test = check_data(X_test, "X_test", _OWNER, y=y_test, y_name="y_test")
+        if X_test.shape[1] != X_train.shape[1]:
+            raise ValueError(f"`X_test` of {_OWNER} must have {X_train.shape[1]} columns "
+                             f"(as X_train); got {X_test.shape[1]}")
+        acts = activation if isinstance(activation, (tuple, list)) else (activation,)
+        if len(acts) == 0:
+            raise ValueError(f"`activation` of {_OWNER} must be an activation or a non-empty "
+                             f"tuple of activations; got an empty tuple")
+        self.activations = tuple(_activation(a) for a in acts)
+        N = check_array(n_random_features, "n_random_features", _OWNER, positive=True)
+        if np.any(N != np.round(N)):
+            raise ValueError(f"`n_random_features` of {_OWNER} must be positive integers; "
+                             f"got {n_random_features!r}")
+        ridge_arr = check_array(ridge, "ridge", _OWNER, positive=True)
+        self.weight_variance = check_scalar(weight_variance, "weight_variance", _OWNER, low=0)
+        self.n_random_features, self.ridge = np.broadcast_arrays(N.astype(int), ridge_arr)
+        self.shape = self.ridge.shape
+        self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
+        self.n_samples, self.n_features = X_train.shape
+        self.n_test = X_test.shape[0]
+        self.shared_weights = bool(_shared_weights)
+        self._cache = {}
+
+    # -- construction helpers ------------------------------------------------------------------
+    @classmethod
+    def fourier(cls, X_train, y_train, X_test, y_test, *, n_random_features, ridge,
+                weight_variance: float = 1.0) -> "RandomFeaturesRidge":
+        """Random Fourier features ``[cos(W Xᵀ); sin(W Xᵀ)]`` (2·n_random_features features
+        sharing W), theory note §3.2 (Liao, Couillet & Mahoney 2020). Their kernels sum to
+        the Gaussian kernel exp(−||x − y||² weight_variance/(2p)), but at N ~ n the two
+        blocks keep separate δ's; the interpolation peak sits at 2N = n.
+        """
+        return cls(X_train, y_train, X_test, y_test, activation=("cos", "sin"),
+                   n_random_features=n_random_features, ridge=ridge,
+                   weight_variance=weight_variance, _shared_weights=True)
+
+    def __repr__(self) -> str:
+        acts = ", ".join(a.name for a in self.activations)
+        return (f"RandomFeaturesRidge(activation=({acts}), n_samples={self.n_samples}, "
+                f"n_features={self.n_features}, n_test={self.n_test}, grid={self.shape})")
+
+    @property
+    def width_ratio(self):
+        """Total number of features divided by n_samples (J·N/n)."""
+        return len(self.activations) * self.n_random_features / self.n_samples
+
+    # -- kernels --------------------------------------------------------------------------------
+    def _scaled(self, X):
+        return X * math.sqrt(self.weight_variance / self.n_features)
+
+    def _kernels(self):
+        """Per block: K(X, X), K(X̂, X), diag K(X̂, X̂) on the rescaled data (cached)."""
+        if "kernels" not in self._cache:
+            Xs, Xt = self._scaled(self.X_train), self._scaled(self.X_test)
+            sq_t = np.einsum("ij,ij->i", Xt, Xt)
+            out = []
+            for act in self.activations:
+                K = act.kernel(Xs)
+                Kt = act.kernel(Xt, Xs)
+                dt = act._second_moment_or_zero(sq_t)
+                out.append((K, Kt, dt))
+            self._cache["kernels"] = out
+        return self._cache["kernels"]
+
+    def expected_kernel(self) -> np.ndarray:
+        """Φ(X, X) = E_w[σ(W Xᵀ)ᵀ σ(W Xᵀ)]/N (one block; the sum over blocks otherwise)."""
+        return sum(K for K, _, _ in self._kernels())
+
+    # -- theory ------------------------------------------------------------------------------
+    def _theory(self):
+        if "theory" not in self._cache:
+            if len(self.activations) == 1:
+                self._cache["theory"] = self._theory_one_block()
+            else:
+                self._cache["theory"] = self._theory_blocks()
+        return self._cache["theory"]
+
+    def _theory_one_block(self):
+        (K, Kt, dt), = self._kernels()
+        n, n_test = self.n_samples, self.n_test
+        lam, U = linalg.eigh(K)
+        lam = np.maximum(lam, 0.0)
+        y_t = U.T @ self.y_train
+        F = Kt @ U                       # Φ(X̂, X) in the eigenbasis of Φ
+        N = self.n_random_features.astype(float).ravel()
+        gamma = self.ridge.ravel()
+        res = solve_effective_ridge(gamma * n / N, lam, None, N)
+        kappa = res.value
+        kappa = _finish(kappa, res.converged,
+                        lambda i: f"n_random_features={N[i]:g}, ridge={gamma[i]:g}",
+                        "raise", f"{_OWNER} (δ equation)", res.residual)
+        # spectral sums at every grid point, (grid, n)
+        inv = 1.0 / (lam[None, :] + kappa[:, None])
+        df2 = (lam[None, :] ** 2 * inv ** 2).sum(1)
+        theta = df2 / N                  # Θ = (1/N) tr(ΨQ̄ΨQ̄)
+        one_minus = 1.0 - theta
+        if np.any(one_minus <= 0):
+            raise ConvergenceError(f"{_OWNER}: Θ >= 1 at some grid point (the equivalent is "
+                                   f"not defined); increase ridge")
+        a_coef = (lam[None, :] * inv ** 2).sum(1) / N
+        r2 = (y_t[None, :] ** 2 * inv ** 2).sum(1)             # ||R y||²
+        r2lam = (y_t[None, :] ** 2 * lam[None, :] * inv ** 2).sum(1)   # yᵀRΦRy
+        train = kappa ** 2 / n * (r2 + a_coef / one_minus * r2lam)
+        pred = (F * y_t[None, :]) @ inv.T                    # (n_test, grid)
+        bias = ((self.y_test[:, None] - pred) ** 2).mean(0)
+        col2 = (F ** 2).sum(0)                               # ||Φ̂ u_i||²
+        bracket = (dt.sum() - inv @ col2 - kappa * (inv ** 2 @ col2)) / n_test
+        variance = r2lam / N / one_minus * bracket
+        delta = kappa * N / (gamma * n) - 1.0
+        shape = self.shape
+        return {"train": train.reshape(shape), "test": (bias + variance).reshape(shape),
+                "bias": bias.reshape(shape), "variance": variance.reshape(shape),
+                "delta": delta.reshape(shape + (1,)), "kappa": kappa.reshape(shape)}
+
+    def _theory_blocks(self):
+        kernels = self._kernels()
+        J = len(kernels)
+        n, n_test = self.n_samples, self.n_test
+        y, y_test = self.y_train, self.y_test
+        N_flat = self.n_random_features.astype(float).ravel()
+        g_flat = self.ridge.ravel()
+        out = {k: np.empty(N_flat.size) for k in ("train", "test", "bias", "variance")}
+        deltas = np.empty((N_flat.size, J))
+        order = np.lexsort((g_flat, N_flat))
+        start = None
+        Ks = [K for K, _, _ in kernels]
+        for idx in order:
+            N, gam = N_flat[idx], g_flat[idx]
+            delta, Qbar, KQ = _solve_deltas(Ks, N, gam, n, start)
+            start = delta
+            w = (N / n) / (1 + delta)                       # (J,)
+            M = np.array([[(N / n ** 2) / (1 + delta[j]) ** 2 * np.sum(KQ[j] * KQ[l].T)
+                           for j in range(J)] for l in range(J)])
+            inv_IM = np.linalg.inv(np.eye(J) - M)
+            Qy = Qbar @ y
+            quad = np.array([Qy @ (Ks[j] @ Qy) for j in range(J)])   # (Q̄y)ᵀK_j(Q̄y)
+            yTy = inv_IM @ quad                                       # yᵀ T_l y
+            a = np.array([(N / n ** 2) / (1 + delta[l]) ** 2 * np.sum(KQ[l] * Qbar)
+                          for l in range(J)])
+            out["train"][idx] = gam ** 2 / n * (Qy @ Qy + a @ yTy)
+            Psi_t = sum(w[j] * kernels[j][1] for j in range(J))       # Ψ̄(X̂, X)
+            PQ = Psi_t @ Qbar
+            bias = np.mean((y_test - PQ @ y) ** 2)
+            c = np.empty(J)
+            for l in range(J):
+                Kt_l = kernels[l][1]
+                t1 = kernels[l][2].sum()
+                t2 = np.sum(PQ * Kt_l)                                # tr(Ψ̄Q̄K_l(X,X̂))
+                t3 = np.sum((PQ @ Ks[l]) * PQ)                        # tr(Ψ̄Q̄K_lQ̄Ψ̄ᵀ)
+                c[l] = (N / n ** 2) / (1 + delta[l]) ** 2 * (t1 - 2 * t2 + t3)
+            var = c @ yTy / n_test
+            out["bias"][idx], out["variance"][idx] = bias, var
+            out["test"][idx] = bias + var
+            deltas[idx] = delta
+        shape = self.shape
+        res = {k: v.reshape(shape) for k, v in out.items()}
+        res["delta"] = deltas.reshape(shape + (J,))
+        return res
+
+    def train_error(self):
+        """Predicted training MSE E_W (1/n)||y − Σᵀβ||² (§3.1 Ē_train; §3.2 for blocks),
+        shape of the (n_random_features, ridge) grid."""
+        return self._out(self._theory()["train"])
+
+    def test_error(self, kind: str = "total"):
+        """Predicted test MSE E_W (1/n̂)||ŷ − Σ̂ᵀβ||² (§3.1 Ē_test; §3.2 for blocks).
+
+        ``kind="bias"``: error of the mean predictor (kernel ridge with the effective
+        kernel); ``"variance"``: the extra error due to finitely many features;
+        ``"total"``: their sum.
+        """
+        if kind not in ("total", "bias", "variance"):
+            raise ValueError(f"`kind` of {_OWNER}.test_error must be 'total', 'bias' or "
+                             f"'variance'; got {kind!r}")
+        return self._out(self._theory()["test" if kind == "total" else kind])
+
+    def delta(self):
+        """The δ of the deterministic equivalent, shape grid + (n_blocks,)."""
+        d = self._theory()["delta"]
+        return d
+
+    @staticmethod
+    def _out(values):
+        return float(values) if np.ndim(values) == 0 else values
+
+    # -- simulation twin ------------------------------------------------------------------------
+    def simulate(self, trials: int = 10, seed=None) -> pd.DataFrame:
+        """Draw W ``trials`` times, fit the output layer, measure training and test MSE.
+
+        For each trial one W with max(n_random_features) rows per block is drawn and its
+        first N rows are used for every N of the grid (nested features: each grid point
+        has the exact distribution, points are correlated across N). Ridge solves use a
+        Cholesky factorization of the smaller of the two Gram matrices.
+
+        Returns
+        -------
+        DataFrame with columns n_random_features, ridge, quantity ('train_error' or
+        'test_error'), theory, empirical, stderr, trials.
+        """
+        trials = check_scalar(trials, "trials", f"{_OWNER}.simulate", low=1,
+                              low_inclusive=True, integer=True)
+        rng = as_generator(seed)
+        N_flat = self.n_random_features.ravel()
+        g_flat = self.ridge.ravel()
+        N_values = np.unique(N_flat)
+        N_max = int(N_values.max())
+        J = len(self.activations)
+        Xs, Xt = self._scaled(self.X_train), self._scaled(self.X_test)
+        n = self.n_samples
+        train = np.empty((trials, N_flat.size))
+        test = np.empty((trials, N_flat.size))
+        for t in range(trials):
+            n_draws = 1 if self.shared_weights else J
+            Ws = [rng.standard_normal((N_max, self.n_features)) for _ in range(n_draws)]
+            feats, feats_t = [], []
+            for j, act in enumerate(self.activations):
+                W = Ws[0 if self.shared_weights else j]
+                feats.append(act(W @ Xs.T))
+                feats_t.append(act(W @ Xt.T))
+            for N in N_values:
+                S = np.concatenate([f[:N] for f in feats], axis=0)       # (J N, n)
+                St = np.concatenate([f[:N] for f in feats_t], axis=0)
+                cols = np.flatnonzero(N_flat == N)
+                tr, te = _fit_errors(S, St, self.y_train, self.y_test, g_flat[cols], n)
+                train[t, cols], test[t, cols] = tr, te
+        theory_train = np.ravel(self._theory()["train"])
+        theory_test = np.ravel(self._theory()["test"])
+        rows = []
+        for quantity, emp, th in (("train_error", train, theory_train),
+                                  ("test_error", test, theory_test)):
+            mean = emp.mean(0)
+            se = emp.std(0, ddof=1) / math.sqrt(trials) if trials > 1 else np.full(
+                mean.shape, np.nan)
+            for i in range(N_flat.size):
+                rows.append({"n_random_features": int(N_flat[i]), "ridge": float(g_flat[i]),
+                             "quantity": quantity, "theory": float(th[i]),
+                             "empirical": float(mean[i]), "stderr": float(se[i]),
+                             "trials": trials})
+        return pd.DataFrame(rows)
+
+
+def _fit_errors(S, St, y, y_test, ridges, n):
+    """Training and test MSE of RF ridge for one feature draw and several ridges.
+
+    S (P, n) training features, St (P, n_test) test features; β = (SSᵀ/n + γ)⁻¹ S y/n.
+    """
+    P = S.shape[0]
+    tr, te = np.empty(ridges.size), np.empty(ridges.size)
+    if P <= n:
+        G = S @ S.T / n
+        b = S @ y / n
+        for k, gam in enumerate(ridges):
+            beta = linalg.solve(G + gam * np.eye(P), b, assume_a="pos")
+            tr[k] = np.mean((y - S.T @ beta) ** 2)
+            te[k] = np.mean((y_test - St.T @ beta) ** 2)
+    else:
+        G = S.T @ S / n                          # (n, n)
+        C = St.T @ S / n                         # (n_test, n)
+        for k, gam in enumerate(ridges):
+            alpha = linalg.solve(G + gam * np.eye(n), y, assume_a="pos")   # β = S α / n
+            tr[k] = np.mean((y - G @ alpha) ** 2)
+            te[k] = np.mean((y_test - C @ alpha) ** 2)
+    return tr, te
+
+
+def _inverse_pd(A):
+    """Inverse of a symmetric positive-definite matrix by Cholesky (LAPACK potrf/potri)."""
+    c, info = linalg.lapack.dpotrf(A, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+    inv, info = linalg.lapack.dpotri(c, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("inversion failed")
+    inv = np.tril(inv)
+    inv += np.tril(inv, -1).T
+    return inv
+
+
+def _solve_deltas(Ks, N, gamma, n, start=None, tol=1e-11, max_iter=100):
+    """Solve δ_j = (1/n) tr K_j Q̄, Q̄ = (Σ_j (N/n) K_j/(1+δ_j) + γ I)⁻¹ (theory note §3.2)
+    by Newton in u = log δ with the exact Jacobian and backtracking.
+
+    Returns δ, Q̄ and the products K_j Q̄. Raises ConvergenceError when the relative
+    residual max_j |δ_j − F_j(δ)|/δ_j does not fall below ``tol``.
+    """
+    J = len(Ks)
+    eye = np.eye(n)
+
+    def evaluate(delta):
+        A = sum((N / n) / (1 + delta[j]) * Ks[j] for j in range(J)) + gamma * eye
+        Q = _inverse_pd(A)
+        F = np.array([np.sum(K * Q) / n for K in Ks])     # (1/n) tr K_j Q̄ (both symmetric)
+        return F, Q
+
+    def products(Q):
+        return [K @ Q for K in Ks]
+
+    if start is None:
+        # one-block guess with the summed kernel
+        lam = np.maximum(np.linalg.eigvalsh(sum(Ks)) / J, 0.0)
+        res = solve_effective_ridge(gamma * n / (J * N), lam, None, J * N)
+        d0 = float(res.value) * J * N / (gamma * n) - 1.0
+        delta = np.full(J, max(d0, 1e-8))
+    else:
+        delta = np.array(start, dtype=float)
+    F, Q = evaluate(delta)
+    resid = np.max(np.abs(delta - F) / delta)
+    for _ in range(max_iter):
+        if resid <= tol:
+            break
+        KQ = products(Q)
+        # Jacobian of G(u) = δ − F(δ), δ = e^u: dF_j/dδ_l = (N/n²)/(1+δ_l)² tr(K_jQ̄K_lQ̄)
+        dF = np.array([[(N / n ** 2) / (1 + delta[l]) ** 2 * np.sum(KQ[j] * KQ[l].T)
+                        for l in range(J)] for j in range(J)])
+        Jac = (np.eye(J) - dF) * delta[None, :]
+        step = np.linalg.solve(Jac, -(delta - F))
+        u = np.log(delta)
+        t = 1.0
+        while True:
+            new = np.exp(u + t * step)
+            F_new, Q_new = evaluate(new)
+            r_new = np.max(np.abs(new - F_new) / new)
+            if r_new < resid or t < 1e-4:
+                break
+            t *= 0.5
+        delta, F, Q, resid = new, F_new, Q_new, r_new
+    if not resid <= tol:
+        raise ConvergenceError(f"{_OWNER}: the δ system of the block equivalent did not "
+                               f"converge (relative residual {resid:.3g} at "
+                               f"n_random_features={N:g}, ridge={gamma:g}); increase ridge")
+    return delta, Q, products(Q)
