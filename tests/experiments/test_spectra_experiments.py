@@ -1,0 +1,83 @@
+"""The issue-2 experiments of `hdeq reproduce` (hdeq/experiments/spectra.py), quick mode."""
+
+import numpy as np
+import pytest
+
+from hdeq.experiments import registered
+from hdeq.experiments.spectra import cdf_function, kolmogorov_distance, law_cdf
+from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw
+
+NAMES = ("mp_density", "generalized_mp", "mnist_spectrum", "resolvent_traces")
+
+
+@pytest.fixture(scope="module")
+def results():
+    experiments = registered()
+    return {name: experiments[name].run(True, 0) for name in NAMES}
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("name", NAMES)
+def test_quick_run_table_and_agreement(results, name):
+    result = results[name]
+    table = result.table
+    for col in ("panel", "series", "x", "theory", "empirical", "stderr"):
+        assert col in table.columns
+    theory = table["theory"].to_numpy(float)
+    empirical = table["empirical"].to_numpy(float)
+    assert np.isfinite(theory).sum() > 5 and np.isfinite(empirical).sum() > 5
+    assert np.all(np.isfinite(theory[~np.isnan(theory)]))
+    assert result.agreement and all(a.tolerance > 0 for a in result.agreement)
+    failed = [a.to_dict() for a in result.agreement if not a.passed]
+    assert not failed, failed
+    assert len(result.summary) > 200 and "|" in result.summary
+
+
+@pytest.mark.simulation
+def test_density_experiments_histograms_integrate_to_continuous_mass(results):
+    # the histogram rows are densities of the non-zero eigenvalues normalized by p:
+    # they integrate to the fraction of non-zero eigenvalues
+    table = results["mp_density"].table
+    panel = [p for p in table["panel"].unique() if p.startswith("aspect ratio c = 2")][0]
+    hist = table[(table["panel"] == panel) & table["empirical"].notna()].sort_values("x")
+    width = np.diff(hist["x"].to_numpy()).mean()
+    assert abs(hist["empirical"].sum() * width - 0.5) < 1e-9  # c = 2: half are zero
+    # the atom's mass, theory vs fraction of zero eigenvalues (parameter columns)
+    for c, atom in ((0.25, 0.0), (1.0, 0.0), (2.0, 0.5)):
+        rows = table[table["aspect_ratio"] == c]
+        assert rows["atom_mass_theory"].iloc[0] == pytest.approx(atom)
+        assert abs(rows["zero_fraction"].iloc[0] - atom) <= 1.0 / rows["n_features"].iloc[0]
+
+
+def test_law_cdf_matches_closed_form_and_base_cdf():
+    # MP cdf (base class: Gauss-Legendre per point, ~1e-10) vs our cumulative quadrature;
+    # ours interpolates linearly in theta between 96 cells: error <= (pi/96)^2/8 max|F''|,
+    # about 3e-5 here, far below the Kolmogorov tolerances (~1e-2) it serves
+    for c in (0.25, 1.0, 2.0):
+        law = MarchenkoPastur(c)
+        x = np.array([1e-4, 0.05, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0])
+        np.testing.assert_allclose(law_cdf(law, x), law.cdf(x), atol=5e-5)
+    # theory note §3.6 population: three support intervals
+    law = SampleCovarianceLaw(([1.0, 3.0, 10.0], [0.5, 0.3, 0.2]), 0.3)
+    x = np.array([0.5, 1.6, 3.0, 5.0, 10.0, 20.0])
+    np.testing.assert_allclose(cdf_function(law)(x), law.cdf(x), atol=5e-5)
+
+
+def test_kolmogorov_distance_exact_cases():
+    law = MarchenkoPastur(2.0)  # atom 1/2 at 0
+    # p zeros: the empirical cdf jumps to 1 at 0, the law's to 1/2
+    assert kolmogorov_distance(np.zeros(10), law) == pytest.approx(0.5)
+    # the quantiles of the law: the distance is 1/(2p) up to the quadrature error
+    p = 400
+    grid = np.linspace(1e-6, law.support[0][1], 200001)
+    F = law_cdf(law, grid)
+    q = (np.arange(p) + 0.5) / p
+    ev = np.where(q < 0.5, 0.0, np.interp(q, F, grid))
+    assert kolmogorov_distance(ev, law) == pytest.approx(0.5 / p, abs=1e-4)
+    # restricted to x >= x0, the mismatch at 0 is not seen
+    ev_bad = ev.copy()
+    ev_bad[: p // 4 + p // 2] = 0.0
+    D = kolmogorov_distance(ev_bad, law)
+    assert D == pytest.approx(0.25, abs=2e-3)
+    x0 = np.interp(0.9, F, grid)
+    assert kolmogorov_distance(ev_bad, law, above=x0) < 0.01
