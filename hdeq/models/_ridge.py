@@ -382,7 +382,10 @@ class RidgeRegression:
         d1, = spectral_sums(kstar, t, [m], [(0, 1, 1)])
         lam = kstar * (1 - d1 / nu)
         # boundary cases
-        at_edge = (j == 0) & ~self.allow_negative & (slope_sign(np.maximum(lo, 1e-300)) >= 0)
+        # the minimizer sits on the boundary kappa_0 (ridge 0) when the risk increases there
+        at_edge = (~self.allow_negative
+                   & ((kstar - lo) <= 1e-12 * (scale + np.abs(lo)))
+                   & (slope_sign(np.maximum(lo, 1e-300)) >= 0))
         lam = np.where(at_edge, 0.0, lam)
         lam = np.where(j == M - 1, np.inf, lam)
         if not self.allow_negative:
