@@ -482,3 +482,25 @@ def test_oracle_two_point_simulation_small():
         part = t[t.quantity == q]
         tol = np.maximum(4 * part.stderr, 0.02 * part.theory) + 0.5 / np.sqrt(p) * part.theory
         assert (np.abs(part.empirical - part.theory) <= tol).all(), part
+
+
+def test_solver_failure_is_reported_not_hidden(monkeypatch):
+    # force non-convergence (one Newton iteration): ConvergenceError by default,
+    # NaN + one ConvergenceWarning on request; never the last iterate as an answer
+    import hdeq.equivalents._ridge_equivalent as core
+    from hdeq.core import ConvergenceError, ConvergenceWarning
+
+    monkeypatch.setattr(core, "_MAX_ITER", 1)
+    s = np.arange(1, 101.0) ** -2.0
+    res = solve_effective_ridge([1e-3, 1.0], s, None, 200)   # rank 100 < n: kappa_0 = 0
+    assert not res.converged.all() and np.nanmax(res.residual) > 1e-10
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        effective_ridge([1e-3, 1.0], s, n_samples=200)
+    with pytest.warns(ConvergenceWarning):
+        out = effective_ridge([1e-3, 1.0], s, n_samples=200, on_failure="nan")
+    assert np.isnan(out[~res.converged]).all()
+    with pytest.raises(ConvergenceError):
+        RidgeRegression(s, signal_var=1.0, noise_var=0.1, ridge=[1e-3, 1.0],
+                        n_samples=200).test_error()
+    with pytest.raises(ValueError, match="on_failure"):
+        effective_ridge(0.1, s, n_samples=50, on_failure="ignore")
