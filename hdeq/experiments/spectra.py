@@ -389,7 +389,7 @@ def _population_36(p):
           "spectra")
 def resolvent_traces(quick: bool, seed: int) -> ExperimentResult:
     sizes = (50, 100, 200) if quick else (100, 200, 400)
-    trials = 20 if quick else 40
+    trials = 40 if quick else 60
     n_pairs = 16  # extra random unit vector pairs: a less noisy rate for bilinear forms
     c, z = 0.3, 2.0 + 1.0j
     labels = {"trace": "(1/p) tr Q", "trace_A": "(1/p) tr A Q", "bilinear": "a^T Q b"}
