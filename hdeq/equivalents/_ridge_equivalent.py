@@ -87,24 +87,23 @@ def spectral_sums(kappa, eigenvalues, weights, terms):
     flat = kappa.reshape(-1)
     t = np.asarray(eigenvalues, dtype=float)
     out = [np.empty(flat.shape) for _ in terms]
-    # vectors w * t^a, one per distinct (w_index, a)
-    coef = {}
-    for wi, a, _ in terms:
-        if (wi, a) not in coef:
-            coef[(wi, a)] = np.asarray(weights[wi], dtype=float) * t ** a
+    # vectors w * t^a, one per term; one gemv per term (faster than a thin gemm here)
+    coef = [np.asarray(weights[wi], dtype=float) * t ** a for wi, a, _ in terms]
     max_b = max(b for _, _, b in terms)
     step = max(1, _CHUNK_ELEMENTS // max(t.size, 1))
-    bufs = [np.empty((min(step, flat.size), t.size)) for _ in range(max_b)]
+    rows_max = min(step, flat.size)
+    t_rows = np.broadcast_to(t, (rows_max, t.size)).copy()   # contiguous: faster add
+    bufs = [np.empty((rows_max, t.size)) for _ in range(max_b)]
     for start in range(0, flat.size, step):
         k = flat[start:start + step]
         rows = k.size
         powers = [b[:rows] for b in bufs]
-        np.add(t[None, :], k[:, None], out=powers[0])
-        np.reciprocal(powers[0], out=powers[0])
+        np.add(t_rows[:rows], k[:, None], out=powers[0])
+        np.divide(1.0, powers[0], out=powers[0])
         for b in range(1, max_b):
             np.multiply(powers[b - 1], powers[0], out=powers[b])
-        for i, (wi, a, b) in enumerate(terms):
-            out[i][start:start + step] = powers[b - 1] @ coef[(wi, a)]
+        for i, (_, _, b) in enumerate(terms):
+            out[i][start:start + rows] = powers[b - 1] @ coef[i]
     return [o.reshape(kappa.shape) for o in out]
 
 
