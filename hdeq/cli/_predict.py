@@ -152,20 +152,28 @@ def predict(
         table.to_csv(csv, index=False)
         console.print(f"table written to {csv}")
     if png is not None:
-        _save_figure(table, png, f"{file.name}: ridge learning curve")
+        # theory lines on a dense grid of sizes, markers at the fitted sizes
+        dense = np.unique(np.geomspace(sizes.min(), sizes.max(), 60).round().astype(int))
+        lines = learning_curve(X, y, dense, lam, center=not no_center)
+        _save_figure(table, lines, png, f"{file.name}: ridge learning curve")
         console.print(f"figure written to {png}")
 
 
-def _save_figure(table, path: Path, title: str) -> None:
-    """Draw with the generic tidy-table plotting of hdeq.report."""
+def _save_figure(table, lines, path: Path, title: str) -> None:
+    """Draw with the generic tidy-table plotting of hdeq.report: ``lines`` gives the theory
+    curves, ``table`` the fitted markers."""
     from ..experiments import FigureSpec, make_table
     from ..report import plot_table, save_figure
 
-    rows = []
-    for r in table.itertuples():
-        rows.append({"panel": "test error" if r.quantity == "test_error" else "training error",
-                     "series": f"ridge={r.ridge:.3g}", "x": r.n_samples, "theory": r.theory,
-                     "empirical": r.empirical, "stderr": r.stderr})
+    def panel(q):
+        return "test error" if q == "test_error" else "training error"
+
+    rows = [{"panel": panel(r.quantity), "series": f"ridge={r.ridge:.3g}", "x": r.n_samples,
+             "theory": r.theory if np.isfinite(r.theory) else np.nan}   # inf at threshold
+            for r in lines.itertuples()]
+    rows += [{"panel": panel(r.quantity), "series": f"ridge={r.ridge:.3g}", "x": r.n_samples,
+              "empirical": r.empirical, "stderr": r.stderr} for r in table.itertuples()
+             if np.isfinite(r.empirical)]
     spec = FigureSpec(xlabel="training size n", ylabel="mean squared error", xscale="log",
                       yscale="log", ncols=2)
     save_figure(plot_table(make_table(rows), spec, title=title), path)
