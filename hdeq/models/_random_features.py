@@ -109,6 +109,7 @@ class RandomFeaturesRidge:
                              f"got {n_random_features!r}")
         ridge_arr = check_array(ridge, "ridge", _OWNER, positive=True)
         self.weight_variance = check_scalar(weight_variance, "weight_variance", _OWNER, low=0)
+        self._grid_args = (N.astype(int), ridge_arr)
         self.n_random_features, self.ridge = np.broadcast_arrays(N.astype(int), ridge_arr)
         self.shape = self.ridge.shape
         self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
@@ -129,6 +130,20 @@ class RandomFeaturesRidge:
         return cls(X_train, y_train, X_test, y_test, activation=("cos", "sin"),
                    n_random_features=n_random_features, ridge=ridge,
                    weight_variance=weight_variance, _shared_weights=True)
+
+    def replace(self, *, n_random_features=None, ridge=None) -> "RandomFeaturesRidge":
+        """A model on the same data and activations with another grid of
+        ``n_random_features`` and/or ``ridge``; the expected kernels and their
+        eigendecomposition are shared (not recomputed)."""
+        new = RandomFeaturesRidge(
+            self.X_train, self.y_train, self.X_test, self.y_test,
+            activation=self.activations,
+            n_random_features=(self._grid_args[0] if n_random_features is None
+                               else n_random_features),
+            ridge=self._grid_args[1] if ridge is None else ridge,
+            weight_variance=self.weight_variance, _shared_weights=self.shared_weights)
+        new._cache = {k: v for k, v in self._cache.items() if k in ("kernels", "eig")}
+        return new
 
     def __repr__(self) -> str:
         acts = ", ".join(a.name for a in self.activations)
@@ -174,10 +189,12 @@ class RandomFeaturesRidge:
     def _theory_one_block(self):
         (K, Kt, dt), = self._kernels()
         n, n_test = self.n_samples, self.n_test
-        lam, U = linalg.eigh(K)
-        lam = np.maximum(lam, 0.0)
-        y_t = U.T @ self.y_train
-        F = Kt @ U                       # Φ(X̂, X) in the eigenbasis of Φ
+        if "eig" not in self._cache:
+            lam, U = linalg.eigh(K)
+            lam = np.maximum(lam, 0.0)
+            # Φ(X̂, X) and y in the eigenbasis of Φ
+            self._cache["eig"] = (lam, U.T @ self.y_train, Kt @ U)
+        lam, y_t, F = self._cache["eig"]
         N = self.n_random_features.astype(float).ravel()
         gamma = self.ridge.ravel()
         res = solve_effective_ridge(gamma * n / N, lam, None, N)
@@ -217,13 +234,13 @@ class RandomFeaturesRidge:
         g_flat = self.ridge.ravel()
         out = {k: np.empty(N_flat.size) for k in ("train", "test", "bias", "variance")}
         deltas = np.empty((N_flat.size, J))
-        order = np.lexsort((g_flat, N_flat))
+        order = np.lexsort((-g_flat, N_flat))      # warm starts: large ridge first
         start = None
         Ks = [K for K, _, _ in kernels]
         for idx in order:
             N, gam = N_flat[idx], g_flat[idx]
             delta, Qbar, KQ = _solve_deltas(Ks, N, gam, n, start)
-            start = delta
+            start = gam * (1.0 + delta)                # v = γ(1+δ) varies slowly
             w = (N / n) / (1 + delta)                       # (J,)
             M = np.array([[(N / n ** 2) / (1 + delta[j]) ** 2 * np.sum(KQ[j] * KQ[l].T)
                            for j in range(J)] for l in range(J)])
@@ -372,56 +389,74 @@ def _inverse_pd(A):
     return inv
 
 
-def _solve_deltas(Ks, N, gamma, n, start=None, tol=1e-11, max_iter=100):
+def _solve_deltas(Ks, N, gamma, n, start=None, tol=1e-11, max_iter=60):
     """Solve δ_j = (1/n) tr K_j Q̄, Q̄ = (Σ_j (N/n) K_j/(1+δ_j) + γ I)⁻¹ (theory note §3.2)
-    by Newton in u = log δ with the exact Jacobian and backtracking.
+    by Newton in log γ(1+δ) with the exact Jacobian and backtracking; when that fails from
+    the given start, by continuation in the ridge (from 4¹⁰γ down to γ, warm-started).
 
-    Returns δ, Q̄ and the products K_j Q̄. Raises ConvergenceError when the relative
-    residual max_j |δ_j − F_j(δ)|/δ_j does not fall below ``tol``.
+    Returns δ, Q̄ and the products K_j Q̄. Raises ConvergenceError when the residual
+    max_j |log((γ + (1/n) tr K_j R)/v_j)| (v_j = γ(1+δ_j), R = γ Q̄) does not fall below
+    ``tol``.
     """
+    try:
+        return _newton_deltas(Ks, N, gamma, n, start, tol, max_iter)
+    except ConvergenceError:
+        pass
+    current = None
+    for g in gamma * 4.0 ** np.arange(10, 0, -1):
+        current = g * (1.0 + _newton_deltas(Ks, N, g, n, current, tol, max_iter)[0])
+    return _newton_deltas(Ks, N, gamma, n, current, tol, max_iter)
+
+
+def _newton_deltas(Ks, N, gamma, n, start, tol, max_iter):
+    """Newton in log v, v_j = γ(1+δ_j): v_j = γ + (1/n) tr K_j R(v),
+    R(v) = (Σ_l (N/n) K_l/v_l + I)⁻¹ = γ Q̄. Unlike δ (which grows like 1/γ when the
+    features cannot interpolate), v stays finite as γ → 0 and the Jacobian stays regular
+    (for one block, v = κN/n with κ the effective ridge)."""
     J = len(Ks)
     eye = np.eye(n)
 
-    def evaluate(delta):
-        A = sum((N / n) / (1 + delta[j]) * Ks[j] for j in range(J)) + gamma * eye
-        Q = _inverse_pd(A)
-        F = np.array([np.sum(K * Q) / n for K in Ks])     # (1/n) tr K_j Q̄ (both symmetric)
-        return F, Q
-
-    def products(Q):
-        return [K @ Q for K in Ks]
+    def evaluate(v):
+        R = _inverse_pd(sum((N / n) / v[j] * Ks[j] for j in range(J)) + eye)
+        T = gamma + np.array([np.sum(K * R) / n for K in Ks])   # K_j, R symmetric
+        return T, R
 
     if start is None:
-        # one-block guess with the summed kernel
+        # one-block guess with the averaged kernel: v = κ N/n
         lam = np.maximum(np.linalg.eigvalsh(sum(Ks)) / J, 0.0)
         res = solve_effective_ridge(gamma * n / (J * N), lam, None, J * N)
-        d0 = float(res.value) * J * N / (gamma * n) - 1.0
-        delta = np.full(J, max(d0, 1e-8))
+        v = np.full(J, float(res.value) * J * N / n)
     else:
-        delta = np.array(start, dtype=float)
-    F, Q = evaluate(delta)
-    resid = np.max(np.abs(delta - F) / delta)
+        v = np.array(start, dtype=float)          # warm start: v of a nearby problem
+    T, R = evaluate(v)
+
+    def merit(v_, t_):
+        return np.max(np.abs(np.log(t_ / v_)))
+
+    resid = merit(v, T)
     for _ in range(max_iter):
         if resid <= tol:
             break
-        KQ = products(Q)
-        # Jacobian of G(u) = δ − F(δ), δ = e^u: dF_j/dδ_l = (N/n²)/(1+δ_l)² tr(K_jQ̄K_lQ̄)
-        dF = np.array([[(N / n ** 2) / (1 + delta[l]) ** 2 * np.sum(KQ[j] * KQ[l].T)
+        KR = [K @ R for K in Ks]
+        dH = np.array([[(N / n ** 2) / v[l] ** 2 * np.sum(KR[j] * KR[l].T)
                         for l in range(J)] for j in range(J)])
-        Jac = (np.eye(J) - dF) * delta[None, :]
-        step = np.linalg.solve(Jac, -(delta - F))
-        u = np.log(delta)
+        Jac = (np.eye(J) - dH) * v[None, :]
+        step = np.linalg.solve(Jac, -(v - T))
+        step *= min(1.0, 2.0 / max(np.max(np.abs(step)), 1e-300))    # at most a factor e²
+        u = np.log(v)
         t = 1.0
         while True:
             new = np.exp(u + t * step)
-            F_new, Q_new = evaluate(new)
-            r_new = np.max(np.abs(new - F_new) / new)
+            T_new, R_new = evaluate(new)
+            r_new = merit(new, T_new)
             if r_new < resid or t < 1e-4:
                 break
             t *= 0.5
-        delta, F, Q, resid = new, F_new, Q_new, r_new
+        v, T, R, resid = new, T_new, R_new, r_new
     if not resid <= tol:
         raise ConvergenceError(f"{_OWNER}: the δ system of the block equivalent did not "
-                               f"converge (relative residual {resid:.3g} at "
+                               f"converge (residual {resid:.3g} at "
                                f"n_random_features={N:g}, ridge={gamma:g}); increase ridge")
-    return delta, Q, products(Q)
+    delta = v / gamma - 1.0
+    Q = R / gamma
+    return delta, Q, [K @ Q for K in Ks]

