@@ -103,6 +103,7 @@ EXPERIMENT_MODULES = (
     "hdeq.experiments.spectra",
     "hdeq.experiments.kernels",
     "hdeq.experiments.linear_models",
+    "hdeq.experiments.random_features",
 )
 
 
