@@ -18,6 +18,8 @@ We measured ``D p / ln p`` between 0.4 and 0.6 for Marchenko-Pastur draws at
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..data import mnist
@@ -171,6 +173,23 @@ def _grid(law, n_points, log10=False, low=None):
     return np.linspace(max(0.0, lo - pad), hi + pad, n_points)
 
 
+def _single_threaded_blas(func):
+    """Run an experiment with BLAS limited to one thread: its matrices are small
+    (p <= 800), where threads only add synchronization (up to 10x slower on a loaded
+    2-core machine). No-op without threadpoolctl (a scikit-learn dependency)."""
+
+    @functools.wraps(func)
+    def run(quick: bool, seed: int):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover
+            return func(quick, seed)
+        with threadpool_limits(1, user_api="blas"):
+            return func(quick, seed)
+
+    return run
+
+
 def _seeds(seed: int, k: int):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(k)]
 
@@ -178,6 +197,7 @@ def _seeds(seed: int, k: int):
 # ---------------------------------------------------------------------------------------
 # a. Marchenko-Pastur
 @register("mp_density", "Marchenko-Pastur density over eigenvalue histograms", "spectra")
+@_single_threaded_blas
 def mp_density(quick: bool, seed: int) -> ExperimentResult:
     p = 200 if quick else 800
     ratios = (0.25, 1.0, 2.0)
@@ -231,6 +251,7 @@ def mp_density(quick: bool, seed: int) -> ExperimentResult:
 # b. generalized Marchenko-Pastur
 @register("generalized_mp", "Generalized Marchenko-Pastur: two-atom and power-law populations",
           "spectra")
+@_single_threaded_blas
 def generalized_mp(quick: bool, seed: int) -> ExperimentResult:
     p = 200 if quick else 800
     cases = [
@@ -287,6 +308,7 @@ MNIST_CUTOFF = 1e-3
 
 
 @register("mnist_spectrum", "MNIST sample covariance spectrum vs generalized MP", "spectra")
+@_single_threaded_blas
 def mnist_spectrum(quick: bool, seed: int) -> ExperimentResult:
     X, _ = mnist()
     N, p = X.shape
@@ -387,6 +409,7 @@ def _population_36(p):
 @register("resolvent_traces",
           "Deterministic equivalent of the resolvent: traces and bilinear forms vs simulation",
           "spectra")
+@_single_threaded_blas
 def resolvent_traces(quick: bool, seed: int) -> ExperimentResult:
     sizes = (50, 100, 200) if quick else (100, 200, 400)
     trials = 40 if quick else 60
