@@ -295,3 +295,22 @@ def test_simulate_is_reproducible_and_reports_columns():
                 "n_features", "n_samples"):
         assert col in t1.columns
     assert np.isnan(eq.simulate(1, seed=0)["stderr"].iloc[0])
+
+
+def test_on_failure_is_forwarded_and_nan_propagates_quietly(monkeypatch):
+    # a solver failure reported as NaN by the law (on_failure="nan") gives a NaN
+    # equivalent, with no numpy warning leaking (RuntimeWarning is an error here)
+    import hdeq.laws
+
+    seen = {}
+
+    def failing(self, z, *, on_failure="raise"):
+        seen["on_failure"] = on_failure
+        return np.asarray(np.nan + 0j)
+
+    monkeypatch.setattr(hdeq.laws.SampleCovarianceLaw, "companion_stieltjes", failing)
+    eq = resolvent_equivalent(np.ones(5), 10, 1 + 1j, on_failure="nan")
+    assert seen["on_failure"] == "nan"
+    assert np.isnan(eq.delta) and np.all(np.isnan(eq.eigenvalues)) and np.isnan(eq.trace())
+    eq = resolvent_equivalent(np.ones(5), 10, -1.0, on_failure="nan")
+    assert np.isnan(eq.delta) and np.isnan(eq.bilinear(np.ones(5)))
