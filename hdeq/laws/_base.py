@@ -6,12 +6,23 @@ from functools import cached_property
 
 import numpy as np
 
+from numpy.polynomial.chebyshev import chebint, chebvander
+
 from ..core._solver import SolveResult, resolve_failures
-from ..core._stieltjes import (adaptive_pieces, in_support, integrate_on_support,
-                               support_quadrature)
+from ..core._stieltjes import adaptive_pieces, in_support, integrate_on_support
 from ..core._validation import check_array, check_on_failure, check_scalar
 
 __all__ = ["SpectralLaw"]
+
+
+def _chebval_at_one(coef):
+    """Value at ``t = 1`` (``theta = pi``) of Chebyshev series given row-wise."""
+    return coef.sum(axis=1)
+
+
+def _theta(x, lo, hi):
+    """Inverse of ``x = lo + (hi - lo)(1 - cos theta)/2`` on ``[lo, hi]``."""
+    return np.arccos(np.clip(1.0 - 2.0 * (x - lo) / (hi - lo), -1.0, 1.0))
 
 
 class SpectralLaw:
@@ -170,9 +181,11 @@ class SpectralLaw:
 
         Each support interval is split adaptively into pieces whose masses are
         accurate to about 1e-11 (:func:`hdeq.core.adaptive_pieces`); inside a piece,
-        Gauss-Legendre quadrature of :meth:`pdf` after the substitution
-        :math:`x = a + (b - a)(1 - \cos\theta)/2` (smooth for square-root edges).
-        Plus the masses of the atoms ``<= x``. Clipped to [0, 1].
+        the integrand in :math:`\theta` after the substitution
+        :math:`x = a + (b - a)(1 - \cos\theta)/2` (smooth for square-root edges) is
+        interpolated once by a Chebyshev series, whose antiderivative gives the cdf at
+        any number of points with no further density evaluation. Plus the masses of
+        the atoms ``<= x``. Clipped to [0, 1].
         """
         check_on_failure(on_failure)
         x = check_array(x, "x", self._owner)
@@ -180,28 +193,58 @@ class SpectralLaw:
         out = np.zeros(xf.shape)
         for loc, mass in self.atoms:
             out += mass * (xf >= loc)
-        for a, b in self.support:
-            for lo, hi, mass in self._mass_pieces(a, b, on_failure):
-                out[xf >= hi] += mass
-                part = (xf > lo) & (xf < hi)
-                if np.any(part):
-                    nodes, w = support_quadrature(lo, hi, xf[part], n_nodes=self._quad_nodes)
-                    dens = self.pdf(nodes.ravel(), on_failure=on_failure).reshape(nodes.shape)
-                    out[part] += np.sum(w * dens, axis=-1)
+        pieces = self._cdf_pieces(on_failure)
+        if pieces is not None:
+            lo, hi, coef = pieces
+            # mass of the pieces entirely to the left of each x, plus the partial piece
+            cum = np.concatenate([[0.0], np.cumsum(_chebval_at_one(coef))])
+            k = np.searchsorted(hi, xf, side="right")  # pieces with hi <= x are full
+            out += cum[k]
+            part = (k < lo.size) & (xf > lo[np.minimum(k, lo.size - 1)])
+            if np.any(part):
+                j = k[part]
+                t = 2.0 * _theta(xf[part], lo[j], hi[j]) / np.pi - 1.0
+                out[part] += np.sum(chebvander(t, coef.shape[1] - 1) * coef[j], axis=1)
         return np.clip(out, 0.0, 1.0).reshape(x.shape)
 
-    def _mass_pieces(self, a, b, on_failure="raise"):
-        """Adaptive partition of a support interval with the mass of each piece
-        (cached): the cdf inside a piece adds a fixed rule on [piece start, x]."""
-        cache = self.__dict__.setdefault("_mass_cache", {})
-        if (a, b) not in cache:
-            cache[(a, b)] = adaptive_pieces(lambda t: self.pdf(t, on_failure=on_failure),
-                                            a, b, n_nodes=self._quad_nodes)
-        return cache[(a, b)]
+    def _cdf_pieces(self, on_failure="raise"):
+        """The continuous part's cdf as piecewise Chebyshev series (cached).
+
+        The support is partitioned adaptively (:func:`hdeq.core.adaptive_pieces`,
+        Gauss-Legendre rules of ``n`` and ``2n`` nodes agreeing to about 1e-11); on
+        each piece ``[lo, hi]`` the integrand in ``theta`` (``x = lo + (hi - lo)(1 -
+        cos theta)/2``, smooth at square-root edges) is interpolated at Chebyshev
+        points and integrated term by term. Returns ``(lo, hi, coef)`` with ``coef``
+        the coefficients (one row per piece) of the antiderivative in
+        ``t = 2 theta/pi - 1``, vanishing at ``theta = 0``; None for no support.
+        """
+        cache = self.__dict__.setdefault("_cdf_cache", {})
+        if "pieces" not in cache:
+            pdf = lambda t: self.pdf(t, on_failure=on_failure)  # noqa: E731
+            parts = adaptive_pieces(pdf, self.support, n_nodes=self._quad_nodes)
+            if not parts:
+                cache["pieces"] = None
+                return None
+            lo = np.array([a for a, _, _ in parts])
+            hi = np.array([b for _, b, _ in parts])
+            deg = 2 * self._quad_nodes
+            t = np.cos(np.pi * (np.arange(deg + 1) + 0.5) / (deg + 1))  # Chebyshev points
+            theta = (t + 1.0) * np.pi / 2.0
+            x = lo[:, None] + (hi - lo)[:, None] * (1.0 - np.cos(theta)) / 2.0
+            dens = pdf(x.ravel()).reshape(x.shape)
+            # integrand in t: pdf(x) dx/dtheta dtheta/dt
+            f = dens * (hi - lo)[:, None] / 2.0 * np.sin(theta) * (np.pi / 2.0)
+            values_to_coef = chebvander(t, deg)  # exact interpolation at deg + 1 points
+            coef = np.linalg.solve(values_to_coef, f.T).T
+            anti = chebint(coef, lbnd=-1.0, axis=1)
+            cache["pieces"] = (lo, hi, anti)
+        return cache["pieces"]
 
     def _interval_mass(self, a, b, on_failure="raise") -> float:
         """Mass of the continuous part on the support interval ``[a, b]``."""
-        return float(sum(piece[2] for piece in self._mass_pieces(a, b, on_failure)))
+        lo, hi, coef = self._cdf_pieces(on_failure)
+        inside = (lo >= a) & (hi <= b)
+        return float(np.sum(_chebval_at_one(coef[inside])))
 
     def moment(self, k: int) -> float:
         r"""Moment :math:`M_k = \int t^k d\mu(t)` (atoms included).
