@@ -1,5 +1,6 @@
 """Learning problems with train/test risk predictions, each with a ``simulate`` twin."""
 
+from ._dynamics import GradientDescent, GradientFlow
 from ._gcv import gcv, loo
 from ._learning_curve import learning_curve
 from ._mei_montanari import MeiMontanari
@@ -10,3 +11,4 @@ __all__: list[str] = []
 __all__ += ["RidgeRegression", "gcv", "learning_curve", "loo"]
 __all__ += ["MeiMontanari"]
 __all__ += ["RandomFeaturesRidge"]
+__all__ += ["GradientFlow", "GradientDescent"]

@@ -1,0 +1,539 @@
+r"""Gradient flow and gradient descent on the least-squares loss: risks over time.
+
+Setting (theory note linear.md §5.1 and §7a): rows ``x_i ~ N(0, Sigma)`` of the design
+``X`` (n_samples x n_features), ``y = X beta + eps`` with ``eps ~ N(0, noise_var I)``,
+loss ``L(w) = ||y - X w||^2 / (2 n)``, ``S = X^T X / n``, ``K = X X^T / n``, initial point
+``w_0 ~ N(0, (init_var / p) I_p)`` independent of the data. Gradient flow
+``dw/dt = -grad L`` gives
+
+    w(t) - beta = e^{-tS} (w_0 - beta) + (I - e^{-tS}) S^+ X^T eps / n,
+    y - X w(t)  = e^{-tK} (y - X w_0),
+
+and gradient descent with learning rate ``eta`` after ``k`` steps is the same with
+``e^{-ts}`` replaced by ``(1 - eta s)^k``. Conditional on ``X`` (expectation over the
+noise and the initialisation):
+
+    bias(t)     = beta^T e^{-tS} Sigma e^{-tS} beta + (init_var/p) tr Sigma e^{-2tS}
+    variance(t) = (noise_var/n) tr Sigma (1 - e^{-tS})^2 S^+
+    train(t)    = beta^T S e^{-2tS} beta + (init_var/p) tr S e^{-2tS}
+                  + noise_var (1/n) tr e^{-2tK}
+    test(t)     = noise_var + bias(t) + variance(t)          (fresh noisy label)
+
+Each spectral function is a Cauchy integral of the resolvent ``Q(z) = (S - z)^{-1}``,
+replaced by its deterministic equivalent (theory note §3.1, §3.5)
+
+    Qbar(z) = -(1/z) (I + mt(z) Sigma)^{-1},      mt = companion Stieltjes transform,
+    Q(z1) Sigma Q(z2)  <->  Qbar1 Sigma Qbar2 / (1 - Theta12),
+    Theta12 = (1/n) tr(Sigma Qbar1 Sigma Qbar2) s1 s2,  s_i = -z_i mt(z_i),
+
+so that ``bias`` is a double contour integral and the other terms single ones
+(theory note §7a "General Sigma"). The contour is the log-ellipse plus a small circle at 0
+of :func:`hdeq.core.spectral_contour`; the deterministic equivalent is evaluated once on
+its nodes and every time point costs one row of a matrix product.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from ..core._contour import spectral_contour
+from ..core._validation import as_generator, check_array, check_scalar
+
+__all__ = ["GradientFlow", "GradientDescent"]
+
+_QUANTITIES = ("test_error", "train_error", "bias", "variance")
+
+
+def _sample_covariance_law(values, weights, ratio):
+    """The generalized Marchenko-Pastur law of the laws layer (imported lazily)."""
+    from ..laws import SampleCovarianceLaw
+    return SampleCovarianceLaw((values, weights), ratio)
+
+
+def _law_edges(law) -> tuple[float, float]:
+    """Smallest and largest edge of the non-zero part of the law's support."""
+    intervals = [tuple(map(float, iv)) for iv in law.support]
+    intervals = [iv for iv in intervals if iv[1] > 0]
+    lo = min(max(iv[0], 0.0) for iv in intervals)
+    hi = max(iv[1] for iv in intervals)
+    return lo, hi
+
+
+def _companion_on(law, z):
+    """Companion Stieltjes transform on contour nodes, using ``mt(conj z) = conj mt(z)``."""
+    upper = np.where(z.imag < 0, z.conj(), z)
+    mt = np.asarray(law.companion_stieltjes(upper), dtype=complex)
+    return np.where(z.imag < 0, mt.conj(), mt)
+
+
+@functools.lru_cache(maxsize=4)
+def _gauss_legendre(n_points):
+    from scipy.special import roots_legendre
+    return roots_legendre(n_points)
+
+
+def _as_output(values, arg):
+    values = np.asarray(values, dtype=float)
+    return float(values.reshape(-1)[0]) if np.ndim(arg) == 0 else values.reshape(np.shape(arg))
+
+
+class _LeastSquaresDynamics:
+    """Shared machinery of :class:`GradientFlow` and :class:`GradientDescent`."""
+
+    _owner = "GradientFlow"
+    _arg_name = "times"
+
+    def __init__(self, population, target, signal_var, noise_var, n_samples, init_var,
+                 n_nodes):
+        owner = self._owner
+        pop = check_array(population, "population", owner, ndim=1, positive=True)
+        if (target is None) == (signal_var is None):
+            raise ValueError(f"exactly one of `target` and `signal_var` of {owner} must be "
+                             f"given; got target={'None' if target is None else 'array'}, "
+                             f"signal_var={signal_var!r}")
+        if target is not None:
+            beta = check_array(target, "target", owner, ndim=1)
+            if beta.shape != pop.shape:
+                raise ValueError(f"`target` of {owner} must have one coefficient per "
+                                 f"population eigenvalue, shape {pop.shape}; got {beta.shape}")
+            self.signal_var = None
+        else:
+            self.signal_var = check_scalar(signal_var, "signal_var", owner, low=0.0,
+                                           low_inclusive=True)
+            beta = None
+        self.population = pop
+        self.target = beta
+        self.noise_var = check_scalar(noise_var, "noise_var", owner, low=0.0,
+                                      low_inclusive=True)
+        self.n_samples = check_scalar(n_samples, "n_samples", owner, low=1,
+                                      low_inclusive=True, integer=True)
+        self.init_var = check_scalar(init_var, "init_var", owner, low=0.0, low_inclusive=True)
+        self.n_nodes = check_scalar(n_nodes, "n_nodes", owner, low=16, low_inclusive=True,
+                                    integer=True)
+        self.n_features = pop.size
+        if self.n_features == self.n_samples:
+            raise ValueError(f"`n_samples` of {owner} must differ from n_features = "
+                             f"{self.n_features} (at aspect ratio 1 the spectrum of S touches 0 "
+                             f"and the variance diverges as t -> inf); got {self.n_samples}")
+        self.aspect_ratio = self.n_features / self.n_samples
+        values, inverse, counts = np.unique(pop, return_inverse=True, return_counts=True)
+        self._atoms = values
+        self._weights = counts / self.n_features
+        coef2 = beta ** 2 if beta is not None else np.full(pop.size, self.signal_var / pop.size)
+        self._energy = np.bincount(inverse, weights=coef2, minlength=values.size)
+        self._cache = None
+
+    # ---------------------------------------------------------------- filters (override)
+    def _decay(self, s, z):
+        raise NotImplementedError
+
+    def _check_arg(self, arg):
+        raise NotImplementedError
+
+    def _contour_step(self):
+        return None
+
+    # ---------------------------------------------------------------- node values
+    def _nodes(self):
+        if self._cache is not None:
+            return self._cache
+        t, w, a = self._atoms, self._weights, self._energy
+        gamma = self.aspect_ratio
+        law = _sample_covariance_law(t, w, gamma)
+        lo, hi = _law_edges(law)
+        if not lo > 0:
+            raise ValueError(f"the spectrum of S touches 0 for this population and "
+                             f"n_samples = {self.n_samples}; {self._owner} needs its lower "
+                             f"edge > 0")
+        contour = spectral_contour(lo, hi, n_nodes=self.n_nodes, step=self._contour_step())
+        z = contour.nodes
+        mt = _companion_on(law, z)
+        q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))    # diag of Qbar, (M, K)
+        s = -z * mt
+        cache = {
+            "contour": contour, "lower": lo, "upper": hi,
+            "trace_sigma_q": q @ (w * t),     # (1/p) tr Sigma Qbar
+            "trace_q": q @ w,                 # (1/p) tr Qbar  = m(z)
+            "beta_q_beta": q @ a,             # beta^T Qbar beta
+        }
+        numerator = (q * (a * t)[None, :]) @ q.T
+        theta = gamma * ((q * (w * t * t)[None, :]) @ q.T) * s[:, None] * s[None, :]
+        cache["bias_kernel"] = numerator / (1.0 - theta)
+        self._cache = cache
+        return cache
+
+    # ---------------------------------------------------------------- filters on nodes
+    def _decay2(self, s, z):
+        return self._decay(s, z) ** 2
+
+    def _fit_filter(self, s, z):
+        # (1 - d)^2 / z, analytic at 0 with value 0
+        z = np.asarray(z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (1.0 - self._decay(s, z)) ** 2 / z
+        return np.where(z == 0, 0.0, out)
+
+    def _z_decay2(self, s, z):
+        return z * self._decay(s, z) ** 2
+
+    # ---------------------------------------------------------------- public theory
+    def bias(self, arg, *, method="contour"):
+        """Bias ``beta^T e^{-tS} Sigma e^{-tS} beta + (init_var/p) tr Sigma e^{-2tS}``.
+
+        Expectation over the noise and ``w_0`` given the design; a double contour integral
+        of the two-point equivalent (theory note linear.md §3.5, §7a). ``method`` is
+        ``"contour"`` (any population) or ``"quadrature"`` (isotropic population only:
+        Gauss-Legendre quadrature of the Marchenko-Pastur density, an independent route).
+        """
+        arg = self._check_arg(arg)
+        if self._use_quadrature(method):
+            return _as_output(self._quadrature(arg)["bias"], arg)
+        c = self._nodes()
+        cont = c["contour"]
+        flat = np.reshape(arg, -1)
+        out = cont.double_integral(self._decay, flat, c["bias_kernel"]).real
+        if self.init_var > 0:
+            out = out + self.init_var * cont.spectral_integral(
+                self._decay2, flat, c["trace_sigma_q"]).real
+        return _as_output(out, arg)
+
+    def variance(self, arg, *, method="contour"):
+        """Variance ``(noise_var/n) tr Sigma (1 - e^{-tS})^2 S^+`` (theory note §7a).
+
+        ``method`` as in :meth:`bias`.
+        """
+        arg = self._check_arg(arg)
+        if self._use_quadrature(method):
+            return _as_output(self._quadrature(arg)["variance"], arg)
+        c = self._nodes()
+        out = self.noise_var * self.aspect_ratio * c["contour"].spectral_integral(
+            self._fit_filter, np.reshape(arg, -1), c["trace_sigma_q"]).real
+        return _as_output(out, arg)
+
+    def test_error(self, arg, *, method="contour"):
+        """Test error with a fresh noisy label: ``noise_var + bias + variance``."""
+        return _as_output(self.noise_var + np.asarray(self.bias(arg, method=method))
+                          + np.asarray(self.variance(arg, method=method)), arg)
+
+    def excess_error(self, arg, *, method="contour"):
+        """Excess test error ``bias + variance``."""
+        return _as_output(np.asarray(self.bias(arg, method=method))
+                          + np.asarray(self.variance(arg, method=method)), arg)
+
+    def train_error(self, arg, *, method="contour"):
+        """Training mean squared error ``||y - X w||^2 / n`` (theory note §7a).
+
+        ``beta^T S e^{-2tS} beta + (init_var/p) tr S e^{-2tS} + noise_var (1/n) tr e^{-2tK}``
+        with ``(1/n) tr e^{-2tK} = 1 - gamma + gamma int e^{-2tx} dmu(x)``. ``method`` as in
+        :meth:`bias`.
+        """
+        arg = self._check_arg(arg)
+        if self._use_quadrature(method):
+            return _as_output(self._quadrature(arg)["train"], arg)
+        c = self._nodes()
+        cont = c["contour"]
+        flat = np.reshape(arg, -1)
+        g = self.aspect_ratio
+        signal = cont.spectral_integral(self._z_decay2, flat,
+                                        c["beta_q_beta"] + self.init_var * c["trace_q"]).real
+        noise = 1.0 - g + g * cont.spectral_integral(self._decay2, flat, c["trace_q"]).real
+        return _as_output(signal + self.noise_var * noise, arg)
+
+    # ---------------------------------------------------------------- isotropic route
+    def _use_quadrature(self, method):
+        if method == "contour":
+            return False
+        if method != "quadrature":
+            raise ValueError(f"`method` of {self._owner} must be 'contour' or 'quadrature'; "
+                             f"got {method!r}")
+        if self._atoms.size != 1:
+            raise ValueError(f"`method` of {self._owner} may be 'quadrature' only for an "
+                             f"isotropic population (one distinct eigenvalue); got "
+                             f"{self._atoms.size} distinct eigenvalues")
+        return True
+
+    def _quadrature(self, arg, n_points=1000):
+        """Isotropic closed route (theory note §7a, "Isotropic"): Marchenko-Pastur integrals.
+
+        With ``Sigma = s0 I`` the eigenvalues of ``S`` are ``s0 x``, ``x ~ MP(gamma)`` (with
+        its atom ``(1 - 1/gamma)_+`` at 0); every quantity is an integral against the MP
+        density, computed by Gauss-Legendre in ``theta`` after ``x = (a+b)/2 + (b-a)/2
+        cos(theta)``, which removes the square-root edges.
+        """
+        g = self.aspect_ratio
+        s0 = float(self._atoms[0])
+        r2 = float(self._energy[0])
+        a, b = (1 - np.sqrt(g)) ** 2, (1 + np.sqrt(g)) ** 2
+        nodes, wts = _gauss_legendre(n_points)
+        theta = 0.5 * np.pi * (nodes + 1.0)
+        x = 0.5 * (a + b) + 0.5 * (b - a) * np.cos(theta)
+        dens = (0.5 * (b - a) * np.sin(theta)) ** 2 / (2 * np.pi * g * x) * (0.5 * np.pi * wts)
+        atom = max(1.0 - 1.0 / g, 0.0)
+        flat = np.reshape(arg, -1)
+        d = self._decay(flat[:, None], s0 * x[None, :]).real
+        d0 = self._decay(flat, 0.0).real if atom > 0 else np.zeros(flat.size)
+        int_d2 = (d ** 2) @ dens + atom * d0 ** 2
+        bias = (r2 + self.init_var) * s0 * int_d2
+        variance = self.noise_var * g * (((1.0 - d) ** 2) @ (dens / x))
+        train = ((r2 + self.init_var) * ((d ** 2) @ (dens * s0 * x))
+                 + self.noise_var * (1.0 - g + g * int_d2))
+        return {"bias": bias, "variance": variance, "train": train}
+
+    # ---------------------------------------------------------------- simulation
+    def _draw(self, rng):
+        n, p = self.n_samples, self.n_features
+        X = rng.standard_normal((n, p)) * np.sqrt(self.population)[None, :]
+        eps = np.sqrt(self.noise_var) * rng.standard_normal(n)
+        w0 = np.sqrt(self.init_var / p) * rng.standard_normal(p)
+        beta = (self.target if self.target is not None
+                else np.sqrt(self.signal_var / p) * rng.standard_normal(p))
+        return X, eps, w0, beta
+
+    @staticmethod
+    def _decompose(X):
+        """Thin SVD ``X / sqrt(n) = U diag(sv) Vt`` (non-zero part) via the smaller Gram."""
+        n, p = X.shape
+        Xs = X / np.sqrt(n)
+        if p <= n:
+            lam, V = np.linalg.eigh(Xs.T @ Xs)
+            keep = lam > 1e-10 * lam.max()
+            lam, V = lam[keep], V[:, keep]
+            sv = np.sqrt(lam)
+            return (Xs @ V) / sv[None, :], sv, V.T, lam
+        lam, U = np.linalg.eigh(Xs @ Xs.T)
+        keep = lam > 1e-10 * lam.max()
+        lam, U = lam[keep], U[:, keep]
+        sv = np.sqrt(lam)
+        return U, sv, (U.T @ Xs) / sv[:, None], lam
+
+    def _conditional(self, X, beta, params, svd):
+        """Exact conditional bias and variance given X (expectation over noise and w_0)."""
+        n, p = X.shape
+        sig = self.population
+        U, sv, Vt, lam = svd
+        d = self._decay(params[:, None], lam[None, :]).real             # (P, r)
+        vb = Vt @ beta                                                   # (r,)
+        eb = beta[None, :] + ((d - 1.0) * vb[None, :]) @ Vt              # (P, p) e^{-tS} beta
+        bias = (eb ** 2) @ sig
+        vsv = (Vt ** 2) @ sig                                            # v_j^T Sigma v_j
+        if self.init_var > 0:
+            bias = bias + self.init_var / p * (sig.sum() + (d ** 2 - 1.0) @ vsv)
+        variance = self.noise_var / n * (((1.0 - d) ** 2 / lam[None, :]) @ vsv)
+        return bias, variance
+
+    def _simulate_table(self, params, trials, seed, runner):
+        params = np.asarray(params, dtype=float).reshape(-1)
+        trials = check_scalar(trials, "trials", self._owner, low=1, low_inclusive=True,
+                              integer=True)
+        rng = as_generator(seed)
+        draws = {q: np.empty((trials, params.size)) for q in _QUANTITIES}
+        for i in range(trials):
+            X, eps, w0, beta = self._draw(rng)
+            svd = self._decompose(X)
+            test, train = runner(X, eps, w0, beta, params, svd)
+            bias, variance = self._conditional(X, beta, params, svd)
+            draws["test_error"][i], draws["train_error"][i] = test, train
+            draws["bias"][i], draws["variance"][i] = bias, variance
+        theory = {"test_error": self.test_error(params), "train_error": self.train_error(params),
+                  "bias": self.bias(params), "variance": self.variance(params)}
+        rows = []
+        for q in _QUANTITIES:
+            mean = draws[q].mean(axis=0)
+            se = (draws[q].std(axis=0, ddof=1) / np.sqrt(trials) if trials > 1
+                  else np.full(params.size, np.nan))
+            for j, x in enumerate(params):
+                rows.append({self._arg_name: x, "quantity": q, "theory": theory[q][j],
+                             "empirical": mean[j], "stderr": se[j],
+                             "n_samples": self.n_samples, "n_features": self.n_features,
+                             "trials": trials})
+        return pd.DataFrame(rows)
+
+
+class GradientFlow(_LeastSquaresDynamics):
+    r"""Gradient flow on least squares: test, train, bias and variance over time.
+
+    Deterministic equivalent of the risks of ``w(t)`` solving ``dw/dt = -grad L(w)``,
+    ``L(w) = ||y - X w||^2/(2n)``, from ``w_0 ~ N(0, init_var/p I)``, for any population
+    spectrum and target (theory note linear.md §7a; Advani & Saxe 2020 for the isotropic
+    case, Ali, Kolter & Tibshirani 2019 for the continuous-time view):
+
+    .. math::
+        B(t) = \frac{1}{(2\pi i)^2}\oint\oint e^{-t z_1} e^{-t z_2}
+               \frac{\beta^\top \bar Q_1 \Sigma \bar Q_2 \beta}{1 - \Theta_{12}} dz_1 dz_2
+               + \sigma_0^2 \int e^{-2tx}\, d\nu_\Sigma(x),
+        \qquad
+        V(t) = -\frac{\sigma^2}{n}\frac{1}{2\pi i}\oint \frac{(1 - e^{-tz})^2}{z}
+               \operatorname{tr}\Sigma \bar Q(z)\, dz,
+
+    (see the module docstring for the train error). Time is in units of the learning
+    rate times the number of steps.
+
+    Parameters
+    ----------
+    population : array_like of shape (n_features,)
+        Eigenvalues of the population covariance ``Sigma`` (positive).
+    target : array_like of shape (n_features,), optional
+        Coefficients of ``beta`` in the eigenbasis of ``Sigma`` (same order). Give exactly
+        one of ``target`` and ``signal_var``.
+    signal_var : float, optional
+        Isotropic random target ``beta ~ N(0, signal_var/p I)`` (theory: ``b_k^2 =
+        signal_var/p``; the simulation draws a fresh ``beta`` per trial), as in
+        :class:`hdeq.RidgeRegression`.
+    noise_var : float
+        Label noise variance ``sigma^2 >= 0``.
+    n_samples : int
+        Number of training samples ``n`` (must differ from ``n_features``).
+    init_var : float
+        ``E ||w_0||^2``; ``w_0 ~ N(0, init_var/p I)``.
+    n_nodes : int
+        Nodes of the log-ellipse contour (300 gives ~1e-12 on spectra spanning 4 decades).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> beta = np.zeros(1000); beta[0] = 1.0
+    >>> gf = GradientFlow(np.ones(1000), beta, noise_var=0.5, n_samples=2000)
+    >>> np.round(gf.variance([0.5, 2.0]), 6)       # theory note §7a oracle table
+    array([0.03279 , 0.160894])
+    """
+
+    _owner = "GradientFlow"
+    _arg_name = "time"
+
+    def __init__(self, population, target=None, *, signal_var=None, noise_var, n_samples,
+                 init_var=0.0, n_nodes=300):
+        super().__init__(population, target, signal_var, noise_var, n_samples, init_var,
+                         n_nodes)
+
+    def _decay(self, s, z):
+        return np.exp(-s * z)
+
+    def _check_arg(self, times):
+        return check_array(times, "times", self._owner, nonnegative=True)
+
+    def simulate(self, times, trials=8, seed=None) -> pd.DataFrame:
+        """Monte-Carlo twin: exact gradient flow through the SVD of each drawn design.
+
+        Each trial draws ``X``, the noise and ``w_0``, computes ``w(t)`` exactly (spectral
+        formula above), and records the realized test error (exact expectation over a fresh
+        test point: ``noise_var + (w - beta)^T Sigma (w - beta)``) and training error; the
+        ``bias`` and ``variance`` rows are the exact conditional expectations given ``X``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy: ``time, quantity, theory, empirical, stderr, n_samples, n_features,
+            trials`` with ``quantity`` in test_error / train_error / bias / variance.
+        """
+        times = self._check_arg(times)
+        return self._simulate_table(times, trials, seed, self._run_flow)
+
+    def _run_flow(self, X, eps, w0, beta, times, svd):
+        n = X.shape[0]
+        U, sv, Vt, lam = svd
+        d = np.exp(-times[:, None] * lam[None, :])                    # (T, r)
+        d0 = w0 - beta
+        e = U.T @ eps / np.sqrt(n)
+        coef = (d - 1.0) * (Vt @ d0)[None, :] + (1.0 - d) / sv[None, :] * e[None, :]
+        delta = d0[None, :] + coef @ Vt                                # (T, p) = w(t) - beta
+        test = self.noise_var + (delta ** 2) @ self.population
+        r0 = X @ (beta - w0) + eps
+        ur = U.T @ r0
+        train = (r0 @ r0 - ur @ ur + (d ** 2) @ (ur ** 2)) / n
+        return test, train
+
+
+class GradientDescent(_LeastSquaresDynamics):
+    r"""Gradient descent with a fixed learning rate: risks as functions of the step count.
+
+    Same model and formulas as :class:`GradientFlow` with the gradient-flow filter
+    ``e^{-ts}`` replaced by ``(1 - eta s)^k`` after ``k`` steps of
+    ``w <- w - eta X^T (X w - y)/n`` (theory note linear.md §7a). The contour is chosen
+    with ``|1 - eta z| <= 1`` on it (:func:`hdeq.core.spectral_contour` with ``step``),
+    which requires ``eta < 2 / upper edge`` of the limiting spectrum of ``S``.
+
+    Parameters
+    ----------
+    population, target, signal_var, noise_var, n_samples, init_var, n_nodes
+        As in :class:`GradientFlow`.
+    learning_rate : float
+        Step size ``eta > 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> beta = np.zeros(200); beta[0] = 1.0
+    >>> gd = GradientDescent(np.ones(200), beta, noise_var=0.5, n_samples=400,
+    ...                      learning_rate=0.1)
+    >>> gf = GradientFlow(np.ones(200), beta, noise_var=0.5, n_samples=400)
+    >>> bool(abs(gd.test_error(200) - gf.test_error(20.0)) < 0.01)   # t ~ eta k
+    True
+    """
+
+    _owner = "GradientDescent"
+    _arg_name = "steps"
+
+    def __init__(self, population, target=None, *, signal_var=None, noise_var, n_samples,
+                 learning_rate, init_var=0.0, n_nodes=300):
+        self.learning_rate = check_scalar(learning_rate, "learning_rate", self._owner, low=0.0)
+        super().__init__(population, target, signal_var, noise_var, n_samples, init_var,
+                         n_nodes)
+
+    def _contour_step(self):
+        return self.learning_rate
+
+    def _nodes(self):
+        try:
+            return super()._nodes()
+        except ValueError as exc:
+            if "`step` of spectral_contour" not in str(exc):
+                raise
+            raise ValueError(f"`learning_rate` of GradientDescent must be below 2 / (upper "
+                             f"edge of the spectrum of S); got {self.learning_rate!r}") from None
+
+    def _decay(self, k, z):
+        # (1 - eta z)^k for integer k >= 0, vectorized (exact complex power)
+        return (1.0 - self.learning_rate * z) ** k
+
+    def _check_arg(self, steps):
+        steps = check_array(steps, "steps", self._owner, nonnegative=True)
+        if np.any(steps != np.round(steps)):
+            raise ValueError(f"`steps` of {self._owner} must be non-negative integers; "
+                             f"got {steps!r}")
+        return steps
+
+    def simulate(self, steps, trials=8, seed=None) -> pd.DataFrame:
+        """Monte-Carlo twin running the actual gradient-descent loop.
+
+        Each trial draws ``X``, noise and ``w_0`` and iterates ``w <- w - eta X^T(Xw - y)/n``
+        up to ``max(steps)``, recording the realized test error (exact over a fresh test
+        point) and training error at the requested step counts; ``bias`` and ``variance``
+        are the exact conditional expectations given ``X`` (spectral formula with the GD
+        filter). Columns as in :meth:`GradientFlow.simulate`, with ``steps``.
+        """
+        steps = self._check_arg(steps)
+        return self._simulate_table(steps, trials, seed, self._run_loop)
+
+    def _run_loop(self, X, eps, w0, beta, steps, svd):
+        n = X.shape[0]
+        y = X @ beta + eps
+        order = np.argsort(steps, kind="stable")
+        wanted = steps[order].astype(int)
+        test = np.empty(steps.size)
+        train = np.empty(steps.size)
+        w = w0.copy()
+        k = 0
+        eta = self.learning_rate
+        with np.errstate(over="raise", invalid="raise"):
+            for idx, target_k in zip(order, wanted):
+                while k < target_k:
+                    w -= eta * (X.T @ (X @ w - y)) / n
+                    k += 1
+                delta = w - beta
+                test[idx] = self.noise_var + delta ** 2 @ self.population
+                r = y - X @ w
+                train[idx] = r @ r / n
+        return test, train
