@@ -1,5 +1,6 @@
 """Learning problems with train/test risk predictions, each with a ``simulate`` twin."""
 
+from ._classification_dynamics import GaussianMixtureGradientFlow
 from ._dynamics import GradientDescent, GradientFlow
 from ._gcv import gcv, loo
 from ._learning_curve import learning_curve
@@ -12,3 +13,4 @@ __all__ += ["RidgeRegression", "gcv", "learning_curve", "loo"]
 __all__ += ["MeiMontanari"]
 __all__ += ["RandomFeaturesRidge"]
 __all__ += ["GradientFlow", "GradientDescent"]
+__all__ += ["GaussianMixtureGradientFlow"]

@@ -1,0 +1,239 @@
+r"""Gradient-flow dynamics of a linear classifier on a two-class Gaussian mixture.
+
+Setting (theory note linear.md §7b; Liao & Couillet 2018, "The dynamics of learning: a
+random matrix approach"): ``x_i ~ N(y_i mu, I_p)`` with balanced labels ``y_i = +-1``,
+``c = p/n``, ``ell = ||mu||^2``; a single-layer linear network trained by gradient flow on
+``L(w) = (1/(2n)) sum_i (y_i - w^T x_i)^2`` from ``w_0 ~ N(0, (init_var/p) I_p)``.
+
+Since ``y_i^2 = 1``, training is least squares on ``u_i = y_i x_i ~ N(mu, I_p)`` with
+all-ones targets: ``K = U U^T / n`` is a sample covariance with second moment
+``I + mu mu^T`` (a rank-one spike of strength ``ell``), and
+
+    w(t) = g_t(K) u_bar + e^{-tK} w_0,        g_t(s) = (1 - e^{-ts}) / s.
+
+For a Gaussian test point the misclassification rate given ``w`` is exactly
+``Q(mu^T w / ||w||)``, ``Q = 1 - Phi``. With ``mt`` the companion Marchenko-Pastur
+transform of ratio ``c``, ``H(z) = mt / (1 + (1 + ell) mt)`` and ``mu_MP`` the ``p x p``
+MP law (theory note §7b, re-derivation verified by Monte Carlo):
+
+    E(t) = mu^T w(t)   -> -(1/(2 pi i)) \oint g_t(z) ell H(z) dz
+    V(t) = ||w(t)||^2  -> -(1/(2 pi i)) \oint g_t(z)^2 z H(z) (1 + mt(z)) dz
+                          + init_var int e^{-2tx} dmu_MP(x)
+    train(t)           -> -(1/(2 pi i)) \oint e^{-2tz} H(z) (1 + mt(z)) dz
+                          + init_var int x e^{-2tx} dmu_MP(x)
+    P_err(t)           -> Q( E(t) / sqrt(V(t)) )
+
+The contour encloses the MP bulk, the isolated eigenvalue ``(1 + ell)(1 + c/ell)``
+(present iff ``ell > sqrt(c)``; the pole of ``H``) and 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import erfc
+
+from ..core._contour import spectral_contour
+from ..core._validation import as_generator, check_array, check_scalar
+
+__all__ = ["GaussianMixtureGradientFlow"]
+
+_OWNER = "GaussianMixtureGradientFlow"
+_QUANTITIES = ("misclassification", "train_error", "alignment", "weight_sq_norm")
+
+
+def _gauss_tail(x):
+    """``Q(x) = 1 - Phi(x)``."""
+    return 0.5 * erfc(np.asarray(x) / np.sqrt(2.0))
+
+
+def _g(t, z):
+    # (1 - e^{-tz}) / z, analytic, value t at z = 0
+    z = np.asarray(z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = -np.expm1(-t * z) / z
+    return np.where(z == 0, t * np.ones_like(out), out)
+
+
+def _g2z(t, z):
+    return _g(t, z) ** 2 * z
+
+
+def _decay2(t, z):
+    return np.exp(-2.0 * t * z)
+
+
+def _z_decay2(t, z):
+    return z * np.exp(-2.0 * t * z)
+
+
+def _output(values, arg):
+    values = np.asarray(values, dtype=float)
+    return float(values.reshape(-1)[0]) if np.ndim(arg) == 0 else values.reshape(np.shape(arg))
+
+
+class GaussianMixtureGradientFlow:
+    r"""Two-class Gaussian mixture, linear classifier trained by gradient flow on the MSE.
+
+    Deterministic equivalents of the alignment ``E(t) = mu^T w(t)``, the squared norm
+    ``V(t) = ||w(t)||^2``, the misclassification rate ``Q(E/sqrt V)`` and the training
+    mean squared error over time (theory note linear.md §7b, formulas in the module
+    docstring), beside a simulation twin.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension ``p``.
+    n_samples : int
+        Training samples ``n`` (``n != p``; balanced classes in the theory).
+    mean_sq_norm : float
+        ``ell = ||mu||^2 > 0``: class means are ``+mu`` and ``-mu``.
+    init_var : float
+        ``E ||w_0||^2``; ``w_0 ~ N(0, init_var/p I)``.
+    n_nodes : int
+        Nodes of the log-ellipse contour.
+
+    Examples
+    --------
+    >>> model = GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
+    >>> round(model.misclassification(2.0), 6)          # theory note §7b oracle table
+    0.153082
+    """
+
+    def __init__(self, n_features, n_samples, mean_sq_norm, init_var=0.0, *, n_nodes=300):
+        self.n_features = check_scalar(n_features, "n_features", _OWNER, low=1,
+                                       low_inclusive=True, integer=True)
+        self.n_samples = check_scalar(n_samples, "n_samples", _OWNER, low=1,
+                                      low_inclusive=True, integer=True)
+        if self.n_samples == self.n_features:
+            raise ValueError(f"`n_samples` of {_OWNER} must differ from n_features = "
+                             f"{self.n_features} (the MP bulk touches 0 at ratio 1); got "
+                             f"{self.n_samples}")
+        self.mean_sq_norm = check_scalar(mean_sq_norm, "mean_sq_norm", _OWNER, low=0.0)
+        self.init_var = check_scalar(init_var, "init_var", _OWNER, low=0.0, low_inclusive=True)
+        self.n_nodes = check_scalar(n_nodes, "n_nodes", _OWNER, low=16, low_inclusive=True,
+                                    integer=True)
+        self.aspect_ratio = self.n_features / self.n_samples
+        self._cache = None
+
+    @property
+    def outlier(self) -> float | None:
+        """Isolated eigenvalue ``(1 + ell)(1 + c/ell)`` of ``U^T U/n``, if ``ell > sqrt(c)``."""
+        c, ell = self.aspect_ratio, self.mean_sq_norm
+        return (1 + ell) * (1 + c / ell) if ell > np.sqrt(c) else None
+
+    def _nodes(self):
+        if self._cache is not None:
+            return self._cache
+        from ..laws import MarchenkoPastur
+        c, ell = self.aspect_ratio, self.mean_sq_norm
+        law = MarchenkoPastur(c)
+        lo, hi = (1 - np.sqrt(c)) ** 2, (1 + np.sqrt(c)) ** 2
+        if self.outlier is not None:
+            hi = max(hi, self.outlier)
+        contour = spectral_contour(lo, hi, n_nodes=self.n_nodes)
+        z = contour.nodes
+        up = np.where(z.imag < 0, z.conj(), z)
+        mt = law.companion_stieltjes(up)
+        m = law.stieltjes(up)
+        mt = np.where(z.imag < 0, mt.conj(), mt)
+        m = np.where(z.imag < 0, m.conj(), m)
+        h = mt / (1.0 + (1.0 + ell) * mt)
+        self._cache = {"contour": contour, "h": h, "h1": h * (1.0 + mt), "m": m}
+        return self._cache
+
+    def _check_times(self, times):
+        return check_array(times, "times", _OWNER, nonnegative=True)
+
+    def alignment(self, times):
+        """``E(t) = mu^T w(t)`` (deterministic equivalent, theory note §7b)."""
+        times = self._check_times(times)
+        c = self._nodes()
+        out = c["contour"].spectral_integral(_g, np.reshape(times, -1),
+                                             self.mean_sq_norm * c["h"]).real
+        return _output(out, times)
+
+    def weight_sq_norm(self, times):
+        """``V(t) = ||w(t)||^2`` including the initialisation term."""
+        times = self._check_times(times)
+        c = self._nodes()
+        cont, flat = c["contour"], np.reshape(times, -1)
+        out = cont.spectral_integral(_g2z, flat, c["h1"]).real
+        if self.init_var > 0:
+            out = out + self.init_var * cont.spectral_integral(_decay2, flat, c["m"]).real
+        return _output(out, times)
+
+    def misclassification(self, times):
+        """Test misclassification rate ``Q(E(t) / sqrt(V(t)))``."""
+        e = np.asarray(self.alignment(times))
+        v = np.asarray(self.weight_sq_norm(times))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(v > 0, e / np.sqrt(np.where(v > 0, v, 1.0)), 0.0)
+        return _output(_gauss_tail(ratio), times)
+
+    test_error = misclassification
+
+    def train_error(self, times):
+        """Training mean squared error ``(1/n) ||y - X w(t)||^2``."""
+        times = self._check_times(times)
+        c = self._nodes()
+        cont, flat = c["contour"], np.reshape(times, -1)
+        out = cont.spectral_integral(_decay2, flat, c["h1"]).real
+        if self.init_var > 0:
+            out = out + self.init_var * cont.spectral_integral(_z_decay2, flat, c["m"]).real
+        return _output(out, times)
+
+    def simulate(self, times, trials=8, seed=None) -> pd.DataFrame:
+        """Monte-Carlo twin: gradient flow on a drawn mixture, exactly through ``eigh``.
+
+        Each trial draws ``n_samples`` points of :func:`hdeq.data.gaussian_mixture` with
+        means ``+-mu``, ``mu = sqrt(ell) e_1``, equal priors (labels ``y = +-1``) and
+        ``w_0``; ``w(t) = g_t(S) X^T y/n + e^{-tS} w_0`` with ``S = X^T X/n``. It records
+        the exact test misclassification given ``w`` (``Q(mu^T w/||w||)``, a Gaussian test
+        point), the training MSE, ``mu^T w`` and ``||w||^2``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy: ``time, quantity, theory, empirical, stderr, n_samples, n_features,
+            trials``.
+        """
+        from ..data import gaussian_mixture
+        times = self._check_times(times).reshape(-1)
+        trials = check_scalar(trials, "trials", _OWNER, low=1, low_inclusive=True,
+                              integer=True)
+        rng = as_generator(seed)
+        p, n = self.n_features, self.n_samples
+        mu = np.zeros(p)
+        mu[0] = np.sqrt(self.mean_sq_norm)
+        draws = {q: np.empty((trials, times.size)) for q in _QUANTITIES}
+        for i in range(trials):
+            X, labels = gaussian_mixture(n, np.stack([mu, -mu]), seed=rng)
+            y = 1.0 - 2.0 * labels
+            w0 = np.sqrt(self.init_var / p) * rng.standard_normal(p)
+            lam, V = np.linalg.eigh(X.T @ X / n)
+            lam = np.maximum(lam, 0.0)
+            b = V.T @ (X.T @ y / n)
+            a0 = V.T @ w0
+            coef = _g(times[:, None], lam[None, :]) * b + np.exp(-times[:, None] * lam) * a0
+            W = coef @ V.T                                          # (T, p)
+            e = W @ mu
+            v = np.sum(W ** 2, axis=1)
+            draws["alignment"][i] = e
+            draws["weight_sq_norm"][i] = v
+            draws["misclassification"][i] = _gauss_tail(e / np.sqrt(v))
+            resid = y[None, :] - W @ X.T
+            draws["train_error"][i] = np.mean(resid ** 2, axis=1)
+        theory = {"misclassification": self.misclassification(times),
+                  "train_error": self.train_error(times), "alignment": self.alignment(times),
+                  "weight_sq_norm": self.weight_sq_norm(times)}
+        rows = []
+        for q in _QUANTITIES:
+            mean = draws[q].mean(axis=0)
+            se = (draws[q].std(axis=0, ddof=1) / np.sqrt(trials) if trials > 1
+                  else np.full(times.size, np.nan))
+            for j, t in enumerate(times):
+                rows.append({"time": t, "quantity": q, "theory": theory[q][j],
+                             "empirical": mean[j], "stderr": se[j], "n_samples": n,
+                             "n_features": p, "trials": trials})
+        return pd.DataFrame(rows)

@@ -1,0 +1,122 @@
+"""Gaussian-mixture classification dynamics (hdeq.models._classification_dynamics).
+
+Reference values: theory note linear.md §7b, "Oracle cases, GMM dynamics" (p = 512,
+n = 1024, c = 0.5, ell = 2, init_var = 0.5, 10 trials).
+"""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from hdeq import GaussianMixtureGradientFlow
+
+# t, E formula, E MC, se, V formula, V MC, se, P_err formula, MC, se, train formula, MC, se
+ORACLE_7B = [
+    (0.5, 0.479837, 0.473997, 0.0071, 0.374562, 0.366732, 0.0059, 0.216512, 0.216944, 0.0027,
+     0.416464, 0.424664, 0.0080),
+    (2, 0.625286, 0.626274, 0.0047, 0.373376, 0.374089, 0.0037, 0.153082, 0.152939, 0.0011,
+     0.209923, 0.215140, 0.0042),
+    (10, 0.662045, 0.663927, 0.0037, 0.495080, 0.508961, 0.0064, 0.173375, 0.175967, 0.0013,
+     0.168277, 0.171933, 0.0036),
+    (50, 0.666644, 0.668359, 0.0041, 0.555037, 0.573803, 0.0089, 0.185443, 0.188702, 0.0017,
+     0.166667, 0.170287, 0.0036),
+]
+
+
+@pytest.fixture(scope="module")
+def oracle_model():
+    return GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
+
+
+def test_oracle_formula_values(oracle_model):
+    rows = np.array(ORACLE_7B)
+    t = rows[:, 0]
+    np.testing.assert_allclose(oracle_model.alignment(t), rows[:, 1], atol=1.5e-6)
+    np.testing.assert_allclose(oracle_model.weight_sq_norm(t), rows[:, 4], atol=1.5e-6)
+    np.testing.assert_allclose(oracle_model.misclassification(t), rows[:, 7], atol=1.5e-6)
+    np.testing.assert_allclose(oracle_model.train_error(t), rows[:, 10], atol=1.5e-6)
+
+
+def test_oracle_monte_carlo_columns(oracle_model):
+    # the note's MC means vs our theory, tolerance max(4 se, 2% relative)
+    rows = np.array(ORACLE_7B)
+    t = rows[:, 0]
+    for col, values in ((1, oracle_model.alignment(t)), (4, oracle_model.weight_sq_norm(t)),
+                        (7, oracle_model.misclassification(t)),
+                        (10, oracle_model.train_error(t))):
+        tol = np.maximum(4 * rows[:, col + 2], 0.02 * values)
+        assert np.all(np.abs(rows[:, col + 1] - values) <= tol), col
+
+
+def test_long_time_least_squares_limit(oracle_model):
+    # theory note §7b: t -> inf gives E = 2/3, V = 5/9, P_err = 0.185547, train = 1/6
+    assert oracle_model.alignment(1e4) == pytest.approx(2 / 3, abs=1e-9)
+    assert oracle_model.weight_sq_norm(1e4) == pytest.approx(5 / 9, abs=1e-9)
+    assert oracle_model.misclassification(1e4) == pytest.approx(0.185547, abs=1e-6)
+    assert oracle_model.train_error(1e4) == pytest.approx(1 / 6, abs=1e-9)
+
+
+def test_short_time_limits():
+    model = GaussianMixtureGradientFlow(300, 900, mean_sq_norm=1.5, init_var=0.7)
+    t = 1e-7
+    # w(t) ~ w_0 + t u_bar: E ~ t ell, V ~ init_var, train ~ 1 + init_var * (MP mean = 1)
+    assert model.alignment(t) == pytest.approx(1.5 * t, rel=1e-5)
+    assert model.weight_sq_norm(0.0) == pytest.approx(0.7, abs=1e-12)
+    assert model.train_error(0.0) == pytest.approx(1.7, abs=1e-12)
+
+
+def test_early_stopping_helps_and_init_hurts():
+    # theory note §7b observations: U-shaped test error (with a random initialisation;
+    # from w_0 = 0 the direction at t -> 0 is the class-mean difference, already the best),
+    # larger init_var is worse
+    small = GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
+    large = GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=1.0)
+    t = np.geomspace(0.05, 100, 200)
+    err = small.misclassification(t)
+    best = np.argmin(err)
+    assert 0 < best < t.size - 1 and err[-1] > err[best] + 0.01
+    assert np.all(large.misclassification(t) >= err - 1e-12)
+
+
+def test_outlier_position():
+    model = GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0)
+    assert model.outlier == pytest.approx(3 * 1.25)
+    assert GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=0.5).outlier is None
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("p, n", [(160, 320), (300, 150)])
+def test_simulation_agreement(p, n):
+    # |mean - theory| <= 4 se + C / sqrt(n), C = 0.3 (bilinear forms: O(n^{-1/2}))
+    model = GaussianMixtureGradientFlow(p, n, mean_sq_norm=2.0, init_var=0.5)
+    with threadpool_limits(1):
+        table = model.simulate([0.5, 2.0, 10.0], trials=10, seed=3)
+    tol = 4 * table.stderr + 0.3 / np.sqrt(n)
+    assert np.all(np.abs(table.empirical - table.theory) <= tol)
+
+
+@pytest.mark.simulation
+def test_simulation_error_shrinks_with_size():
+    errors = []
+    for p in (32, 128, 512):
+        model = GaussianMixtureGradientFlow(p, 2 * p, mean_sq_norm=2.0, init_var=0.5)
+        with threadpool_limits(1):
+            table = model.simulate([1.0, 5.0], trials=8, seed=p)
+        errors.append(np.abs(table.empirical - table.theory).max())
+    assert errors[0] > errors[1] > errors[2]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_features=0, n_samples=10, mean_sq_norm=1.0), "`n_features` of"),
+    (dict(n_features=10, n_samples=10, mean_sq_norm=1.0), "`n_samples` of"),
+    (dict(n_features=10, n_samples=20, mean_sq_norm=-1.0), "`mean_sq_norm` of"),
+    (dict(n_features=10, n_samples=20, mean_sq_norm=1.0, init_var=-1), "`init_var` of"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GaussianMixtureGradientFlow(**kwargs)
+
+
+def test_bad_times():
+    with pytest.raises(ValueError, match="`times` of GaussianMixtureGradientFlow"):
+        GaussianMixtureGradientFlow(10, 20, 1.0).misclassification(-1.0)
