@@ -1,0 +1,218 @@
+r"""Linear random-projection (linear random-features) ridge regression in (n, N).
+
+Model (theory note linear.md §6.3): rows ``x_i ~ N(0, Sigma)`` in R^P, ``y = x^T beta +
+eps``; features ``z = F^T x`` with ``F`` a ``P x N`` matrix of i.i.d. ``N(0, 1/N)`` entries,
+ridge on the features ``a_hat = (Z^T Z/n + ridge I_N)^{-1} Z^T y / n``, predictor
+``x^T F a_hat``. Deterministic equivalent (the note's derivation: condition on F, then the
+equivalent over F; checked only against Monte Carlo, table 6.5):
+
+    kappa1 = kappa2 (1 - df1(kappa2)/N),          ridge = kappa1 (1 - df1(kappa2)/n),
+    D1 = df1(kappa2), D2 = df2(kappa2), T = tr Sigma (Sigma + kappa2)^{-2},
+    df2F = D1 - kappa1 T / (1 - D2/N),
+    Sig  = kappa2 beta^T Sigma (Sigma + kappa2)^{-1} beta
+           - kappa1 / (1 - D2/N) beta^T Sigma^2 (Sigma + kappa2)^{-2} beta,
+    R    = (noise_var + Sig) / (1 - df2F / n)           (total test error, fresh label).
+
+``kappa2`` solves the scalar equation ``ridge = kappa2 (1 - D1/N)(1 - D1/n)``, increasing
+for ``df1(kappa2) <= min(n, N)``: bisection on ``[kappa_lo, hi]`` with ``df1(kappa_lo) =
+min(n, N)`` (:func:`hdeq.equivalents.ridgeless_threshold`), vectorized over the broadcast
+``(ridge, n_samples, n_random_features)``. Limits: ``N -> inf`` is ridge regression (§5.2);
+ridgeless with ``N < n``: ``R = (noise_var + kappa2 beta^T Sigma (Sigma+kappa2)^{-1} beta)
+/ (1 - N/n)`` with ``df1(kappa2) = N``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core._errors import ConvergenceError
+from ..core._validation import as_generator, check_array, check_scalar
+from ..equivalents._ridge_equivalent import ridgeless_threshold, spectral_sums
+
+__all__ = ["RandomProjectionRegression"]
+
+_OWNER = "RandomProjectionRegression"
+
+
+class RandomProjectionRegression:
+    r"""Ridge regression on ``N`` linear random features of ``P``-dimensional Gaussian data.
+
+    Theory: the deterministic equivalent of theory note linear.md §6.3 (module docstring);
+    twin: :meth:`simulate` draws ``X``, ``F`` and the noise and fits the model.
+
+    Parameters
+    ----------
+    population : array_like of shape (n_features,)
+        Eigenvalues of ``Sigma`` (positive).
+    target : array_like of shape (n_features,), optional
+        Coefficients of ``beta`` in the eigenbasis of ``Sigma``. Exactly one of ``target``
+        and ``signal_var``.
+    signal_var : float, optional
+        Random isotropic target ``beta ~ N(0, signal_var/P I)`` (theory uses
+        ``b_k^2 = signal_var/P``).
+    noise_var : float
+        Label noise variance.
+    ridge : float or array_like
+        Ridge(s) ``>= 0`` on the feature covariance scale (0: min-norm limit).
+    n_samples, n_random_features : int or array_like of int
+        Broadcast against ``ridge``.
+
+    Examples
+    --------
+    >>> model = RandomProjectionRegression(np.ones(1500), signal_var=1.0, noise_var=0.1,
+    ...                                    ridge=1e-2, n_samples=600, n_random_features=1200)
+    >>> round(model.test_error(), 5)                 # theory note §6.5, "iso" second row
+    1.42769
+    """
+
+    def __init__(self, population, target=None, *, signal_var=None, noise_var, ridge,
+                 n_samples, n_random_features):
+        pop = check_array(population, "population", _OWNER, ndim=1, positive=True)
+        if (target is None) == (signal_var is None):
+            raise ValueError(f"exactly one of `target` and `signal_var` of {_OWNER} must be "
+                             f"given; got target={'None' if target is None else 'array'}, "
+                             f"signal_var={signal_var!r}")
+        if target is not None:
+            beta = check_array(target, "target", _OWNER, ndim=1)
+            if beta.shape != pop.shape:
+                raise ValueError(f"`target` of {_OWNER} must have shape {pop.shape}; got "
+                                 f"{beta.shape}")
+            self.signal_var = None
+            energy = beta ** 2
+        else:
+            self.signal_var = check_scalar(signal_var, "signal_var", _OWNER, low=0.0,
+                                           low_inclusive=True)
+            beta = None
+            energy = np.full(pop.size, self.signal_var / pop.size)
+        self.population, self.target = pop, beta
+        self.noise_var = check_scalar(noise_var, "noise_var", _OWNER, low=0.0,
+                                      low_inclusive=True)
+        self.ridge = check_array(ridge, "ridge", _OWNER, nonnegative=True)
+        self.n_samples = self._check_int(n_samples, "n_samples")
+        self.n_random_features = self._check_int(n_random_features, "n_random_features")
+        self.n_features = pop.size
+        self.shape = np.broadcast_shapes(self.ridge.shape, self.n_samples.shape,
+                                         self.n_random_features.shape)
+        lam, n, N = (np.broadcast_to(a, self.shape).astype(float)
+                     for a in (self.ridge, self.n_samples, self.n_random_features))
+        if np.any((lam == 0) & (n == N)):
+            raise ValueError(f"`n_random_features` of {_OWNER} must differ from n_samples when "
+                             f"ridge = 0 (interpolation peak, infinite risk); got "
+                             f"{self.n_random_features!r}")
+        values, inverse = np.unique(pop, return_inverse=True)
+        self._t = values
+        self._m = np.bincount(inverse, minlength=values.size).astype(float)
+        self._e = np.bincount(inverse, weights=energy, minlength=values.size)
+        self._solve(lam, n, N)
+
+    @staticmethod
+    def _check_int(value, name):
+        arr = check_array(value, name, _OWNER)
+        if np.any(arr < 1) or np.any(arr != np.round(arr)):
+            raise ValueError(f"`{name}` of {_OWNER} must be integers >= 1; got {value!r}")
+        return arr.astype(int)
+
+    def _sums(self, kappa2):
+        t, m, e = self._t, self._m, self._e
+        return spectral_sums(kappa2, t, [m, e],
+                             [(0, 1, 1), (0, 2, 2), (0, 1, 2), (1, 1, 1), (1, 2, 2)])
+
+    def _solve(self, lam, n, N):
+        t, m = self._t, self._m
+        flat_lam, flat_n, flat_N = lam.reshape(-1), n.reshape(-1), N.reshape(-1)
+        lo = ridgeless_threshold(np.minimum(flat_n, flat_N), t, m)
+        lo = np.asarray(lo, dtype=float).reshape(-1)
+
+        def h(k):
+            d1, = spectral_sums(k, t, [m], [(0, 1, 1)])
+            return k * (1 - d1 / flat_N) * (1 - d1 / flat_n)
+
+        trace = float(np.sum(m * t))
+        hi = flat_lam + trace / flat_n + trace / flat_N + 1.0 + lo
+        for _ in range(200):
+            short = h(hi) < flat_lam
+            if not short.any():
+                break
+            hi = np.where(short, 2 * hi, hi)
+        a, b = lo.copy(), hi.copy()
+        for _ in range(200):
+            mid = 0.5 * (a + b)
+            below = h(mid) < flat_lam
+            a = np.where(below, mid, a)
+            b = np.where(below, b, mid)
+            if np.all(b - a <= 4e-16 * b):
+                break
+        kappa2 = np.where(flat_lam == 0, lo, 0.5 * (a + b))
+        resid = np.abs(h(kappa2) - flat_lam) / (flat_lam + kappa2 * 1e-12 + 1e-300)
+        ok = (flat_lam == 0) | (resid < 1e-8) | (np.abs(h(kappa2) - flat_lam) < 1e-14)
+        if not np.all(ok):
+            i = np.flatnonzero(~ok)[0]
+            raise ConvergenceError(f"{_OWNER}: the kappa2 bisection did not converge at "
+                                   f"ridge={flat_lam[i]:g}, n_samples={flat_n[i]:g}, "
+                                   f"n_random_features={flat_N[i]:g} (relative residual "
+                                   f"{resid[i]:.3g})")
+        d1, d2, tt, s1, s2 = self._sums(kappa2)
+        kappa1 = kappa2 * (1 - d1 / flat_N)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df2f = d1 - kappa1 * tt / (1 - d2 / flat_N)
+            sig = kappa2 * s1 - kappa1 / (1 - d2 / flat_N) * s2
+            total = (self.noise_var + sig) / (1 - df2f / flat_n)
+        self.kappa2 = kappa2.reshape(self.shape)
+        self.kappa1 = kappa1.reshape(self.shape)
+        self._test = total.reshape(self.shape)
+
+    def _out(self, values):
+        values = np.asarray(values, dtype=float)
+        return float(values) if values.ndim == 0 else values
+
+    def test_error(self):
+        """Total test error ``noise_var + E (w - beta)^T Sigma (w - beta)`` (§6.3)."""
+        return self._out(self._test)
+
+    def excess_error(self):
+        """Excess test error ``test_error - noise_var``."""
+        return self._out(self._test - self.noise_var)
+
+    def simulate(self, trials=8, seed=None) -> pd.DataFrame:
+        """Monte-Carlo twin: draw ``X``, ``F``, noise (and ``beta`` for ``signal_var``), fit.
+
+        For each grid point and trial: ``Z = X F``, ``a = (Z^T Z/n + ridge)^{-1} Z^T y/n``
+        (minimum-norm least squares at ridge 0), ``w = F a``; the test error is exact over a
+        fresh test point, ``noise_var + (w - beta)^T Sigma (w - beta)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tidy: ``ridge, n_samples, n_random_features, quantity, theory, empirical,
+            stderr, trials`` (quantity ``test_error``).
+        """
+        trials = check_scalar(trials, "trials", _OWNER, low=2, low_inclusive=True,
+                              integer=True)
+        rng = as_generator(seed)
+        lam, n_b, N_b, theory = (np.broadcast_to(a, self.shape).reshape(-1)
+                                 for a in (self.ridge, self.n_samples, self.n_random_features,
+                                           self._test))
+        s, P = self.population, self.n_features
+        rows = []
+        for j in range(lam.size):
+            n, N = int(n_b[j]), int(N_b[j])
+            vals = np.empty(trials)
+            for k in range(trials):
+                beta = (self.target if self.target is not None
+                        else rng.standard_normal(P) * np.sqrt(self.signal_var / P))
+                X = rng.standard_normal((n, P)) * np.sqrt(s)
+                F = rng.standard_normal((P, N)) / np.sqrt(N)
+                y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)
+                Z = X @ F
+                if lam[j] > 0:
+                    a = np.linalg.solve(Z.T @ Z / n + lam[j] * np.eye(N), Z.T @ y / n)
+                else:
+                    a = np.linalg.lstsq(Z, y, rcond=None)[0]
+                d = F @ a - beta
+                vals[k] = self.noise_var + d ** 2 @ s
+            rows.append({"ridge": lam[j], "n_samples": n, "n_random_features": N,
+                         "quantity": "test_error", "theory": theory[j],
+                         "empirical": vals.mean(), "stderr": vals.std(ddof=1) / np.sqrt(trials),
+                         "trials": trials})
+        return pd.DataFrame(rows)

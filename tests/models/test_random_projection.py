@@ -1,0 +1,124 @@
+"""Linear random-projection ridge regression (hdeq.models._random_projection).
+
+Reference values: theory note linear.md §6.3 (equations and limits) and §6.5 (linear RF
+oracle table, P = 1500, 8 trials).
+"""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from hdeq import RandomProjectionRegression, RidgeRegression
+from hdeq.equivalents import ridgeless_threshold
+
+P = 1500
+_k = np.arange(1, P + 1)
+PL_POP = _k ** -1.5
+PL_TARGET = np.sqrt(_k ** (1.5 - 1 - 2 * 1.5 * 0.4))      # b_k^2 s_k = k^-(1 + 2 alpha r)
+
+# spectrum, n, N, ridge, noise_var, formula, MC mean, MC se
+TABLE_65 = [
+    ("iso", 600, 300, 1e-2, 0.1, 1.78244, 1.72687, 0.035),
+    ("iso", 600, 1200, 1e-2, 0.1, 1.42769, 1.43512, 0.014),
+    ("iso", 600, 600, 1e-2, 0.1, 4.87973, 4.68175, 0.136),
+    ("iso", 600, 1200, 0.0, 0.1, 1.46667, 1.49533, 0.0085),
+    ("pl", 600, 300, 1e-2, 0.1, 0.129355, 0.127890, 9.0e-4),
+    ("pl", 600, 1200, 1e-2, 0.1, 0.123889, 0.123162, 7.9e-4),
+    ("pl", 600, 600, 1e-2, 0.1, 0.125672, 0.127164, 1.0e-3),
+    ("pl", 600, 300, 0.0, 0.1, 0.212089, 0.213047, 6.9e-3),
+    ("pl", 600, 1200, 0.0, 0.1, 0.329074, 0.335385, 8.9e-3),
+    ("pl", 400, 800, 1e-3, 0.0, 0.0069251, 0.0071241, 1.5e-4),
+]
+
+
+def _model(spectrum, **kw):
+    if spectrum == "iso":
+        return RandomProjectionRegression(np.ones(P), signal_var=1.0, **kw)
+    return RandomProjectionRegression(PL_POP, PL_TARGET, **kw)
+
+
+@pytest.mark.parametrize("spectrum, n, N, ridge, noise, formula, mc, se", TABLE_65)
+def test_oracle_table(spectrum, n, N, ridge, noise, formula, mc, se):
+    model = _model(spectrum, noise_var=noise, ridge=ridge, n_samples=n, n_random_features=N)
+    assert model.test_error() == pytest.approx(formula, rel=5e-6)
+    # the note's MC column: max(4 se, 2%) (the iso N = n peak is heavy-tailed: 1.5 se)
+    assert abs(mc - formula) <= max(4 * se, 0.02 * formula)
+
+
+def test_vectorized_grid_equals_pointwise():
+    grid = _model("pl", noise_var=0.1, ridge=[0.0, 1e-2], n_samples=600,
+                  n_random_features=[[300], [1200]])
+    assert grid.test_error().shape == (2, 2)
+    for i, N in enumerate((300, 1200)):
+        for j, lam in enumerate((0.0, 1e-2)):
+            one = _model("pl", noise_var=0.1, ridge=lam, n_samples=600, n_random_features=N)
+            assert grid.test_error()[i, j] == pytest.approx(one.test_error(), rel=1e-12)
+
+
+@pytest.mark.parametrize("ridge", [1e-3, 1e-1])
+def test_infinitely_many_features_is_ridge_regression(ridge):
+    # theory note §6.3: N -> inf gives §5.2; the gap closes like 1/N
+    ref = RidgeRegression(PL_POP, PL_TARGET, noise_var=0.1, ridge=ridge,
+                          n_samples=400).test_error()
+    gaps = [abs(_model("pl", noise_var=0.1, ridge=ridge, n_samples=400,
+                       n_random_features=N).test_error() - ref) for N in (1e5, 1e6, 1e7)]
+    assert gaps[2] < 1e-5 * ref
+    assert gaps[0] / gaps[1] == pytest.approx(10, rel=0.1)
+
+
+def test_ridgeless_few_features_closed_form():
+    # theory note §6.3: R = (noise + kappa2 beta^T Sigma (Sigma + kappa2)^-1 beta)/(1 - N/n)
+    n, N = 600, 300
+    k2 = float(ridgeless_threshold(N, PL_POP))
+    approx_err = k2 * np.sum(PL_TARGET ** 2 * PL_POP / (PL_POP + k2))
+    expected = (0.1 + approx_err) / (1 - N / n)
+    model = _model("pl", noise_var=0.1, ridge=0.0, n_samples=n, n_random_features=N)
+    assert model.test_error() == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("spectrum", ["iso", "pl"])
+def test_simulation_agreement_small(spectrum):
+    # P = 300 features, n = 120: within 4 se + C theory / sqrt(n), C = 1
+    p = 300
+    if spectrum == "iso":
+        model = RandomProjectionRegression(np.ones(p), signal_var=1.0, noise_var=0.1,
+                                           ridge=1e-2, n_samples=120,
+                                           n_random_features=[60, 240])
+    else:
+        k = np.arange(1, p + 1)
+        model = RandomProjectionRegression(k ** -1.5, np.sqrt(k ** (-0.7)), noise_var=0.1,
+                                           ridge=[0.0, 1e-2], n_samples=120,
+                                           n_random_features=[[60], [240]])
+    with threadpool_limits(1):
+        table = model.simulate(trials=10, seed=4)
+    tol = 4 * table.stderr + table.theory / np.sqrt(table.n_samples)
+    assert np.all(np.abs(table.empirical - table.theory) <= tol)
+
+
+@pytest.mark.simulation
+def test_simulation_error_shrinks_with_size():
+    errors = []
+    for scale in (1, 4):
+        p, n, N = 100 * scale, 40 * scale, 80 * scale
+        model = RandomProjectionRegression(np.ones(p), signal_var=1.0, noise_var=0.1,
+                                           ridge=1e-2, n_samples=n, n_random_features=N)
+        with threadpool_limits(1):
+            table = model.simulate(trials=12, seed=scale)
+        errors.append(abs(table.empirical[0] - table.theory[0]) / table.theory[0])
+    assert errors[1] < errors[0]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="`n_random_features` of RandomProjectionRegression"):
+        RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=0.0,
+                                   n_samples=5, n_random_features=5)
+    with pytest.raises(ValueError, match="`ridge` of RandomProjectionRegression"):
+        RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=-1.0,
+                                   n_samples=5, n_random_features=3)
+    with pytest.raises(ValueError, match="exactly one of"):
+        RandomProjectionRegression(np.ones(10), noise_var=0.1, ridge=0.0, n_samples=5,
+                                   n_random_features=3)
+    with pytest.raises(ValueError, match="`n_samples` of RandomProjectionRegression"):
+        RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=0.1,
+                                   n_samples=2.5, n_random_features=3)

@@ -1,0 +1,135 @@
+"""Scaling laws (hdeq.models._scaling): exponent table, learning-curve slopes, oracle values.
+
+Reference values: theory note linear.md §6.1 (kappa_0 asymptotics), §6.2 (exponent table
+with the note's DE fits) and §6.5 (power-law ridge oracle table, DE vs MC).
+"""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from hdeq import PowerLawRidge, fit_power_law, scaling_exponent
+
+# theory note §6.2: (alpha, r, ell, noisy, note's fitted rate, predicted rate)
+TABLE_62 = [
+    (1.5, 0.4, 0.5, False, 0.406, 0.40),
+    (2.0, 0.25, 1.0, False, 0.511, 0.50),
+    (1.5, 1.5, 0.5, False, 0.985, 1.0),
+    (1.5, 0.4, None, False, 1.212, 1.2),
+    (2.0, 0.25, None, False, 1.003, 1.0),
+    (1.5, 1.5, None, False, 3.04, 3.0),
+    (1.5, 0.4, 0.341, True, 0.275, 0.273),
+    (2.0, 0.25, 0.5, True, 0.253, 0.25),
+    (1.5, 0.4, 1.09, True, 0.261, 0.273),
+    (2.0, 0.25, 1.5, True, 0.252, 0.25),
+    (1.5, 1.5, 0.94, True, 0.369, 0.375),
+    (1.5, 0.4, 1.5 / 2.2, True, 0.546, 0.545),
+    (2.0, 0.25, 1.0, True, 0.501, 0.5),
+    (1.5, 1.5, 0.375, True, 0.732, 0.75),
+]
+
+
+@pytest.mark.parametrize("alpha, r, ell, noisy, fitted, predicted", TABLE_62)
+def test_exponent_function_reproduces_table(alpha, r, ell, noisy, fitted, predicted):
+    rate, regime = scaling_exponent(alpha, r, ell, noisy=noisy)
+    assert rate == pytest.approx(predicted, abs=6e-3)     # the note prints 2-3 digits
+    assert ("noisy" if noisy else "noiseless") == regime.split(",")[0]
+
+
+@pytest.mark.parametrize("alpha, r, ell, noisy, fitted, predicted", TABLE_62)
+def test_slopes_fitted_on_the_deterministic_equivalent(alpha, r, ell, noisy, fitted, predicted):
+    # same fit ranges as the note: n in [1e3, 3e4] (noiseless) or [1e4, 3e5] (noisy).
+    # Our infinite spectrum (exact head + quadrature tail) removes the truncation bias of
+    # the note's P = 2e6 (its ridgeless fits 1.212 / 3.04 come out 1.200 / 2.999 here).
+    model = PowerLawRidge(alpha, r, noise_var=1.0 if noisy else 0.0, ridge_decay=ell)
+    n = np.geomspace(1e4, 3e5, 10) if noisy else np.geomspace(1e3, 3e4, 10)
+    slope = model.fitted_exponent(n)
+    exact = model.predicted_exponent().rate
+    # rows near the crossover converge slowly (note: 0.261 vs 0.273, 0.732 vs 0.75)
+    assert slope == pytest.approx(exact, abs=0.02)
+    if ell is not None:
+        assert slope == pytest.approx(fitted, abs=3e-3)
+
+
+def test_regimes_and_continuity():
+    a, r = 2.0, 0.3
+    ell_star = a / (1 + 2 * a * r)
+    below = scaling_exponent(a, r, ell_star - 1e-9, noisy=True)
+    above = scaling_exponent(a, r, ell_star + 1e-9, noisy=True)
+    at = scaling_exponent(a, r, ell_star, noisy=True)
+    assert below.regime == "noisy, bias-limited" and above.regime == "noisy, variance-limited"
+    assert at.regime == "noisy, optimal"
+    assert below.rate == pytest.approx(at.rate, abs=1e-8) == pytest.approx(above.rate, abs=1e-8)
+    # saturation of the ridge filter at r = 1
+    assert scaling_exponent(2.0, 3.0).rate == scaling_exponent(2.0, 1.0).rate == 4.0
+    assert scaling_exponent(2.0, 0.5, noisy=True) == (0.0, "noisy, tempered (ridgeless)")
+
+
+@pytest.mark.parametrize("alpha, ref", [(2.0, 1.0), (3.0, 2.0)])
+def test_tempered_overfitting_plateau(alpha, ref):
+    # theory note §6.2 last row: noisy ridgeless, E_n -> noise_var (alpha - 1)
+    model = PowerLawRidge(alpha, 0.25, noise_var=1.0)
+    assert model.excess_error(1e4) == pytest.approx(ref, rel=1e-3)
+
+
+@pytest.mark.parametrize("alpha, ref", [(2.0, 2.4674), (3.0, 1.76805)])
+def test_ridgeless_effective_ridge_asymptotics(alpha, ref):
+    # theory note §6.1: kappa_0 n^alpha -> ((pi/alpha)/sin(pi/alpha))^alpha (integral approx.)
+    model = PowerLawRidge(alpha, 0.5)
+    kappa = float(model.risk(1e5).kappa)
+    assert kappa * 1e5 ** alpha == pytest.approx(ref, rel=2e-3)
+    assert ref == pytest.approx(((np.pi / alpha) / np.sin(np.pi / alpha)) ** alpha, rel=1e-4)
+
+
+# theory note §6.5: s_k = k^-1.5, r = 0.4, P = 4000; n, ridge, noise, kappa, excess, MC, se
+TABLE_65 = [
+    (200, 1e-3, 0.0, 0.0024704, 0.0074284, 0.0078237, 2.6e-4),
+    (800, 1e-3, 0.0, 0.0012887, 0.0037523, 0.0037904, 8.0e-5),
+    (800, 1e-4, 0.0, 0.00025122, 0.0012035, 0.0011982, 2.7e-5),
+    (400, 1e-3, 0.05, 0.0016306, 0.013280, 0.012886, 9.5e-4),
+    (800, 1e-2, 0.05, 0.010618, 0.020147, 0.019457, 4.2e-4),
+]
+
+
+@pytest.mark.parametrize("n, ridge, noise, kappa, excess, mc, se", TABLE_65)
+def test_power_law_ridge_oracle(n, ridge, noise, kappa, excess, mc, se):
+    model = PowerLawRidge(1.5, 0.4, 4000, noise_var=noise, ridge_decay=0.0, ridge_scale=ridge)
+    risk = model.risk(n)
+    assert float(risk.kappa) == pytest.approx(kappa, rel=5e-5)
+    assert float(risk.excess) == pytest.approx(excess, rel=5e-5)
+    assert abs(mc - excess) <= max(4 * se, 0.02 * excess)
+
+
+@pytest.mark.simulation
+def test_simulated_learning_curve_and_slope():
+    # finite model P = 2000, ridgeless, noiseless, alpha = 2, r = 0.3 (predicted rate 1.2):
+    # each point within 4 se + C theory / sqrt(n) (C = 1, relative finite-size effect), and
+    # the slope fitted on simulation agrees with the slope of the finite-P theory (0.1) and
+    # with the predicted exponent (0.15: n <= 400 is pre-asymptotic).
+    model = PowerLawRidge(2.0, 0.3, 2000)
+    n = np.array([50, 100, 200, 400])
+    with threadpool_limits(1):
+        table = model.simulate(n, trials=6, seed=0)
+    tol = 4 * table.stderr + table.theory / np.sqrt(table.n_samples)
+    assert np.all(np.abs(table.empirical - table.theory) <= tol)
+    sim_rate = fit_power_law(n, table.empirical.to_numpy())[0]
+    theory_rate = fit_power_law(n, table.theory.to_numpy())[0]
+    assert sim_rate == pytest.approx(theory_rate, abs=0.1)
+    assert sim_rate == pytest.approx(model.predicted_exponent().rate, abs=0.15)
+
+
+def test_fit_power_law_exact():
+    x = np.geomspace(1, 1e3, 7)
+    rate, const = fit_power_law(x, 2.5 * x ** -0.7)
+    assert rate == pytest.approx(0.7, abs=1e-12) and const == pytest.approx(2.5, rel=1e-12)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="`alpha` of scaling_exponent"):
+        scaling_exponent(0.5, 0.3)
+    with pytest.raises(ValueError, match="`source` of PowerLawRidge"):
+        PowerLawRidge(2.0, -1.0)
+    with pytest.raises(ValueError, match="`n_modes` of PowerLawRidge"):
+        PowerLawRidge(2.0, 0.5).simulate([10])
+    with pytest.raises(ValueError, match="`n_samples` of PowerLawRidge"):
+        PowerLawRidge(2.0, 0.5, 100).excess_error(100)
