@@ -104,6 +104,8 @@ EXPERIMENT_MODULES = (
     "hdeq.experiments.kernels",
     "hdeq.experiments.linear_models",
     "hdeq.experiments.random_features",
+    "hdeq.experiments.dynamics",
+    "hdeq.experiments.scaling",
 )
 
 
