@@ -35,6 +35,7 @@ from scipy.special import erfc
 
 from ..core._contour import spectral_contour
 from ..core._validation import as_generator, check_array, check_scalar
+from ._dynamics import _check_total_mass
 
 __all__ = ["GaussianMixtureGradientFlow"]
 
@@ -138,6 +139,7 @@ class GaussianMixtureGradientFlow:
         m = law.stieltjes(up)
         mt = np.where(z.imag < 0, mt.conj(), mt)
         m = np.where(z.imag < 0, m.conj(), m)
+        _check_total_mass(contour, m, _OWNER)
         h = mt / (1.0 + (1.0 + ell) * mt)
         self._cache = {"contour": contour, "h": h, "h1": h * (1.0 + mt), "m": m}
         return self._cache

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..core._contour import spectral_contour
+from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
 
 __all__ = ["GradientFlow", "GradientDescent"]
@@ -67,6 +68,18 @@ def _companion_on(law, z):
     upper = np.where(z.imag < 0, z.conj(), z)
     mt = np.asarray(law.companion_stieltjes(upper), dtype=complex)
     return np.where(z.imag < 0, mt.conj(), mt)
+
+
+def _check_total_mass(contour, stieltjes_values, owner, tol=1e-8):
+    """Built-in self-test (theory note §8 item 5): ``f = 1`` must integrate to the total
+    mass 1 of the law whose Stieltjes transform is given on the nodes."""
+    mass = contour.spectral_integral(lambda s, z: np.ones_like(s * z), [0.0],
+                                     stieltjes_values)[0]
+    if not abs(mass - 1.0) <= tol:
+        raise ConvergenceError(f"{owner}: the contour integral of the Stieltjes transform "
+                               f"gives total mass {mass.real:.12g} (expected 1, tolerance "
+                               f"{tol:g}); the contour does not resolve the spectrum: "
+                               f"increase `n_nodes`")
 
 
 @functools.lru_cache(maxsize=4)
@@ -159,6 +172,7 @@ class _LeastSquaresDynamics:
             "trace_q": q @ w,                 # (1/p) tr Qbar  = m(z)
             "beta_q_beta": q @ a,             # beta^T Qbar beta
         }
+        _check_total_mass(contour, cache["trace_q"], self._owner)
         numerator = (q * (a * t)[None, :]) @ q.T
         theta = gamma * ((q * (w * t * t)[None, :]) @ q.T) * s[:, None] * s[None, :]
         cache["bias_kernel"] = numerator / (1.0 - theta)

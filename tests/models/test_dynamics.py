@@ -7,10 +7,12 @@ epoch-wise double-descent example, the early-stopping vs ridge numbers) and §5.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 from threadpoolctl import threadpool_limits
 
-from hdeq import GradientDescent, GradientFlow, RidgeRegression
+from hdeq import ConvergenceError, GradientDescent, GradientFlow, RidgeRegression
 
 
 def _unit(p):
@@ -321,3 +323,37 @@ def test_bad_times_steps_and_learning_rate():
     with pytest.raises(ValueError, match="`method` of GradientFlow"):
         GradientFlow([1.0, 2.0, 3.0], [1, 0, 0], noise_var=0.1,
                      n_samples=6).bias(1.0, method="quadrature")
+
+
+def test_self_test_catches_an_unresolved_contour():
+    # a 16-node contour cannot resolve a spectrum over 10 decades: the total-mass self-test
+    # (theory note §8 item 5) raises instead of returning a wrong number
+    k = np.arange(1, 3001, dtype=float)
+    coarse = GradientFlow(k ** -3.0, k ** -0.5, noise_var=0.1, n_samples=1000, n_nodes=16)
+    with pytest.raises(ConvergenceError, match="total mass"):
+        coarse.test_error(1.0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.floats(0.05, 20.0), min_size=1, max_size=4),
+       st.floats(0.2, 0.9), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_property_two_routes_and_bounds(atoms, frac, noise_var, init_var):
+    # for random atomic populations: t = 0 closed form, t -> inf equals ridgeless ridge
+    # (RidgeRegression, independent solver), risks >= noise_var, variance increasing.
+    p = 120
+    pop = np.repeat(np.array(atoms), p // len(atoms) + 1)[:p]
+    rng = np.random.default_rng(len(atoms))
+    beta = rng.standard_normal(p) / np.sqrt(p)
+    n = int(p * frac) if frac < 0.5 else int(p / frac)
+    if n == p:
+        n += 1
+    gf = GradientFlow(pop, beta, noise_var=noise_var, n_samples=n, init_var=init_var)
+    t = np.array([0.0, 0.5, 5.0, 50.0])
+    assert gf.bias(0.0) == pytest.approx(beta ** 2 @ pop + init_var * pop.mean(), abs=1e-9)
+    test, var = gf.test_error(t), gf.variance(t)
+    assert np.all(test >= noise_var - 1e-10) and np.all(gf.train_error(t) >= -1e-10)
+    assert np.all(np.diff(var) >= -1e-12)
+    if init_var == 0.0:
+        ridge = RidgeRegression(pop, beta, noise_var=noise_var, ridge=0.0, n_samples=n)
+        t_inf = 200.0 / min(atoms) / (1 - np.sqrt(min(p / n, n / p))) ** 2
+        assert gf.test_error(t_inf) == pytest.approx(ridge.test_error(), abs=1e-7)
