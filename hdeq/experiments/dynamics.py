@@ -44,7 +44,7 @@ def two_scale_model(p: int, fast_fraction: float = 0.211796) -> GradientFlow:
           "Gradient flow: epoch-wise double descent and classification dynamics", AREA)
 def gd_epochwise_double_descent(quick: bool, seed: int) -> ExperimentResult:
     p = 250 if quick else 500
-    trials = 3 if quick else 8
+    trials = 6 if quick else 8
     p_gmm = 128 if quick else 256
     seeds = np.random.SeedSequence(seed).spawn(2)
     model = two_scale_model(p)
