@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from hdeq import RandomProjectionRegression, RidgeRegression
+from hdeq import RandomProjectionRegression, RidgeRegression, fit_power_law
 from hdeq.equivalents import ridgeless_threshold
 
 P = 1500
@@ -122,3 +122,34 @@ def test_bad_input():
     with pytest.raises(ValueError, match="`n_samples` of RandomProjectionRegression"):
         RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=0.1,
                                    n_samples=2.5, n_random_features=3)
+
+
+@pytest.mark.parametrize("alpha, r, note_fit", [(1.5, 0.3, 0.899), (2.0, 0.3, None),
+                                                (2.0, 0.8, None)])
+def test_feature_limited_exponent(alpha, r, note_fit):
+    # theory note §6.3 RF exponent table, N-limited row (n >> N, ridgeless, noiseless):
+    # approximation error ~ N^{-alpha min(2r, 1)}; P = 1e5 modes, n = 1e8, N in [100, 1000]
+    k = np.arange(1, 100_001, dtype=float)
+    s, b = k ** -alpha, np.sqrt(k ** (alpha - 1 - 2 * alpha * r))
+    N = np.round(np.geomspace(100, 1000, 6))
+    model = RandomProjectionRegression(s, b, noise_var=0.0, ridge=0.0, n_samples=10 ** 8,
+                                       n_random_features=N)
+    rate = fit_power_law(N, model.test_error())[0]
+    assert rate == pytest.approx(alpha * min(2 * r, 1.0), abs=0.01)
+    if note_fit is not None:
+        assert rate == pytest.approx(note_fit, abs=3e-3)
+
+
+def test_variance_limited_exponents():
+    # theory note §6.3: fixed n, N -> inf: R(N) - R(inf) ~ N^-1 (note: slope 1.0010);
+    # fixed N, n -> inf: R(n) - R(inf) ~ n^-1 (note: slope 1.00004)
+    N = np.round(np.geomspace(1e4, 1e5, 6))
+    ref = RidgeRegression(PL_POP, PL_TARGET, noise_var=0.1, ridge=1e-2,
+                          n_samples=600).test_error()
+    model = _model("pl", noise_var=0.1, ridge=1e-2, n_samples=600, n_random_features=N)
+    assert fit_power_law(N, model.test_error() - ref)[0] == pytest.approx(1.0010, abs=1e-3)
+    n = np.round(np.geomspace(1e5, 1e6, 6))
+    model = _model("pl", noise_var=0.1, ridge=1e-2, n_samples=n, n_random_features=300)
+    limit = _model("pl", noise_var=0.1, ridge=1e-2, n_samples=10 ** 12,
+                   n_random_features=300).test_error()
+    assert fit_power_law(n, model.test_error() - limit)[0] == pytest.approx(1.0, abs=1e-3)
