@@ -14,6 +14,13 @@ def _where(name: str, owner: str | None) -> str:
     return f"`{name}` of {owner}" if owner else f"`{name}`"
 
 
+def _show(value) -> str:
+    """A value as a person reads it: ``1.4``, not ``np.float64(1.4)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def check_scalar(value, name: str, owner: str | None = None, *, low=None, high=None,
                  low_inclusive: bool = False, high_inclusive: bool = False,
                  integer: bool = False) -> float | int:
@@ -27,20 +34,20 @@ def check_scalar(value, name: str, owner: str | None = None, *, low=None, high=N
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         if not (integer is False and isinstance(value, np.ndarray) and value.ndim == 0
                 and np.isrealobj(value)):
-            raise ValueError(f"{_where(name, owner)} must be {expected}; got {value!r}")
+            raise ValueError(f"{_where(name, owner)} must be {expected}; got {_show(value)}")
         value = value.item()
     if integer:
         if not isinstance(value, numbers.Integral) and not float(value).is_integer():
-            raise ValueError(f"{_where(name, owner)} must be {expected}; got {value!r}")
+            raise ValueError(f"{_where(name, owner)} must be {expected}; got {_show(value)}")
         value = int(value)
     else:
         value = float(value)
     if not np.isfinite(value):
-        raise ValueError(f"{_where(name, owner)} must be {expected}; got {value!r}")
+        raise ValueError(f"{_where(name, owner)} must be {expected}; got {_show(value)}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
-        raise ValueError(f"{_where(name, owner)} must be {expected}; got {value!r}")
+        raise ValueError(f"{_where(name, owner)} must be {expected}; got {_show(value)}")
     if high is not None and (value > high or (value == high and not high_inclusive)):
-        raise ValueError(f"{_where(name, owner)} must be {expected}; got {value!r}")
+        raise ValueError(f"{_where(name, owner)} must be {expected}; got {_show(value)}")
     return value
 
 
@@ -76,9 +83,9 @@ def check_array(value, name: str, owner: str | None = None, *, ndim=None,
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{where} must contain only finite values; got NaN or inf")
     if positive and np.any(arr <= 0):
-        raise ValueError(f"{where} must be positive; got minimum {arr.min()!r}")
+        raise ValueError(f"{where} must be positive; got minimum {_show(arr.min())}")
     if nonnegative and np.any(arr < 0):
-        raise ValueError(f"{where} must be non-negative; got minimum {arr.min()!r}")
+        raise ValueError(f"{where} must be non-negative; got minimum {_show(arr.min())}")
     return arr
 
 
@@ -107,7 +114,8 @@ def check_data(X, name: str = "X", owner: str | None = None, *, y=None,
 def check_population(population, name: str = "population", owner: str | None = None):
     """Normalize a population spectrum to ``(values, weights)``.
 
-    Accepts an array of eigenvalues (equal weights), a pair ``(values, weights)``, or
+    Accepts an array of eigenvalues (equal weights), a pair ``(values, weights)`` of
+    two 1-D arrays (a tuple of two numbers is two eigenvalues), or
     an object with ``atoms``/``support`` (a law), which is returned unchanged.
     Eigenvalues must be finite, real and non-negative; weights non-negative and
     summing to one (within 1e-10). Repeated values are merged.
@@ -115,7 +123,8 @@ def check_population(population, name: str = "population", owner: str | None = N
     if hasattr(population, "stieltjes") and hasattr(population, "support"):
         return population
     where = _where(name, owner)
-    if isinstance(population, tuple) and len(population) == 2:
+    if (isinstance(population, tuple) and len(population) == 2
+            and all(np.ndim(part) == 1 for part in population)):
         values = check_array(population[0], f"{name}[0] (values)", owner, ndim=1,
                              nonnegative=True)
         weights = check_array(population[1], f"{name}[1] (weights)", owner, ndim=1,
@@ -125,7 +134,7 @@ def check_population(population, name: str = "population", owner: str | None = N
                              f"got {values.shape[0]} and {weights.shape[0]}")
         total = weights.sum()
         if abs(total - 1.0) > 1e-10:
-            raise ValueError(f"{where}: weights must sum to one; got {total!r}")
+            raise ValueError(f"{where}: weights must sum to one; got {_show(total)}")
     else:
         values = check_array(population, name, owner, ndim=1, nonnegative=True)
         weights = np.full(values.shape, 1.0 / max(values.size, 1))
@@ -145,7 +154,11 @@ def as_generator(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and not isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
-        raise ValueError(f"`seed` must be an int, a numpy Generator or None; got {seed!r}")
+        raise ValueError(f"`seed` must be a non-negative int, a numpy Generator or None; "
+                         f"got {_show(seed)}")
+    if isinstance(seed, numbers.Integral) and seed < 0:
+        raise ValueError(f"`seed` must be a non-negative int, a numpy Generator or None; "
+                         f"got {_show(seed)}")
     return np.random.default_rng(seed)
 
 

@@ -1,0 +1,37 @@
+"""Input validation: messages name the parameter, the expectation and the value as a
+person reads it."""
+
+import numpy as np
+import pytest
+
+import hdeq
+from hdeq.core import as_generator, check_population, check_scalar
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs():
+    with pytest.raises(ValueError) as info:
+        check_population(([1.0, 2.0], [0.7, 0.7]), owner="Law")
+    assert "got 1.4" in str(info.value) and "np.float64" not in str(info.value)
+    with pytest.raises(ValueError, match=r"got -1\.0$"):
+        check_scalar(np.float64(-1.0), "aspect_ratio", "Law", low=0)
+
+
+def test_tuple_of_two_numbers_is_two_eigenvalues():
+    values, weights = check_population((1.0, 2.0))
+    np.testing.assert_array_equal(values, [1.0, 2.0])
+    np.testing.assert_array_equal(weights, [0.5, 0.5])
+    values, weights = check_population(([1.0, 2.0], [0.25, 0.75]))
+    np.testing.assert_array_equal(weights, [0.25, 0.75])
+
+
+def test_negative_seed_is_a_value_error():
+    with pytest.raises(ValueError, match="`seed` must be a non-negative int"):
+        as_generator(-1)
+    with pytest.raises(ValueError, match="`seed`"):
+        hdeq.MarchenkoPastur(0.5).sample(5, seed=-1)
+
+
+def test_same_seed_same_numbers():
+    a = hdeq.MarchenkoPastur(0.5).sample(50, seed=3)
+    b = hdeq.MarchenkoPastur(0.5).sample(50, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
