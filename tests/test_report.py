@@ -54,3 +54,25 @@ def test_plot_table_one_axis_per_panel():
     table.loc[4:, "panel"] = "q"
     fig = plot_table(table, FigureSpec(ncols=3))
     assert sum(ax.get_visible() for ax in fig.axes) == 2
+
+
+def test_report_table_escapes_pipes(tmp_path):
+    res = _result()
+    res = ExperimentResult(name="toy", title="Toy", table=res.table,
+                           agreement=(Agreement("max |mean - theory|", 0.01, 0.05),),
+                           summary="s")
+    write_report([write_result(res, tmp_path)], {"toy": res}, tmp_path, quick=True, seed=0)
+    row = [l for l in (tmp_path / "report.md").read_text().splitlines()
+           if l.startswith("| toy")][0]
+    cells = [c for c in row.replace("\\|", "").split("|") if c.strip()]
+    assert len(cells) == 5, row
+
+
+def test_theory_at_simulated_points_is_not_drawn_twice():
+    x = np.linspace(1, 2, 20)
+    rows = [dict(panel="p", series="test", x=v, theory=v) for v in x]
+    rows += [dict(panel="p", series="test sim", x=v, theory=v, empirical=v, stderr=0.1)
+             for v in x[::5]]
+    fig = plot_table(make_table(rows))
+    labels = [l.get_label() for l in fig.axes[0].get_lines()]
+    assert "test (theory)" in labels and "test sim (theory)" not in labels

@@ -58,7 +58,13 @@ class FigureSpec:
 
     ``kind`` is ``"curve"`` (theory lines, empirical markers with error bars) or
     ``"density"`` (theory line over an empirical histogram drawn as bars; the rows
-    with finite ``empirical`` are bin centres).
+    with finite ``empirical`` are bin centres). ``panel_axes`` maps a panel name to
+    its own ``(xlabel, ylabel)`` where it differs from the common labels.
+
+    Series: give the theory and the simulation of one quantity the SAME ``series``
+    name (one colour, legend "name (theory)" / "name (simulation)"). A series'
+    theory is drawn as a line from its theory-only rows (a dense grid) and the rows
+    it shares with simulation.
     """
 
     xlabel: str = "x"
@@ -67,6 +73,7 @@ class FigureSpec:
     xscale: str = "linear"
     yscale: str = "linear"
     ncols: int = 3
+    panel_axes: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: figures are written to files
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -16,33 +18,67 @@ from ..experiments import ExperimentResult, FigureSpec  # noqa: E402
 _COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec) -> None:
-    series_names = list(dict.fromkeys(frame["series"].astype(str)))
-    for k, name in enumerate(series_names):
+def _label(name: str, kind: str) -> str:
+    if not name:
+        return kind
+    return name if kind in name.lower() else f"{name} ({kind})"
+
+
+def _style_log_axis(axis, values) -> None:
+    """Readable ticks on a log axis: plain numbers at 1-2-5 when the data span under
+    two decades (where default minor labels overprint), no minor labels otherwise."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values) & (values > 0)]
+    axis.set_minor_formatter(mticker.NullFormatter())
+    if values.size and np.log10(values.max() / values.min()) < 2:
+        axis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec, panel: str = "") -> None:
+    """Theory as lines, empirical values as markers with standard-error bars.
+
+    A series' theory values are drawn as a line when the series has theory-only rows
+    (a dense theory grid), or when no series of the panel has any: theory evaluated
+    only at the simulated points of a series that has a dense twin elsewhere in the
+    panel would only repeat that curve coarsely. A theory series with fewer than three
+    points is drawn with markers (a line through one point is invisible).
+    """
+    names = list(dict.fromkeys(frame["series"].astype(str)))
+    has_theory = np.isfinite(frame["theory"].to_numpy(float))
+    has_emp = np.isfinite(frame["empirical"].to_numpy(float))
+    dense = {n for n in names
+             if np.any(has_theory & ~has_emp & (frame["series"].astype(str) == n).to_numpy())}
+    for k, name in enumerate(names):
         color = _COLORS[k % len(_COLORS)]
         part = frame[frame["series"].astype(str) == name]
         emp = part[np.isfinite(part["empirical"].to_numpy(float))].sort_values("x")
         theo = part[np.isfinite(part["theory"].to_numpy(float))].sort_values("x")
-        label_t = f"{name} (theory)" if name else "theory"
-        label_e = f"{name} (simulation)" if name else "simulation"
         if spec.kind == "density" and len(emp) > 1:
             x = emp["x"].to_numpy(float)
-            widths = np.diff(x).min() if len(x) > 1 else 1.0
-            ax.bar(x, emp["empirical"], width=widths, color=color, alpha=0.3,
-                   edgecolor="none", label=label_e)
+            ax.bar(x, emp["empirical"], width=np.diff(x).min(), color=color, alpha=0.3,
+                   edgecolor="none", label=_label(name, "simulation"))
         elif len(emp):
             err = emp["stderr"].to_numpy(float)
             ax.errorbar(emp["x"], emp["empirical"],
                         yerr=np.where(np.isfinite(err), err, 0.0), fmt="o", ms=4,
-                        color=color, capsize=2, label=label_e)
-        if len(theo):
-            ax.plot(theo["x"], theo["theory"], "-", color=color, lw=1.6, label=label_t)
+                        color=color, capsize=2, label=_label(name, "simulation"))
+        if len(theo) and (name in dense or not dense):
+            style = "-" if len(theo) >= 3 else "s"
+            ax.plot(theo["x"], theo["theory"], style, color=color, lw=1.6, ms=7,
+                    mfc="none", label=_label(name, "theory"))
     ax.set_xscale(spec.xscale)
     ax.set_yscale(spec.yscale)
-    ax.set_xlabel(spec.xlabel)
-    ax.set_ylabel(spec.ylabel)
+    if spec.xscale == "log":
+        _style_log_axis(ax.xaxis, frame["x"])
+    if spec.yscale == "log":
+        _style_log_axis(ax.yaxis, np.concatenate([frame["theory"].to_numpy(float),
+                                                  frame["empirical"].to_numpy(float)]))
+    xlabel, ylabel = spec.panel_axes.get(panel, (spec.xlabel, spec.ylabel))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.25)
-    if series_names:
+    if names:
         ax.legend(fontsize=7)
 
 
@@ -53,16 +89,16 @@ def plot_table(table: pd.DataFrame, spec: FigureSpec = FigureSpec(), title: str 
     panels = list(dict.fromkeys(table["panel"].astype(str)))
     ncols = max(1, min(spec.ncols, len(panels)))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False,
+                             layout="constrained")
     for ax, panel in zip(axes.flat, panels):
-        _draw_panel(ax, table[table["panel"].astype(str) == panel], spec)
+        _draw_panel(ax, table[table["panel"].astype(str) == panel], spec, panel)
         if panel:
-            ax.set_title(panel, fontsize=9)
+            ax.set_title(textwrap.fill(panel, 60), fontsize=9)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+        fig.suptitle(textwrap.fill(title, int(9.5 * 4.6 * ncols)), fontsize=11)
     return fig
 
 

@@ -12,6 +12,11 @@ from ..experiments import ExperimentResult
 from ._figures import plot_result, save_figure
 
 
+def _cell(text) -> str:
+    """A markdown table cell: pipes escaped (``||beta||`` must not split the cell)."""
+    return str(text).replace("|", "\\|")
+
+
 def write_result(result: ExperimentResult, out_dir: Path) -> dict:
     """Write ``NAME.png`` and ``NAME.csv`` for one result; return its summary entry."""
     out_dir = Path(out_dir)
@@ -52,10 +57,10 @@ def write_report(entries: list[dict], results: dict[str, ExperimentResult], out_
              "|---|---|---|---|---|"]
     for e in entries:
         for a in e["agreement"]:
-            lines.append(f"| {e['name']} | {a['statistic']} | {a['value']:.4g} | "
+            lines.append(f"| {e['name']} | {_cell(a['statistic'])} | {a['value']:.4g} | "
                          f"{a['tolerance']:.4g} | {'yes' if a['passed'] else '**no**'} |")
     for name, err in failures.items():
-        lines.append(f"| {name} | error | - | - | **failed: {err}** |")
+        lines.append(f"| {name} | error | - | - | **failed: {_cell(err)}** |")
     lines.append("")
     for e in entries:
         res = results[e["name"]]
