@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ._app import app
+from ._options import check_output_file
 
 console = Console()
 
@@ -72,10 +73,14 @@ def load_table(path: Path, target: str):
             raise ValueError(f"--target {target!r} is not a column of {path.name}; columns are: "
                              f"{', '.join(map(str, frame.columns))}")
         features = frame.drop(columns=[target])
-        bad = [c for c in features.columns if not np.issubdtype(features[c].dtype, np.number)]
-        if bad or not np.issubdtype(frame[target].dtype, np.number):
+        numeric = pd.api.types.is_numeric_dtype
+        bad = [c for c in features.columns if not numeric(features[c].dtype)]
+        if bad or not numeric(frame[target].dtype):
             raise ValueError(f"all columns must be numeric; non-numeric: "
                              f"{', '.join(map(str, bad or [target]))}")
+        if features.shape[1] == 0:
+            raise ValueError(f"FILE must have at least one feature column besides the target "
+                             f"{target!r}; got only the target")
         return features.to_numpy(float), frame[target].to_numpy(float), list(features.columns)
     raise ValueError(f"FILE must be a .csv or .npy file; got {path.name!r}")
 
@@ -117,6 +122,8 @@ def predict(
     """
     from ..models import learning_curve
 
+    check_output_file(png, "--png")
+    check_output_file(csv, "--csv")
     try:
         X, y, _ = load_table(file, target)
         if trials == 1:

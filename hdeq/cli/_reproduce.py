@@ -16,6 +16,7 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits
 
 from ._app import app
+from ._options import check_output_folder
 
 console = Console()
 
@@ -55,6 +56,7 @@ def reproduce(
             raise typer.Exit(2)
         experiments = {n: experiments[n] for n in only}
 
+    check_output_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     entries, results, failures, timings = [], {}, {}, {}
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),

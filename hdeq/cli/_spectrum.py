@@ -12,6 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ._app import app
+from ._options import check_output_file
+
+#: Largest --simulate size (one dense eigendecomposition of that size).
+MAX_SIMULATE = 20000
 
 console = Console()
 
@@ -34,6 +38,8 @@ def build_law(law: LawName, aspect_ratio: float, scale: float, population: Optio
     """The law object named on the command line (ValueError on bad parameters)."""
     import hdeq
 
+    if law is not LawName.sample_covariance and (population or weights):
+        raise typer.BadParameter("--population and --weights apply to sample-covariance only")
     if law is LawName.mp:
         return hdeq.MarchenkoPastur(aspect_ratio, scale=scale)
     if law is LawName.semicircle:
@@ -57,7 +63,7 @@ def spectrum(
     weights: Optional[str] = typer.Option(None, "--weights",
                                           help="Their weights, e.g. '0.5,0.5' (default equal)."),
     points: int = typer.Option(400, "--points", min=10, help="Grid size."),
-    simulate: int = typer.Option(0, "--simulate", min=0,
+    simulate: int = typer.Option(0, "--simulate", min=0, max=MAX_SIMULATE,
                                  help="Also draw one finite matrix with this many features "
                                       "and show its eigenvalue histogram."),
     seed: int = typer.Option(0, "--seed"),
@@ -67,6 +73,8 @@ def spectrum(
     """Print the support, atoms and moments of a law; save its density on a grid."""
     from ..report import SpectrumDisplay
 
+    check_output_file(png, "--png")
+    check_output_file(csv, "--csv")
     try:
         obj = build_law(law, aspect_ratio, scale, population, weights)
         eig = obj.sample(simulate, seed=seed) if simulate else None

@@ -89,17 +89,33 @@ def check_array(value, name: str, owner: str | None = None, *, ndim=None,
     return arr
 
 
+#: Largest magnitude accepted in user data: squares and sums of squares of up to
+#: 1e8 such numbers stay finite in float64 (max about 1.8e308).
+MAX_DATA_MAGNITUDE = 1e150
+
+
+def _check_magnitude(arr: np.ndarray, name: str, owner: str | None) -> None:
+    if arr.size and np.max(np.abs(arr)) > MAX_DATA_MAGNITUDE:
+        raise ValueError(f"{_where(name, owner)} must have entries of magnitude at most "
+                         f"{MAX_DATA_MAGNITUDE:g} (their squares must stay finite in float64); "
+                         f"got {_show(np.max(np.abs(arr)))}: rescale the data")
+
+
 def check_data(X, name: str = "X", owner: str | None = None, *, y=None,
                y_name: str = "y") -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Validate a user data matrix of shape (n_samples, n_features), and optionally
-    targets of shape (n_samples,). Integer data are converted to float (documented)."""
+    targets of shape (n_samples,). Integer data are converted to float (documented).
+    Entries larger than ``MAX_DATA_MAGNITUDE`` in absolute value are rejected (their
+    squares would overflow)."""
     X = check_array(X, name, owner, ndim=2)
+    _check_magnitude(X, name, owner)
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{_where(name, owner)} must have at least one row and one "
                          f"column; got shape {X.shape}")
     if y is None:
         return X
     y = check_array(y, y_name, owner, ndim=(1, 2))
+    _check_magnitude(y, y_name, owner)
     if y.ndim == 2:
         if y.shape[1] != 1:
             raise ValueError(f"{_where(y_name, owner)} must have shape (n_samples,); "

@@ -76,3 +76,18 @@ def test_predict_errors(files, tmp_path):
     pd.DataFrame({"a": [1.0, np.nan, 2.0], "b": [1.0, 2.0, 3.0]}).to_csv(bad, index=False)
     res = runner.invoke(app, ["predict", str(bad), "--target", "b", "--n-samples", "2"])
     assert res.exit_code == 2 and "finite" in res.output
+
+
+def test_predict_rejects_text_columns_target_only_and_bad_output(tmp_path):
+    text = tmp_path / "text.csv"
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"], "y": [1.0, 2.0, 0.0]}).to_csv(
+        text, index=False)
+    res = runner.invoke(app, ["predict", str(text), "--target", "y"])
+    assert res.exit_code == 2 and "non-numeric: b" in res.output
+    only = tmp_path / "only.csv"
+    pd.DataFrame({"y": [1.0, 2.0, 3.0]}).to_csv(only, index=False)
+    res = runner.invoke(app, ["predict", str(only), "--target", "y"])
+    assert res.exit_code == 2 and "at least one feature column" in res.output
+    res = runner.invoke(app, ["predict", str(text), "--target", "y", "--png",
+                              str(tmp_path / "missing" / "x.png")])
+    assert res.exit_code == 2 and "does not exist" in res.output

@@ -70,3 +70,10 @@ def test_experiment_seed_depends_on_name_and_seed_only():
     assert experiment_seed(0, "a") == experiment_seed(0, "a")
     assert experiment_seed(0, "a") != experiment_seed(0, "b")
     assert experiment_seed(0, "a") != experiment_seed(1, "a")
+
+
+def test_reproduce_out_must_not_be_a_file(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("")
+    result = runner.invoke(app, ["reproduce", "--only", "mp_density", "--out", str(target)])
+    assert result.exit_code == 2 and "is a file" in result.output

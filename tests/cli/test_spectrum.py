@@ -49,3 +49,21 @@ def test_spectrum_sample_covariance_needs_population():
     result = runner.invoke(app, ["spectrum", "sample-covariance"])
     assert result.exit_code != 0
     assert "--population" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--png", "/nonexistent-folder/x.png"], "does not exist"),
+    (["--csv", "."], "is a folder, not a file"),
+    (["--population", "1,2"], "sample-covariance only"),
+])
+def test_spectrum_rejects_bad_options_before_computing(args, message):
+    result = runner.invoke(app, ["spectrum", "mp", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_version_flag():
+    from hdeq import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output

@@ -35,3 +35,11 @@ def test_same_seed_same_numbers():
     a = hdeq.MarchenkoPastur(0.5).sample(50, seed=3)
     b = hdeq.MarchenkoPastur(0.5).sample(50, seed=np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
+
+
+def test_data_whose_squares_overflow_is_rejected():
+    X = np.random.default_rng(0).standard_normal((30, 5))
+    with pytest.raises(ValueError, match="`y` of gcv must have entries of magnitude"):
+        hdeq.gcv(X, X[:, 0] * 1e200, 0.1)
+    with pytest.raises(ValueError, match="`X` of gcv must have entries of magnitude"):
+        hdeq.gcv(X * 1e200, X[:, 0], 0.1)
