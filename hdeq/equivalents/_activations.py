@@ -752,8 +752,8 @@ _ALIASES = {"identity": "linear", "heaviside": "step", "silu": "swish", "square"
 ACTIVATION_NAMES = tuple(_CLOSED_FORMS) + tuple(_QUADRATURE)
 
 
-def activation(name_or_callable, *, negative_slope: float = 0.01, name: str | None = None
-               ) -> Activation:
+def activation(name_or_callable, *, negative_slope: float | None = None,
+               name: str | None = None) -> Activation:
     """Build an :class:`Activation` from a name or a vectorized callable.
 
     Parameters
@@ -765,8 +765,9 @@ def activation(name_or_callable, *, negative_slope: float = 0.01, name: str | No
         a float array to a float array of the same shape (quadrature tier; it must be
         smooth except possibly at 0, else a ``ValueError`` says the stated accuracy
         ``QUADRATURE_RTOL`` cannot be reached).
-    negative_slope : float
-        Slope for t < 0 of ``leaky_relu`` (s(t) = t for t > 0, ``negative_slope``·t else).
+    negative_slope : float, optional
+        Slope for t < 0 of ``leaky_relu`` (s(t) = t for t > 0, ``negative_slope``·t else);
+        default 0.01. Given with any other activation it is an error.
     name : str, optional
         Name of a callable activation (defaults to its ``__name__``).
 
@@ -775,15 +776,20 @@ def activation(name_or_callable, *, negative_slope: float = 0.01, name: str | No
     >>> import hdeq
     >>> round(hdeq.activation("erf").derivative_mean(1.0), 6)   # 2/sqrt(3π)
     0.65147
-    >>> hdeq.activation(lambda t: t * t).mean(2.0)   # quadrature of E (√2 ξ)² = 2
-    2.0000000000000004
+    >>> round(hdeq.activation(lambda t: t * t).mean(2.0), 12)   # quadrature: E (√2 ξ)² = 2
+    2.0
     """
     if isinstance(name_or_callable, Activation):
         return name_or_callable
+    key = (_ALIASES.get(name_or_callable.lower(), name_or_callable.lower())
+           if isinstance(name_or_callable, str) else None)
+    if negative_slope is not None and key != "leaky_relu":
+        raise ValueError(f"`negative_slope` of activation applies to 'leaky_relu' only; got it "
+                         f"with {name_or_callable!r}")
     if isinstance(name_or_callable, str):
-        key = _ALIASES.get(name_or_callable.lower(), name_or_callable.lower())
         if key == "leaky_relu":
-            slope = check_scalar(negative_slope, "negative_slope", "activation")
+            slope = check_scalar(0.01 if negative_slope is None else negative_slope,
+                                 "negative_slope", "activation")
             return _LeakyReLU("leaky_relu", slope)
         if key in _CLOSED_FORMS:
             return _CLOSED_FORMS[key]()
@@ -797,12 +803,13 @@ def activation(name_or_callable, *, negative_slope: float = 0.01, name: str | No
         act = Activation(label, name_or_callable)
         probe = np.linspace(-3.0, 3.0, 7).reshape(7, 1) * np.ones((1, 2))
         try:
-            act._eval_checked(probe, "on a probe grid")
-        except ValueError:
-            raise
+            act(probe)
         except Exception as exc:
             raise ValueError(f"activation callable {label!r} failed on a float array of shape "
-                             f"(7, 2): {exc}") from exc
+                             f"(7, 2): {exc}. It must be vectorized: map a numpy array to an "
+                             f"array of the same shape (e.g. np.maximum(t, 0), not "
+                             f"max(t, 0))") from exc
+        act._eval_checked(probe, "on a probe grid")
         return act
     raise ValueError(f"`name_or_callable` of activation must be a name ({', '.join(ACTIVATION_NAMES)}), "
                      f"a callable or an Activation; got {name_or_callable!r}")

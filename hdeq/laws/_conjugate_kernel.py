@@ -41,6 +41,10 @@ def _activation_constants(activation):
     ``gaussian_equivalent``), else adaptive quadrature of the plain callable (theory note
     §1.1: ``mu1 = E[xi s(xi)]`` by Stein's identity, valid for kinks).
     """
+    if isinstance(activation, str):  # laws sit below the activation registry
+        raise ValueError(f"`activation` of {_OWNER} must be a callable or an "
+                         f"hdeq.activation(...); for a name pass "
+                         f"hdeq.activation({activation!r}); got the string {activation!r}")
     if hasattr(activation, "gaussian_equivalent") and hasattr(activation, "second_moment"):
         mu0, mu1, _ = activation.gaussian_equivalent(1.0)
         second = activation.second_moment(1.0)

@@ -48,6 +48,11 @@ CLOSED = [n for n in ACTIVATION_NAMES if activation(n).closed_form]
 QUAD = [n for n in ACTIVATION_NAMES if not activation(n).closed_form]
 
 
+def _slope(name, value):
+    """negative_slope applies to leaky_relu only."""
+    return {"negative_slope": value} if name == "leaky_relu" else {}
+
+
 def _data(rng, n=60, p=40):
     X = rng.standard_normal((n, p)) / np.sqrt(p) * rng.uniform(0.5, 1.5, (n, 1))
     return X
@@ -92,7 +97,7 @@ def test_exact_constants():
 def test_closed_form_moments_equal_quadrature(name):
     """Closed forms in τ (theory note §1.2 second table) against the quadrature tier
     applied to the same function given as a plain callable (two routes, 1e-10)."""
-    closed = activation(name, negative_slope=0.2)
+    closed = activation(name, **_slope(name, 0.2))
     plain = activation(closed._func, name=f"plain {name}")
     assert not plain.closed_form
     tau = np.array([0.3, 1.0422, 2.0, 4.0])
@@ -185,7 +190,7 @@ def test_random_fourier_identity(rng):
 def test_kernel_closed_form_equals_mehler(rng, name):
     """Two routes: closed form (§1.3) and the Mehler expansion with quadrature Hermite
     coefficients (§1.4 option A), 1e-8 relative to the diagonal scale."""
-    act = activation(name, negative_slope=0.3)
+    act = activation(name, **_slope(name, 0.3))
     A, B = _data(rng), _data(rng, 50)
     K = act.kernel(A, B)
     K_h = act.kernel(A, B, method="hermite")
@@ -240,7 +245,7 @@ def test_kernel_large_norms(name):
 @given(name=st.sampled_from(CLOSED), seed=st.integers(0, 2 ** 31 - 1),
        scale=st.floats(0.05, 3.0))
 def test_kernel_is_psd_and_cauchy_schwarz(name, seed, scale):
-    act = activation(name, negative_slope=0.3)
+    act = activation(name, **_slope(name, 0.3))
     X = np.random.default_rng(seed).standard_normal((7, 3)) * scale
     K = act.kernel(X)
     eig = np.linalg.eigvalsh(K)
@@ -313,3 +318,13 @@ def test_shapes_and_vectorization():
     assert act.kernel(np.ones((4, 2)), np.ones((3, 2))).shape == (4, 3)
     assert hdeq.activation is activation and activation(act) is act
     assert "erf" in repr(act)
+
+
+def test_negative_slope_with_another_activation_is_an_error():
+    with pytest.raises(ValueError, match="applies to 'leaky_relu' only"):
+        activation("relu", negative_slope=0.1)
+
+
+def test_non_vectorized_callable_gets_a_helpful_message():
+    with pytest.raises(ValueError, match="must be vectorized"):
+        activation(lambda t: max(t, 0))

@@ -229,3 +229,8 @@ def test_bad_calls():
         law.sample(0)
     with pytest.raises(ValueError, match="z = 0"):
         law_pw(1.0, 1.0, 0.5, 2.0).stieltjes(0.0)   # 0 off the support, but t = 1/(z psi)
+
+
+def test_from_activation_with_a_name_says_how_to_pass_it():
+    with pytest.raises(ValueError, match=r"hdeq.activation\('tanh'\)"):
+        ConjugateKernelLaw.from_activation("tanh", 0.5, 0.625)
