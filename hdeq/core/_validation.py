@@ -53,8 +53,10 @@ def check_scalar(value, name: str, owner: str | None = None, *, low=None, high=N
 
 def check_array(value, name: str, owner: str | None = None, *, ndim=None,
                 nonnegative: bool = False, positive: bool = False,
-                allow_complex: bool = False, dtype=float) -> np.ndarray:
-    """Return ``value`` as a finite ndarray (float, or complex where allowed).
+                allow_complex: bool = False, allow_infinite: bool = False,
+                dtype=float) -> np.ndarray:
+    """Return ``value`` as a finite ndarray (float, or complex where allowed; ``±inf``
+    where ``allow_infinite``, never NaN).
 
     Raises ``ValueError`` for non-numeric, non-finite, complex (unless allowed),
     negative (when ``nonnegative``) or wrongly shaped input.
@@ -80,7 +82,10 @@ def check_array(value, name: str, owner: str | None = None, *, ndim=None,
         if arr.ndim not in allowed:
             raise ValueError(f"{where} must have {' or '.join(map(str, allowed))} "
                              f"dimension(s); got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if allow_infinite:
+        if np.any(np.isnan(arr)):
+            raise ValueError(f"{where} must not contain NaN")
+    elif not np.all(np.isfinite(arr)):
         raise ValueError(f"{where} must contain only finite values; got NaN or inf")
     if positive and np.any(arr <= 0):
         raise ValueError(f"{where} must be positive; got minimum {_show(arr.min())}")

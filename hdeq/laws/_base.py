@@ -159,7 +159,7 @@ class SpectralLaw:
         part only (finite, no warning). Array in, array out (shape of ``x``).
         """
         check_on_failure(on_failure)
-        x = check_array(x, "x", self._owner)
+        x = check_array(x, "x", self._owner, allow_infinite=True)
         out = np.zeros(x.shape)
         xf = x.ravel()
         inside = np.zeros(xf.shape, dtype=bool)
@@ -188,7 +188,7 @@ class SpectralLaw:
         the atoms ``<= x``. Clipped to [0, 1].
         """
         check_on_failure(on_failure)
-        x = check_array(x, "x", self._owner)
+        x = check_array(x, "x", self._owner, allow_infinite=True)
         xf = x.ravel()
         out = np.zeros(xf.shape)
         for loc, mass in self.atoms:

@@ -104,7 +104,7 @@ class Semicircle(SpectralLaw):
         """Density ``sqrt(4 s^2 - x^2) / (2 pi s^2)`` on ``[-2s, 2s]``, 0 outside
         (closed form; ``on_failure`` is accepted for the common interface)."""
         check_on_failure(on_failure)
-        x = check_array(x, "x", "Semicircle.pdf")
+        x = check_array(x, "x", "Semicircle.pdf", allow_infinite=True)
         r = self.radius
         with np.errstate(invalid="ignore"):
             f = np.sqrt(np.clip(r * r - x * x, 0.0, None)) / (2.0 * np.pi * self.scale ** 2)
@@ -114,7 +114,7 @@ class Semicircle(SpectralLaw):
         """Distribution function
         ``1/2 + x sqrt(4 s^2 - x^2) / (4 pi s^2) + arcsin(x / 2s) / pi`` (clipped)."""
         check_on_failure(on_failure)
-        x = check_array(x, "x", "Semicircle.cdf")
+        x = check_array(x, "x", "Semicircle.cdf", allow_infinite=True)
         r = self.radius
         u = np.clip(x, -r, r)
         return (0.5 + u * np.sqrt(np.clip(r * r - u * u, 0.0, None))

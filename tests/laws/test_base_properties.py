@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import hdeq
 from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw, SpectralLaw
 
 ratios = st.floats(0.05, 4.0).filter(lambda c: abs(c - 1) > 0.05)
@@ -91,3 +92,13 @@ def test_moments_quadrature_vs_closed_or_series(law):
 def test_sample_is_sorted_real_and_of_requested_length(law):
     ev = law.sample(37, seed=0)
     assert ev.shape == (37,) and ev.dtype == float and np.all(np.diff(ev) >= 0)
+
+
+@pytest.mark.parametrize("law", [hdeq.MarchenkoPastur(2.0), hdeq.Semicircle(1.0),
+                                 hdeq.free_additive_convolution(hdeq.Semicircle(1.0), 0.5)])
+def test_pdf_and_cdf_at_infinity(law):
+    x = np.array([-np.inf, np.inf])
+    np.testing.assert_array_equal(law.pdf(x), [0.0, 0.0])
+    np.testing.assert_allclose(law.cdf(x), [0.0, 1.0], atol=1e-10)
+    with pytest.raises(ValueError, match="NaN"):
+        law.pdf([np.nan])
