@@ -60,7 +60,8 @@ def scaling_law(quick: bool, seed: int) -> ExperimentResult:
                  for n, v in zip(n_fin, finite.excess_error(n_fin))]
         sim = finite.simulate(n_sim, trials=trials, seed=np.random.default_rng(ss))
         rows += [dict(panel=panel, series=f"{name}, P = {n_modes}", x=r.n_samples,
-                      empirical=r.empirical, stderr=r.stderr) for r in sim.itertuples()]
+                      theory=r.theory, empirical=r.empirical, stderr=r.stderr)
+                 for r in sim.itertuples()]
         worst = float(np.max(_ratio(sim.empirical, sim.theory, sim.stderr, sim.n_samples)))
         fitted_sim = fit_power_law(n_sim, sim.empirical.to_numpy())[0]
         fitted_fin = fit_power_law(n_sim, sim.theory.to_numpy())[0]
@@ -100,7 +101,8 @@ def scaling_law(quick: bool, seed: int) -> ExperimentResult:
                                         n_random_features=N_sim).simulate(
         trials=trials + 2, seed=np.random.default_rng(seeds[2]))
     rows += [dict(panel=panel_rf, series="ridge 0.01", x=r.n_random_features / n_rf,
-                  empirical=r.empirical, stderr=r.stderr) for r in sim_rf.itertuples()]
+                  theory=r.theory, empirical=r.empirical, stderr=r.stderr)
+             for r in sim_rf.itertuples()]
     worst_rf = float(np.max(_ratio(sim_rf.empirical, sim_rf.theory, sim_rf.stderr, n_rf)))
     agreement.append(Agreement("random projection test error in N", worst_rf, 1.0,
                                f"same statistic, {trials + 2} draws per N"))
@@ -119,12 +121,15 @@ def scaling_law(quick: bool, seed: int) -> ExperimentResult:
         "noisy optimal-ridge curve especially, where bias and variance cross over), so the "
         "simulated slope is compared with the slope of the theory over the same n, not with "
         "the asymptotic rate.\n\n"
-        "Third panel: the linear random-projection model (N Gaussian features of the same "
+        "Right panel: the linear random-projection model (N Gaussian features of the same "
         "kind of power-law data, §6.3) — test error against N/n; with a small ridge the "
         "model-wise double-descent peak at N = n appears, a ridge of 0.01 smooths it. "
         f"Simulation worst deviation {worst_rf:.2f} of the tolerance.")
     return ExperimentResult("scaling_law", "Scaling laws: power-law learning curves and exponents",
                             make_table(rows), tuple(agreement), summary,
-                            FigureSpec(xlabel="n_samples (left), N / n (right)",
-                                       ylabel="excess / test error", xscale="log",
-                                       yscale="log", ncols=2))
+                            FigureSpec(xlabel="n_samples", ylabel="excess risk",
+                                       xscale="log", yscale="log", ncols=2,
+                                       panel_axes={
+                                           panel: ("n_samples", "excess risk"),
+                                           panel_rf: ("N / n (random features per "
+                                                      "sample)", "test error")}))

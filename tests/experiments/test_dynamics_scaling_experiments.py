@@ -20,8 +20,9 @@ def results():
 
 @pytest.mark.simulation
 @pytest.mark.parametrize("name", NAMES)
-def test_quick_run_table_and_agreement(results, name):
+def test_quick_run_table_and_agreement(results, name, check_readable):
     result = results[name]
+    check_readable(result)
     table = result.table
     for col in ("panel", "series", "x", "theory", "empirical", "stderr"):
         assert col in table.columns

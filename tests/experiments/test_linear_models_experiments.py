@@ -19,10 +19,11 @@ def test_registered():
 
 @pytest.mark.simulation
 @pytest.mark.parametrize("name", NAMES)
-def test_quick_run_agrees_and_is_well_formed(name):
+def test_quick_run_agrees_and_is_well_formed(name, check_readable):
     start = time.process_time()
     result = registered()[name].run(True, 0)
     cpu = time.process_time() - start
+    check_readable(result)
     assert result.passed, [a.to_dict() for a in result.agreement]
     table = result.table
     assert np.isfinite(table.theory).any() and np.isfinite(table.empirical).any()
