@@ -38,6 +38,9 @@ MAX_ITER = 1       #: iteration budget exhausted with the residual above toleran
 NOT_FINITE = 2     #: the iterate became NaN or infinite
 WRONG_BRANCH = 3   #: small residual but the Herglotz / real-branch check failed
 
+#: Smallest ``|Re z| / scale`` the continuation floor follows (see ``solve_stieltjes``).
+_FLOOR_MIN = 1e-30
+
 _STATUS_TEXT = {MAX_ITER: "iteration limit reached", NOT_FINITE: "non-finite iterate",
                 WRONG_BRANCH: "wrong branch (Herglotz check failed)"}
 
@@ -148,7 +151,11 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
     solved successively at ``x + i eta_k``, ``eta_k = max(y, eta_start * r^k)``
     geometric from ``eta_start`` (default ``10 * scale``) down to ``eta_floor * scale``,
     each level warm-started from the previous one (only ``inner_iter`` Newton steps
-    per intermediate level), then at ``z`` itself until convergence. For real ``z``
+    per intermediate level), then at ``z`` itself until convergence. Points with
+    ``|Re z| < scale`` continue down the same geometric ladder to the per-point floor
+    ``eta_floor * max(|Re z|, 1e-30 * scale)``, so a bulk far below the spectral
+    scale (eigenvalues spanning many decades) is approached at a width relative to
+    itself, not to ``scale``. For real ``z``
     this final solve is *on* the real axis, so the value is the boundary value
     ``m(x + i0)`` exactly (no smoothing width). Step halving keeps ``Im m > 0``
     (theory note linear.md §3.3). Converged points leave the active set.
@@ -241,13 +248,23 @@ def _continuation(fun, z, idx, *, scale, eta_start, eta_floor, n_continuation, m
                   inner_iter, step_tol, res_stop):
     counts = np.zeros(z.size, dtype=np.int64)
     y = z.imag
-    etas = np.geomspace(eta_start, eta_floor * scale, max(n_continuation, 2))
+    # geometric ladder with the ratio of n_continuation levels from eta_start down to
+    # eta_floor * scale; each point stops at its own floor eta_floor * clip(|x|,
+    # _FLOOR_MIN * scale, scale): a point far below the spectral scale (a bulk of
+    # tiny eigenvalues) is followed down to a width relative to itself
+    n_lev = max(n_continuation, 2)
+    ratio = (eta_floor * scale / eta_start) ** (1.0 / (n_lev - 1))
+    floor = eta_floor * np.clip(np.abs(z.real), _FLOOR_MIN * scale, scale)
+    with np.errstate(divide="ignore"):
+        extra = np.log(np.min(floor, initial=eta_floor * scale) / (eta_floor * scale))
+    n_lev += int(np.ceil(extra / np.log(ratio))) if ratio < 1 else 0
     m = -1.0 / (z.real + 1j * np.maximum(y, eta_start))
     pending = y < eta_start                      # still above their target
-    for eta in etas[1:]:
+    for k in range(1, n_lev):
         sel = np.flatnonzero(pending)
         if sel.size == 0:
             break
+        eta = np.maximum(eta_start * ratio ** k, floor[sel])
         level = np.maximum(y[sel], eta)
         zl = z.real[sel] + 1j * level
         # a few Newton steps per intermediate level (path following)
@@ -255,7 +272,7 @@ def _continuation(fun, z, idx, *, scale, eta_start, eta_floor, n_continuation, m
                                   max_iter=min(inner_iter, max_iter),
                                   step_tol=step_tol, real_target=np.zeros(sel.size, bool))
         counts[sel] += c
-        pending[sel[level <= y[sel]]] = False
+        pending[sel[(level <= y[sel]) | (eta <= floor[sel])]] = False
     # final solve at the targets themselves (real points: on the axis)
     m, c, res, dF = _newton(fun, m, z, idx, max_iter=max_iter, step_tol=step_tol,
                             real_target=z.imag == 0, scale=scale, res_stop=res_stop)

@@ -143,6 +143,33 @@ def _bisect(f, lo, hi, n_steps=80):
     return 0.5 * (lo + hi)
 
 
+def _bisect_offset(f, pole, direction, s_lo, s_hi, n_steps=200):
+    """Vectorized bisection of ``g(s) = f(pole + direction * s)`` over the offset
+    ``s`` in ``[s_lo, s_hi]`` (positive arrays, sign change between the ends, the
+    sign at ``s_lo`` is taken as the left sign).
+
+    The midpoint is geometric while ``s_hi > 4 s_lo`` and arithmetic after, so a root
+    at any distance from the pole (from ``1e-15 |pole|`` to decades away) is found
+    to a relative accuracy of a few ulp *in the offset* within ~120 steps. Returns
+    ``(u, s)``: the root ``pole + direction * s`` and its offset ``s``.
+    """
+    pole = np.asarray(pole, dtype=float)
+    sgn = np.asarray(direction, dtype=float)
+    lo = np.array(s_lo, dtype=float)
+    hi = np.array(s_hi, dtype=float)
+    g = lambda s: f(pole + sgn * s)  # noqa: E731
+    left_sign = np.sign(g(lo))
+    for _ in range(n_steps):
+        mid = np.where(hi > 4.0 * lo, np.sqrt(lo * hi), 0.5 * (lo + hi))
+        same = np.sign(g(mid)) == left_sign
+        lo = np.where(same, mid, lo)
+        hi = np.where(same, hi, mid)
+        if np.all(hi - lo <= 4e-16 * hi):
+            break
+    s = 0.5 * (lo + hi)
+    return pole + sgn * s, s
+
+
 def _psi_derivs(u, t, wc, chunk=256):
     """``psi'(u) = 1 - c sum w t^2/(u - t)^2`` and ``psi''(u) = 2 c sum w t^2/(u - t)^3``
     for a 1-D array ``u``; ``wc = c * w``."""
@@ -162,13 +189,19 @@ def _psi_derivs(u, t, wc, chunk=256):
 def _psi(u, t, wc, chunk=256):
     u = np.asarray(u, dtype=float)
     out = np.empty(u.shape)
-    for s in range(0, u.size, chunk):
-        uu = u[s:s + chunk, None]
-        out[s:s + chunk] = u[s:s + chunk] * (1.0 + (1.0 / (uu - t[None, :])) @ (wc * t))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for s in range(0, u.size, chunk):
+            uu = u[s:s + chunk, None]
+            out[s:s + chunk] = u[s:s + chunk] * (1.0 + (1.0 / (uu - t[None, :])) @ (wc * t))
     return out
 
 
-def sample_covariance_edges(values, weights, aspect_ratio):
+#: Population eigenvalues ``<= ZERO_RTOL * max`` are treated as exact zeros by
+#: :func:`sample_covariance_edges` and :class:`hdeq.laws.SampleCovarianceLaw`.
+ZERO_RTOL = 1e-12
+
+
+def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=ZERO_RTOL):
     r"""Support edges of the generalized Marchenko-Pastur law (Silverstein & Choi 1995).
 
     Population spectrum :math:`H = \sum_j w_j \delta_{t_j}`, ratio
@@ -184,32 +217,61 @@ def sample_covariance_edges(values, weights, aspect_ratio):
     (neighbours only), so dense populations of 10^4 atoms cost O(K) plus the few
     candidates.
 
+    Scale and spread: the law of ``s H`` is the law of ``H`` scaled by ``s``, so the
+    computation runs on ``t / max t`` (no overflow for ``max t = 1e300``, no
+    underflow for ``1e-300``) and the edges are scaled back. Every critical point
+    is located by bisection in its *offset from the nearest pole* with a geometric
+    midpoint (:func:`_bisect_offset`), so bulks many decades below the largest
+    eigenvalue get edges accurate to a few ulp. Population eigenvalues
+    ``<= zero_rtol * max t`` (default ``1e-12``, about the float64 rounding of a
+    covariance matrix computed from data) are treated as exact zeros: they only add
+    to the atom at 0 (a bulk of relative width below ``zero_rtol`` is not
+    resolved). Pass ``zero_rtol=0`` to keep them (spreads beyond ``1e12`` are then
+    at your own risk).
+
     Zero population eigenvalues do not enter (they only add to the atom at 0).
     Returns a sorted tuple of ``(left, right)`` intervals of the continuous part
     of the sample spectrum (both the ``p x p`` law and its companion).
+
+    Examples
+    --------
+    >>> [tuple(float(f"{e:.4g}") for e in iv)
+    ...  for iv in sample_covariance_edges([1e-10, 1.0], [0.5, 0.5], 0.5)]
+    [(1.34e-11, 1.866e-10), (0.25, 2.25)]
+    >>> sample_covariance_edges([1e-13, 1.0], [0.5, 0.5], 0.5)   # 1e-13 is a zero
+    ((0.25, 2.25),)
     """
     t = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     keep = t > 0
     t, w = t[keep], w[keep]
+    if t.size == 0:
+        return ()
+    unit = float(t.max())
+    t = t / unit
+    keep = t > zero_rtol
+    t, w = t[keep], w[keep]
     order = np.argsort(t)
     t, w = t[order], w[order]
     c = float(aspect_ratio)
     wc = c * w
-    d1 = lambda u: _psi_derivs(u, t, wc)[0]
-    d2 = lambda u: _psi_derivs(u, t, wc)[1]
+    d1 = lambda u: _psi_derivs(u, t, wc)[0]  # noqa: E731
+    d2 = lambda u: _psi_derivs(u, t, wc)[1]  # noqa: E731
+    tiny = 1e-15       # smallest offset from a pole, relative to it (> 1 ulp, so the
+                       # pole itself, where 1/(u - t) has the wrong sign, is never hit)
+    one = np.ones(1)
     crit = []
-    # (-inf, t_1): psi' decreasing from 1 to -inf
-    span = t[-1] * (1.0 + c) + 1.0
-    lo = -span
-    while d1(np.array([lo]))[0] <= 0:
-        lo *= 2.0
-    crit.append(_bisect(d1, np.array([lo]), np.array([t[0]]) - 0.0)[0])
-    # (t_K, inf): psi' increasing from -inf to 1
-    hi = t[-1] + span
-    while d1(np.array([hi]))[0] <= 0:
-        hi = t[-1] + 2.0 * (hi - t[-1])
-    right = _bisect(d1, np.array([t[-1]]), np.array([hi]))[0]
+    # (-inf, t_1): psi' decreasing from 1 to -inf; offset to the left of t_1
+    span = 1.0 + c + 1.0
+    s_hi = t[0] + span
+    while d1(np.array([t[0] - s_hi]))[0] <= 0:
+        s_hi *= 2.0
+    crit.append(_bisect_offset(d1, t[:1], -one, tiny * t[:1], np.array([s_hi]))[0][0])
+    # (t_K, inf): psi' increasing from -inf to 1; offset to the right of t_K = 1
+    s_hi = span
+    while d1(np.array([t[-1] + s_hi]))[0] <= 0:
+        s_hi *= 2.0
+    right = _bisect_offset(d1, t[-1:], one, tiny * t[-1:], np.array([s_hi]))[0][0]
     # gaps: screen, then locate the maximum of psi' (zero of decreasing psi'')
     if t.size > 1:
         a = wc[:-1] * t[:-1] ** 2
@@ -217,14 +279,19 @@ def sample_covariance_edges(values, weights, aspect_ratio):
         L = np.diff(t)
         cand = np.flatnonzero((np.cbrt(a) + np.cbrt(b)) ** 3 < L ** 2)
         if cand.size:
-            lo_c, hi_c = t[cand], t[cand + 1]
-            # start points strictly inside the open intervals
-            eps = 1e-12 * (hi_c - lo_c)
-            umax = _bisect(d2, lo_c + eps, hi_c - eps)
+            lo_c, hi_c, Lc = t[cand], t[cand + 1], L[cand]
+            # the zero of psi'' lies in the half where psi'' changes sign; bisect
+            # from the pole at that end, geometrically in the offset
+            mid = lo_c + 0.5 * Lc
+            from_lo = d2(mid) < 0
+            pole = np.where(from_lo, lo_c, hi_c)
+            sgn = np.where(from_lo, 1.0, -1.0)
+            umax, _ = _bisect_offset(d2, pole, sgn, tiny * pole, 0.5 * Lc)
             has = d1(umax) > 0
             if np.any(has):
-                ul = _bisect(d1, lo_c[has] + eps[has], umax[has])
-                ur = _bisect(d1, umax[has], hi_c[has] - eps[has])
+                lo_h, hi_h, um = lo_c[has], hi_c[has], umax[has]
+                ul, _ = _bisect_offset(d1, lo_h, np.ones(lo_h.size), tiny * lo_h, um - lo_h)
+                ur, _ = _bisect_offset(d1, hi_h, -np.ones(hi_h.size), tiny * hi_h, hi_h - um)
                 crit.extend(np.ravel(np.column_stack([ul, ur])))
     crit.append(right)
     xs = _psi(np.array(crit), t, wc)
@@ -233,7 +300,7 @@ def sample_covariance_edges(values, weights, aspect_ratio):
     lo0 = pairs[0][0]
     if lo0 < 0 and abs(lo0) < 1e-12 * pairs[-1][1]:
         pairs[0] = (0.0, pairs[0][1])
-    return tuple((float(a), float(b)) for a, b in sorted(pairs))
+    return tuple((float(a) * unit, float(b) * unit) for a, b in sorted(pairs))
 
 
 def polynomial_density(x, values, weights, aspect_ratio):
