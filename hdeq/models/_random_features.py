@@ -110,7 +110,13 @@ class RandomFeaturesRidge:
         ridge_arr = check_array(ridge, "ridge", _OWNER, positive=True)
         self.weight_variance = check_scalar(weight_variance, "weight_variance", _OWNER, low=0)
         self._grid_args = (N.astype(int), ridge_arr)
-        self.n_random_features, self.ridge = np.broadcast_arrays(N.astype(int), ridge_arr)
+        try:
+            self.n_random_features, self.ridge = np.broadcast_arrays(N.astype(int), ridge_arr)
+        except ValueError:
+            raise ValueError(f"`n_random_features` and `ridge` of {_OWNER} must broadcast "
+                             f"together (e.g. a grid: ridge[:, None] against "
+                             f"n_random_features[None, :]); got shapes {N.shape} and "
+                             f"{ridge_arr.shape}") from None
         self.shape = self.ridge.shape
         self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
         self.n_samples, self.n_features = X_train.shape

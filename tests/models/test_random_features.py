@@ -248,3 +248,10 @@ def test_validation():
         RandomFeaturesRidge(X, y, Xt, yt, **{**kw, "activation": "nope"})
     with pytest.raises(ValueError, match="`kind`"):
         RandomFeaturesRidge(X, y, Xt, yt, **kw).test_error("both")
+
+
+def test_grid_shapes_that_do_not_broadcast_are_named():
+    X = np.random.default_rng(0).standard_normal((20, 4))
+    with pytest.raises(ValueError, match="must broadcast together"):
+        RandomFeaturesRidge(X, X[:, 0], X, X[:, 0], n_random_features=[5, 10, 20],
+                            ridge=[0.1, 0.2])
