@@ -24,7 +24,7 @@ def test_quick_experiment(run, check_readable):
     # the theory's sharpest test-error peak sits at the interpolation threshold x = 1
     test = table[(table["series"] == "test") & table["empirical"].isna()
                  & table["panel"].str.endswith("0.0001")]
-    assert len(test) > 20                            # the dense theory grid
+    assert len(test) >= 5                            # extra theory points near the peak
     for _, panel in test.groupby("panel"):
         assert panel["x"].to_numpy()[np.argmax(panel["theory"].to_numpy())] == \
             pytest.approx(1.0, rel=0.15)
