@@ -42,6 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
+from ._population import parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
 
@@ -100,25 +101,13 @@ class _LeastSquaresDynamics:
     _arg_name = "times"
 
     def __init__(self, population, target, signal_var, noise_var, n_samples, init_var,
-                 n_nodes):
+                 n_nodes, n_features):
         owner = self._owner
-        pop = check_array(population, "population", owner, ndim=1, positive=True)
-        if (target is None) == (signal_var is None):
-            raise ValueError(f"exactly one of `target` and `signal_var` of {owner} must be "
-                             f"given; got target={'None' if target is None else 'array'}, "
-                             f"signal_var={signal_var!r}")
-        if target is not None:
-            beta = check_array(target, "target", owner, ndim=1)
-            if beta.shape != pop.shape:
-                raise ValueError(f"`target` of {owner} must have one coefficient per "
-                                 f"population eigenvalue, shape {pop.shape}; got {beta.shape}")
-            self.signal_var = None
-        else:
-            self.signal_var = check_scalar(signal_var, "signal_var", owner, low=0.0,
-                                           low_inclusive=True)
-            beta = None
-        self.population = pop
-        self.target = beta
+        prob = parse_population(population, target, signal_var, n_features, owner=owner)
+        self.population = prob.eigenvalues          # eigenvalues the simulation draws with
+        self.target = prob.coefficients             # b = V^T beta, None for signal_var
+        self.signal_var = prob.signal_var
+        self._problem = prob
         self.noise_var = check_scalar(noise_var, "noise_var", owner, low=0.0,
                                       low_inclusive=True)
         self.n_samples = check_scalar(n_samples, "n_samples", owner, low=1,
@@ -126,17 +115,19 @@ class _LeastSquaresDynamics:
         self.init_var = check_scalar(init_var, "init_var", owner, low=0.0, low_inclusive=True)
         self.n_nodes = check_scalar(n_nodes, "n_nodes", owner, low=16, low_inclusive=True,
                                     integer=True)
-        self.n_features = pop.size
-        if self.n_features == self.n_samples:
-            raise ValueError(f"`n_samples` of {owner} must differ from n_features = "
-                             f"{self.n_features} (at aspect ratio 1 the spectrum of S touches 0 "
+        self.n_features = prob.n_features
+        rank = prob.rank
+        if abs(rank - self.n_samples) < 1e-9:
+            raise ValueError(f"`n_samples` of {owner} must differ from the number of positive "
+                             f"population eigenvalues {rank:g} (n_features = "
+                             f"{self.n_features}; at aspect ratio 1 the spectrum of S touches 0 "
                              f"and the variance diverges as t -> inf); got {self.n_samples}")
         self.aspect_ratio = self.n_features / self.n_samples
-        values, inverse, counts = np.unique(pop, return_inverse=True, return_counts=True)
-        self._atoms = values
-        self._weights = counts / self.n_features
-        coef2 = beta ** 2 if beta is not None else np.full(pop.size, self.signal_var / pop.size)
-        self._energy = np.bincount(inverse, weights=coef2, minlength=values.size)
+        # zero eigenvalues of Sigma carry no data and enter no risk: the theory runs on the
+        # positive part (rank r, ratio r/n); w_0 puts init_var * r/p of its energy there
+        self._ratio = rank / self.n_samples
+        self._init_on_range = self.init_var * rank / self.n_features
+        self._atoms, self._weights, self._energy = prob.atoms, prob.weights, prob.energy
         self._cache = None
 
     # ---------------------------------------------------------------- filters (override)
@@ -154,7 +145,7 @@ class _LeastSquaresDynamics:
         if self._cache is not None:
             return self._cache
         t, w, a = self._atoms, self._weights, self._energy
-        gamma = self.aspect_ratio
+        gamma = self._ratio
         law = _sample_covariance_law(t, w, gamma)
         lo, hi = _law_edges(law)
         if not lo > 0:
@@ -210,7 +201,7 @@ class _LeastSquaresDynamics:
         flat = np.reshape(arg, -1)
         out = cont.double_integral(self._decay, flat, c["bias_kernel"]).real
         if self.init_var > 0:
-            out = out + self.init_var * cont.spectral_integral(
+            out = out + self._init_on_range * cont.spectral_integral(
                 self._decay2, flat, c["trace_sigma_q"]).real
         return _as_output(out, arg)
 
@@ -223,7 +214,7 @@ class _LeastSquaresDynamics:
         if self._use_quadrature(method):
             return _as_output(self._quadrature(arg)["variance"], arg)
         c = self._nodes()
-        out = self.noise_var * self.aspect_ratio * c["contour"].spectral_integral(
+        out = self.noise_var * self._ratio * c["contour"].spectral_integral(
             self._fit_filter, np.reshape(arg, -1), c["trace_sigma_q"]).real
         return _as_output(out, arg)
 
@@ -241,7 +232,8 @@ class _LeastSquaresDynamics:
         """Training mean squared error ``||y - X w||^2 / n`` (theory note §7a).
 
         ``beta^T S e^{-2tS} beta + (init_var/p) tr S e^{-2tS} + noise_var (1/n) tr e^{-2tK}``
-        with ``(1/n) tr e^{-2tK} = 1 - gamma + gamma int e^{-2tx} dmu(x)``. ``method`` as in
+        with ``(1/n) tr e^{-2tK} = 1 - gamma + gamma int e^{-2tx} dmu(x)``, ``gamma = r/n``
+        the ratio of the positive part of ``Sigma`` (rank ``r``). ``method`` as in
         :meth:`bias`.
         """
         arg = self._check_arg(arg)
@@ -250,9 +242,9 @@ class _LeastSquaresDynamics:
         c = self._nodes()
         cont = c["contour"]
         flat = np.reshape(arg, -1)
-        g = self.aspect_ratio
+        g = self._ratio
         signal = cont.spectral_integral(self._z_decay2, flat,
-                                        c["beta_q_beta"] + self.init_var * c["trace_q"]).real
+                                        c["beta_q_beta"] + self._init_on_range * c["trace_q"]).real
         noise = 1.0 - g + g * cont.spectral_integral(self._decay2, flat, c["trace_q"]).real
         return _as_output(signal + self.noise_var * noise, arg)
 
@@ -277,9 +269,10 @@ class _LeastSquaresDynamics:
         density, computed by Gauss-Legendre in ``theta`` after ``x = (a+b)/2 + (b-a)/2
         cos(theta)``, which removes the square-root edges.
         """
-        g = self.aspect_ratio
+        g = self._ratio
         s0 = float(self._atoms[0])
         r2 = float(self._energy[0])
+        i2 = self._init_on_range
         a, b = (1 - np.sqrt(g)) ** 2, (1 + np.sqrt(g)) ** 2
         nodes, wts = _gauss_legendre(n_points)
         theta = 0.5 * np.pi * (nodes + 1.0)
@@ -290,9 +283,9 @@ class _LeastSquaresDynamics:
         d = self._decay(flat[:, None], s0 * x[None, :]).real
         d0 = self._decay(flat, 0.0).real if atom > 0 else np.zeros(flat.size)
         int_d2 = (d ** 2) @ dens + atom * d0 ** 2
-        bias = (r2 + self.init_var) * s0 * int_d2
+        bias = (r2 + i2) * s0 * int_d2
         variance = self.noise_var * g * (((1.0 - d) ** 2) @ (dens / x))
-        train = ((r2 + self.init_var) * ((d ** 2) @ (dens * s0 * x))
+        train = ((r2 + i2) * ((d ** 2) @ (dens * s0 * x))
                  + self.noise_var * (1.0 - g + g * int_d2))
         return {"bias": bias, "variance": variance, "train": train}
 
@@ -302,9 +295,7 @@ class _LeastSquaresDynamics:
         X = rng.standard_normal((n, p)) * np.sqrt(self.population)[None, :]
         eps = np.sqrt(self.noise_var) * rng.standard_normal(n)
         w0 = np.sqrt(self.init_var / p) * rng.standard_normal(p)
-        beta = (self.target if self.target is not None
-                else np.sqrt(self.signal_var / p) * rng.standard_normal(p))
-        return X, eps, w0, beta
+        return X, eps, w0, self._problem.draw_target(rng)
 
     @staticmethod
     def _decompose(X):
@@ -387,11 +378,16 @@ class GradientFlow(_LeastSquaresDynamics):
 
     Parameters
     ----------
-    population : array_like of shape (n_features,)
-        Eigenvalues of the population covariance ``Sigma`` (positive).
+    population : array_like or tuple or law
+        The population covariance ``Sigma``, in any form :class:`hdeq.RidgeRegression`
+        accepts (:func:`hdeq.models._population.parse_population`): eigenvalues ``>= 0``,
+        ``(values, weights)`` or a spectral law (both with ``n_features``), or a ``(p, p)``
+        matrix. Zero eigenvalues are allowed: those directions carry no data and enter no
+        risk, so the theory runs on the positive part (rank ``r``, ratio ``r/n``).
     target : array_like of shape (n_features,), optional
-        Coefficients of ``beta`` in the eigenbasis of ``Sigma`` (same order). Give exactly
-        one of ``target`` and ``signal_var``.
+        Coefficients of ``beta`` in the eigenbasis of ``Sigma`` (same order), or ``beta``
+        itself when ``population`` is a matrix. Give exactly one of ``target`` and
+        ``signal_var``.
     signal_var : float, optional
         Isotropic random target ``beta ~ N(0, signal_var/p I)`` (theory: ``b_k^2 =
         signal_var/p``; the simulation draws a fresh ``beta`` per trial), as in
@@ -399,11 +395,15 @@ class GradientFlow(_LeastSquaresDynamics):
     noise_var : float
         Label noise variance ``sigma^2 >= 0``.
     n_samples : int
-        Number of training samples ``n`` (must differ from ``n_features``).
+        Number of training samples ``n``; must differ from the number ``r`` of positive
+        eigenvalues of ``Sigma`` (ValueError: at ``r = n`` the spectrum of ``S`` touches 0
+        and the variance diverges as ``t -> inf``).
     init_var : float
         ``E ||w_0||^2``; ``w_0 ~ N(0, init_var/p I)``.
     n_nodes : int
         Nodes of the log-ellipse contour (300 gives ~1e-12 on spectra spanning 4 decades).
+    n_features : int, optional
+        Required when ``population`` is ``(values, weights)`` or a law; checked otherwise.
 
     Examples
     --------
@@ -418,9 +418,9 @@ class GradientFlow(_LeastSquaresDynamics):
     _arg_name = "time"
 
     def __init__(self, population, target=None, *, signal_var=None, noise_var, n_samples,
-                 init_var=0.0, n_nodes=300):
+                 init_var=0.0, n_nodes=300, n_features=None):
         super().__init__(population, target, signal_var, noise_var, n_samples, init_var,
-                         n_nodes)
+                         n_nodes, n_features)
 
     def _decay(self, s, z):
         return np.exp(-s * z)
@@ -471,7 +471,7 @@ class GradientDescent(_LeastSquaresDynamics):
 
     Parameters
     ----------
-    population, target, signal_var, noise_var, n_samples, init_var, n_nodes
+    population, target, signal_var, noise_var, n_samples, init_var, n_nodes, n_features
         As in :class:`GradientFlow`.
     learning_rate : float
         Step size ``eta > 0``.
@@ -491,10 +491,10 @@ class GradientDescent(_LeastSquaresDynamics):
     _arg_name = "steps"
 
     def __init__(self, population, target=None, *, signal_var=None, noise_var, n_samples,
-                 learning_rate, init_var=0.0, n_nodes=300):
+                 learning_rate, init_var=0.0, n_nodes=300, n_features=None):
         self.learning_rate = check_scalar(learning_rate, "learning_rate", self._owner, low=0.0)
         super().__init__(population, target, signal_var, noise_var, n_samples, init_var,
-                         n_nodes)
+                         n_nodes, n_features)
 
     def _contour_step(self):
         return self.learning_rate

@@ -29,6 +29,7 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridgeless_threshold, spectral_sums
+from ._population import parse_population
 
 __all__ = ["RandomProjectionRegression"]
 
@@ -43,11 +44,14 @@ class RandomProjectionRegression:
 
     Parameters
     ----------
-    population : array_like of shape (n_features,)
-        Eigenvalues of ``Sigma`` (positive).
+    population : array_like or tuple or law
+        ``Sigma`` in any form :class:`hdeq.RidgeRegression` accepts
+        (:func:`hdeq.models._population.parse_population`): eigenvalues ``>= 0``,
+        ``(values, weights)`` or a spectral law (both with ``n_features``), or a ``(P, P)``
+        matrix. Zero eigenvalues enter no spectral sum.
     target : array_like of shape (n_features,), optional
-        Coefficients of ``beta`` in the eigenbasis of ``Sigma``. Exactly one of ``target``
-        and ``signal_var``.
+        Coefficients of ``beta`` in the eigenbasis of ``Sigma``, or ``beta`` itself when
+        ``population`` is a matrix. Exactly one of ``target`` and ``signal_var``.
     signal_var : float, optional
         Random isotropic target ``beta ~ N(0, signal_var/P I)`` (theory uses
         ``b_k^2 = signal_var/P``).
@@ -57,6 +61,8 @@ class RandomProjectionRegression:
         Ridge(s) ``>= 0`` on the feature covariance scale (0: min-norm limit).
     n_samples, n_random_features : int or array_like of int
         Broadcast against ``ridge``.
+    n_features : int, optional
+        Required when ``population`` is ``(values, weights)`` or a law; checked otherwise.
 
     Examples
     --------
@@ -67,31 +73,18 @@ class RandomProjectionRegression:
     """
 
     def __init__(self, population, target=None, *, signal_var=None, noise_var, ridge,
-                 n_samples, n_random_features):
-        pop = check_array(population, "population", _OWNER, ndim=1, positive=True)
-        if (target is None) == (signal_var is None):
-            raise ValueError(f"exactly one of `target` and `signal_var` of {_OWNER} must be "
-                             f"given; got target={'None' if target is None else 'array'}, "
-                             f"signal_var={signal_var!r}")
-        if target is not None:
-            beta = check_array(target, "target", _OWNER, ndim=1)
-            if beta.shape != pop.shape:
-                raise ValueError(f"`target` of {_OWNER} must have shape {pop.shape}; got "
-                                 f"{beta.shape}")
-            self.signal_var = None
-            energy = beta ** 2
-        else:
-            self.signal_var = check_scalar(signal_var, "signal_var", _OWNER, low=0.0,
-                                           low_inclusive=True)
-            beta = None
-            energy = np.full(pop.size, self.signal_var / pop.size)
-        self.population, self.target = pop, beta
+                 n_samples, n_random_features, n_features=None):
+        prob = parse_population(population, target, signal_var, n_features, owner=_OWNER)
+        self.population = prob.eigenvalues          # eigenvalues the simulation draws with
+        self.target = prob.coefficients             # b = V^T beta, None for signal_var
+        self.signal_var = prob.signal_var
+        self._problem = prob
         self.noise_var = check_scalar(noise_var, "noise_var", _OWNER, low=0.0,
                                       low_inclusive=True)
         self.ridge = check_array(ridge, "ridge", _OWNER, nonnegative=True)
         self.n_samples = self._check_int(n_samples, "n_samples")
         self.n_random_features = self._check_int(n_random_features, "n_random_features")
-        self.n_features = pop.size
+        self.n_features = prob.n_features
         self.shape = np.broadcast_shapes(self.ridge.shape, self.n_samples.shape,
                                          self.n_random_features.shape)
         lam, n, N = (np.broadcast_to(a, self.shape).astype(float)
@@ -100,10 +93,7 @@ class RandomProjectionRegression:
             raise ValueError(f"`n_random_features` of {_OWNER} must differ from n_samples when "
                              f"ridge = 0 (interpolation peak, infinite risk); got "
                              f"{self.n_random_features!r}")
-        values, inverse = np.unique(pop, return_inverse=True)
-        self._t = values
-        self._m = np.bincount(inverse, minlength=values.size).astype(float)
-        self._e = np.bincount(inverse, weights=energy, minlength=values.size)
+        self._t, self._m, self._e = prob.atoms, prob.multiplicities, prob.energy
         self._solve(lam, n, N)
 
     @staticmethod
@@ -199,8 +189,7 @@ class RandomProjectionRegression:
             n, N = int(n_b[j]), int(N_b[j])
             vals = np.empty(trials)
             for k in range(trials):
-                beta = (self.target if self.target is not None
-                        else rng.standard_normal(P) * np.sqrt(self.signal_var / P))
+                beta = self._problem.draw_target(rng)
                 X = rng.standard_normal((n, P)) * np.sqrt(s)
                 F = rng.standard_normal((P, N)) / np.sqrt(N)
                 y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)

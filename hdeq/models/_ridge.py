@@ -12,46 +12,20 @@ The theory is the finite-size deterministic equivalent of §5.2, with the effect
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
 from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
-from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, merge_atoms,
-                                             ridge_risk, spectral_sums)
+from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, ridge_risk,
+                                             spectral_sums)
 from ._gcv import _gcv_from_svd
+from ._population import parse_population
 
 __all__ = ["RidgeRegression"]
 
 _OWNER = "RidgeRegression"
 QUANTITIES = ("test_error", "excess_error", "bias", "variance", "train_error", "gcv",
               "degrees_of_freedom")
-
-
-def _quantile_atoms(law, n_atoms):
-    """Mid-quantiles ``F^{-1}((j + 1/2)/K)`` of a spectral law, by vectorized bisection
-    of its cdf (atoms of the law are hit exactly by the jump of the cdf)."""
-    levels = (np.arange(n_atoms) + 0.5) / n_atoms
-    ends = [x for iv in law.support for x in iv] + [loc for loc, _ in law.atoms]
-    lo = np.full(n_atoms, min(ends))
-    hi = np.full(n_atoms, max(ends))
-    for _ in range(52):
-        mid = 0.5 * (lo + hi)
-        below = law.cdf(mid) < levels
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return np.maximum(hi, 0.0)
-
-
-def _largest_remainder(weights, total):
-    """Integer counts summing to ``total`` closest to ``total * weights``."""
-    raw = total * np.asarray(weights, float)
-    counts = np.floor(raw).astype(int)
-    short = total - counts.sum()
-    if short > 0:
-        counts[np.argsort(counts - raw)[:short]] += 1
-    return counts
 
 
 class RidgeRegression:
@@ -130,8 +104,11 @@ class RidgeRegression:
         self._population_arg = population
         self._target_arg = target
         self._n_features_arg = n_features
-        self._parse_population(population, n_features)
-        self._parse_target(target, signal_var)
+        prob = parse_population(population, target, signal_var, n_features, owner=_OWNER)
+        self._problem = prob
+        self.n_features = prob.n_features
+        self.signal_var = prob.signal_var
+        self._atoms, self._mult, self._energy = prob.atoms, prob.multiplicities, prob.energy
         lam = check_array(ridge, "ridge", _OWNER)
         if not self.allow_negative and np.any(lam < 0):
             raise ValueError(f"`ridge` of {_OWNER} must be >= 0 (or pass allow_negative=True "
@@ -148,108 +125,6 @@ class RidgeRegression:
         self._risk = ridge_risk(lam, self._atoms, self._mult, n.astype(float),
                                 target_energy=self._energy, noise_var=self.noise_var,
                                 allow_negative=self.allow_negative)
-
-    # ------------------------------------------------------------------ parsing
-    def _parse_population(self, population, n_features):
-        self._basis = None            # eigenvectors when a matrix was given
-        self._is_law = False
-        if hasattr(population, "cdf") and hasattr(population, "support"):
-            p = check_scalar(n_features, "n_features", _OWNER, low=1, low_inclusive=True,
-                             integer=True) if n_features is not None else None
-            if p is None:
-                raise ValueError(f"`n_features` of {_OWNER} must be given when `population` "
-                                 f"is a spectral law; got None")
-            eig = _quantile_atoms(population, p)
-            self._is_law = True
-            self._eigenvalues = eig
-            mult = np.ones(p)
-        elif isinstance(population, tuple) and len(population) == 2:
-            if n_features is None:
-                raise ValueError(f"`n_features` of {_OWNER} must be given when `population` "
-                                 f"is (values, weights); got None")
-            p = check_scalar(n_features, "n_features", _OWNER, low=1, low_inclusive=True,
-                             integer=True)
-            values = check_array(population[0], "population[0] (values)", _OWNER, ndim=1,
-                                 nonnegative=True)
-            weights = check_array(population[1], "population[1] (weights)", _OWNER, ndim=1,
-                                  nonnegative=True)
-            if values.shape != weights.shape:
-                raise ValueError(f"`population` of {_OWNER}: values and weights must have the "
-                                 f"same length; got {values.size} and {weights.size}")
-            if abs(weights.sum() - 1) > 1e-10:
-                raise ValueError(f"`population` of {_OWNER}: weights must sum to one; got "
-                                 f"{weights.sum()!r}")
-            self._values_weights = (values, weights)
-            eig = np.repeat(values, _largest_remainder(weights, p))   # for simulation
-            self._eigenvalues = eig
-            self._atoms_exact = (values, p * weights)
-            mult = None
-        else:
-            arr = check_array(population, "population", _OWNER, ndim=(1, 2))
-            if arr.ndim == 2:
-                if arr.shape[0] != arr.shape[1]:
-                    raise ValueError(f"`population` of {_OWNER} must be eigenvalues or a square "
-                                     f"(p, p) matrix; got shape {arr.shape}")
-                scale = max(np.abs(arr).max(), np.finfo(float).tiny)
-                if np.abs(arr - arr.T).max() > 1e-10 * scale:
-                    raise ValueError(f"`population` of {_OWNER} must be a symmetric matrix; "
-                                     f"got max |C - C^T| = {np.abs(arr - arr.T).max():.3g}")
-                eig, vecs = np.linalg.eigh((arr + arr.T) / 2)
-                if eig[0] < -1e-10 * max(scale, eig[-1]):
-                    raise ValueError(f"`population` of {_OWNER} must be positive "
-                                     f"semi-definite; got minimum eigenvalue {eig[0]:.6g}")
-                eig = np.where(eig <= 1e-10 * max(scale, eig[-1]), 0.0, eig)
-                self._basis = vecs
-            else:
-                eig = arr
-                if np.any(eig < 0):
-                    raise ValueError(f"`population` of {_OWNER} must have non-negative "
-                                     f"eigenvalues; got minimum {eig.min()!r}")
-            p = eig.size
-            if n_features is not None and check_scalar(
-                    n_features, "n_features", _OWNER, integer=True) != p:
-                raise ValueError(f"`n_features` of {_OWNER} must match the population size "
-                                 f"{p}; got {n_features!r}")
-            self._eigenvalues = eig
-            mult = np.ones(p)
-        if not np.any(self._eigenvalues > 0):
-            raise ValueError(f"`population` of {_OWNER} must have a positive eigenvalue; "
-                             f"got all zero")
-        self.n_features = int(p)
-        self._mult_per_eig = mult
-
-    def _parse_target(self, target, signal_var):
-        p = self.n_features
-        if (target is None) == (signal_var is None):
-            raise ValueError(f"exactly one of `target` and `signal_var` of {_OWNER} must be "
-                             f"given; got {'both' if target is not None else 'neither'}")
-        if signal_var is not None:
-            self.signal_var = check_scalar(signal_var, "signal_var", _OWNER, low=0,
-                                           low_inclusive=True)
-            self._coef = None
-            if hasattr(self, "_atoms_exact"):
-                values, mult = self._atoms_exact
-            else:
-                values, mult = self._eigenvalues, np.ones(p)
-            energy = mult * self.signal_var / p
-        else:
-            if hasattr(self, "_atoms_exact") or self._is_law:
-                raise ValueError(f"`target` of {_OWNER} cannot be an array when `population` is "
-                                 f"(values, weights) or a law; pass `signal_var` (isotropic "
-                                 f"random target) or give the eigenvalues explicitly")
-            beta = check_array(target, "target", _OWNER, ndim=1)
-            if beta.size != p:
-                raise ValueError(f"`target` of {_OWNER} must have length n_features = {p} "
-                                 f"(matching the population); got {beta.size}")
-            coef = beta if self._basis is None else self._basis.T @ beta
-            self.signal_var = None
-            self._coef = coef
-            values, mult = self._eigenvalues, np.ones(p)
-            energy = coef ** 2
-        t, m, (e,) = merge_atoms(values, mult, energy)
-        keep = t > 0
-        self._atoms, self._mult, self._energy = t[keep], m[keep], e[keep]
-        self._null_energy = float(np.sum(e[~keep]))
 
     # ------------------------------------------------------------------ helpers
     def _out(self, values):
@@ -433,7 +308,7 @@ class RidgeRegression:
             "degrees_of_freedom": self._risk.df1,
         }
         theory = {k: np.broadcast_to(v, self.shape).reshape(-1) for k, v in theory.items()}
-        s = self._eigenvalues
+        s = self._problem.eigenvalues
         sqrt_s = np.sqrt(s)
         p = self.n_features
         rows = []
@@ -459,10 +334,7 @@ class RidgeRegression:
 
     def _one_draw(self, n, lam, s, sqrt_s, p, rng):
         X = rng.standard_normal((n, p)) * sqrt_s
-        if self._coef is None:
-            beta = rng.standard_normal(p) * np.sqrt(self.signal_var / p)
-        else:
-            beta = self._coef
+        beta = self._problem.draw_target(rng)
         y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)
         U, d, Vt = np.linalg.svd(X, full_matrices=False)
         r = int(np.sum(d > max(n, p) * np.finfo(float).eps * d[0]))   # numerical rank

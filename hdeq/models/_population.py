@@ -1,0 +1,270 @@
+r"""One parser for the population and target of every linear model.
+
+All linear models of :mod:`hdeq.models` (ridge, gradient flow / descent, linear random
+projections) see the data through the same two objects (theory note linear.md §5.1):
+the spectrum of the population covariance ``Sigma`` and the energy of the target
+``beta`` along each eigenvalue, ``b_k^2`` with ``b = V^T beta``. :func:`parse_population`
+turns every accepted form of ``(population, target | signal_var)`` into a
+:class:`LinearProblem` holding both, so that a model accepts the same forms as every other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core._validation import check_array, check_scalar
+from ..equivalents._ridge_equivalent import merge_atoms
+
+__all__ = ["LinearProblem", "parse_population"]
+
+
+def _quantile_atoms(law, n_atoms):
+    """Mid-quantiles ``F^{-1}((j + 1/2)/K)`` of a spectral law, by vectorized bisection
+    of its cdf (atoms of the law are hit exactly by the jump of the cdf)."""
+    levels = (np.arange(n_atoms) + 0.5) / n_atoms
+    ends = [x for iv in law.support for x in iv] + [loc for loc, _ in law.atoms]
+    lo = np.full(n_atoms, min(ends))
+    hi = np.full(n_atoms, max(ends))
+    for _ in range(52):
+        mid = 0.5 * (lo + hi)
+        below = law.cdf(mid) < levels
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return np.maximum(hi, 0.0)
+
+
+def _largest_remainder(weights, total):
+    """Integer counts summing to ``total`` closest to ``total * weights``."""
+    raw = total * np.asarray(weights, float)
+    counts = np.floor(raw).astype(int)
+    short = total - counts.sum()
+    if short > 0:
+        counts[np.argsort(counts - raw)[:short]] += 1
+    return counts
+
+
+@dataclass(frozen=True, eq=False)
+class LinearProblem:
+    r"""A population covariance and a target, as the linear models consume them.
+
+    Built by :func:`parse_population`; read-only.
+
+    Attributes
+    ----------
+    kind : {"eigenvalues", "spectrum", "matrix", "law"}
+        Which form the population was given in.
+    n_features : int
+        Dimension ``p``.
+    eigenvalues : ndarray of shape (n_features,)
+        The ``p`` eigenvalues the simulation twins draw with (``X = Z diag(sqrt(s))`` in the
+        eigenbasis): the given ones; those of the matrix; ``p * weights[j]`` copies of
+        ``values[j]`` rounded by largest remainders for ``(values, weights)``; the
+        mid-quantile atoms for a law.
+    coefficients : ndarray of shape (n_features,) or None
+        ``b = V^T beta`` in the order of ``eigenvalues``, or None for an isotropic random
+        target (``signal_var``).
+    signal_var : float or None
+        ``E ||beta||^2`` of the isotropic random target ``beta ~ N(0, signal_var/p I)``.
+    basis : ndarray of shape (n_features, n_features) or None
+        Eigenvectors ``V`` (columns) when a matrix was given.
+    atoms, multiplicities, energy : ndarray of shape (K,)
+        The distinct **positive** eigenvalues ``t_k`` (sorted), their multiplicities
+        ``m_k`` (``p * weight`` for ``(values, weights)``, exact, not rounded) and the target
+        energy ``e_k = sum of b_j^2 over eigenvalues equal to t_k`` (``m_k signal_var / p``
+        for the isotropic target): every spectral sum of theory note §5.2 is
+        ``sum_k m_k f(t_k)`` or ``sum_k e_k g(t_k)``.
+    null_energy : float
+        Target energy on the zero eigenvalues; it never enters a risk (``Sigma`` kills it).
+    """
+
+    kind: str
+    n_features: int
+    eigenvalues: np.ndarray
+    coefficients: np.ndarray | None
+    signal_var: float | None
+    basis: np.ndarray | None
+    atoms: np.ndarray
+    multiplicities: np.ndarray
+    energy: np.ndarray
+    null_energy: float
+
+    @property
+    def rank(self) -> float:
+        """``sum_k m_k``: the number of positive eigenvalues (not an integer for a
+        ``(values, weights)`` spectrum whose counts ``p * weight`` are not)."""
+        return float(np.sum(self.multiplicities))
+
+    @property
+    def weights(self) -> np.ndarray:
+        """``m_k / rank``: the spectral distribution of the positive part of ``Sigma``."""
+        return self.multiplicities / self.rank
+
+    def draw_target(self, rng) -> np.ndarray:
+        """``b`` for one simulation draw: the given coefficients, or a fresh isotropic
+        ``N(0, signal_var/p I)`` draw."""
+        if self.coefficients is not None:
+            return self.coefficients
+        p = self.n_features
+        return rng.standard_normal(p) * np.sqrt(self.signal_var / p)
+
+
+def _law_eigenvalues(law, n_features, owner):
+    if n_features is None:
+        raise ValueError(f"`n_features` of {owner} must be given when `population` is a "
+                         f"spectral law; got None")
+    p = check_scalar(n_features, "n_features", owner, low=1, low_inclusive=True, integer=True)
+    eig = _quantile_atoms(law, p)
+    return eig, eig, np.ones(p)
+
+
+def _spectrum_eigenvalues(population, n_features, owner):
+    if n_features is None:
+        raise ValueError(f"`n_features` of {owner} must be given when `population` is "
+                         f"(values, weights); got None")
+    p = check_scalar(n_features, "n_features", owner, low=1, low_inclusive=True, integer=True)
+    values = check_array(population[0], "population[0] (values)", owner, ndim=1,
+                         nonnegative=True)
+    weights = check_array(population[1], "population[1] (weights)", owner, ndim=1,
+                          nonnegative=True)
+    if values.shape != weights.shape:
+        raise ValueError(f"`population` of {owner}: values and weights must have the same "
+                         f"length; got {values.size} and {weights.size}")
+    if abs(weights.sum() - 1) > 1e-10:
+        raise ValueError(f"`population` of {owner}: weights must sum to one; got "
+                         f"{weights.sum()!r}")
+    return np.repeat(values, _largest_remainder(weights, p)), values, p * weights
+
+
+def _matrix_eigenvalues(arr, owner):
+    if arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"`population` of {owner} must be eigenvalues or a square (p, p) "
+                         f"matrix; got shape {arr.shape}")
+    scale = max(np.abs(arr).max(), np.finfo(float).tiny)
+    if np.abs(arr - arr.T).max() > 1e-10 * scale:
+        raise ValueError(f"`population` of {owner} must be a symmetric matrix; got max "
+                         f"|C - C^T| = {np.abs(arr - arr.T).max():.3g}")
+    eig, vecs = np.linalg.eigh((arr + arr.T) / 2)
+    if eig[0] < -1e-10 * max(scale, eig[-1]):
+        raise ValueError(f"`population` of {owner} must be positive semi-definite; got "
+                         f"minimum eigenvalue {eig[0]:.6g}")
+    return np.where(eig <= 1e-10 * max(scale, eig[-1]), 0.0, eig), vecs
+
+
+def parse_population(population, target=None, signal_var=None, n_features=None, *,
+                     owner) -> LinearProblem:
+    r"""Validate a population covariance and a target, in any accepted form, once.
+
+    The linear models (:class:`hdeq.RidgeRegression`, :class:`hdeq.GradientFlow`,
+    :class:`hdeq.GradientDescent`, :class:`hdeq.RandomProjectionRegression`) all call this
+    function, so they accept the same forms. Setting (theory note linear.md §5.1): rows
+    ``x ~ N(0, Sigma)``, ``y = x^T beta + noise``; the risks depend on ``Sigma`` and ``beta``
+    only through the eigenvalues ``s_j`` of ``Sigma`` and the energies ``b_j^2`` of
+    ``b = V^T beta`` (§5.2), which is what the returned :class:`LinearProblem` holds.
+
+    Parameters
+    ----------
+    population : array_like or tuple or law
+        ``Sigma``, as one of
+
+        * 1-D array of its ``n_features`` eigenvalues ``>= 0`` (the eigenbasis is the
+          standard one);
+        * ``(values, weights)`` of two 1-D arrays: a spectral distribution (weights sum to
+          one) with ``n_features`` given: ``n_features * weights[j]`` eigenvalues equal
+          ``values[j]`` (exact in the theory; rounded by largest remainders for simulation);
+        * a ``(p, p)`` symmetric positive semi-definite matrix;
+        * a spectral law (an object with ``cdf``, ``support``, ``atoms``, e.g. from
+          :mod:`hdeq.laws`) with ``n_features`` given: discretized into ``n_features``
+          mid-quantile atoms ``F^{-1}((j + 1/2)/p)``, used by theory and simulation alike.
+
+        At least one eigenvalue must be positive.
+    target : array_like of shape (n_features,), optional
+        ``b = V^T beta`` in the eigenbasis (in the order of the given eigenvalues) when
+        ``population`` is eigenvalues, ``beta`` itself when it is a matrix. Not accepted
+        with ``(values, weights)`` or a law, whose eigenbasis is not fixed.
+    signal_var : float, optional
+        Isotropic random target ``beta ~ N(0, (signal_var/p) I_p)``: the theory uses
+        ``b_j^2 -> signal_var/p`` (exact in expectation). Give exactly one of ``target`` and
+        ``signal_var``.
+    n_features : int, optional
+        Required for ``(values, weights)`` and a law; checked against the size otherwise.
+    owner : str
+        Name of the calling model, used in error messages.
+
+    Returns
+    -------
+    LinearProblem
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, what was expected and what was received.
+
+    Examples
+    --------
+    >>> prob = parse_population(([1.0, 4.0], [0.25, 0.75]), signal_var=2.0, n_features=8,
+    ...                         owner="demo")
+    >>> prob.atoms, prob.multiplicities, prob.energy
+    (array([1., 4.]), array([2., 6.]), array([0.5, 1.5]))
+    >>> prob.eigenvalues
+    array([1., 1., 4., 4., 4., 4., 4., 4.])
+    >>> parse_population(np.diag([2.0, 0.0]), [3.0, 1.0], owner="demo").null_energy
+    1.0
+    """
+    if (target is None) == (signal_var is None):
+        raise ValueError(f"exactly one of `target` and `signal_var` of {owner} must be given; "
+                         f"got {'both' if target is not None else 'neither'}")
+    basis = None
+    exact = None                                    # (values, multiplicities) if not ones
+    if hasattr(population, "cdf") and hasattr(population, "support"):
+        kind = "law"
+        eig, *_ = _law_eigenvalues(population, n_features, owner)
+    elif (isinstance(population, tuple) and len(population) == 2
+          and all(np.ndim(part) == 1 for part in population)):
+        kind = "spectrum"
+        eig, *exact = _spectrum_eigenvalues(population, n_features, owner)
+    else:
+        arr = check_array(population, "population", owner, ndim=(1, 2))
+        if arr.ndim == 2:
+            kind = "matrix"
+            eig, basis = _matrix_eigenvalues(arr, owner)
+        else:
+            kind = "eigenvalues"
+            eig = arr
+            if np.any(eig < 0):
+                raise ValueError(f"`population` of {owner} must have non-negative "
+                                 f"eigenvalues; got minimum {eig.min()!r}")
+        if n_features is not None and check_scalar(
+                n_features, "n_features", owner, integer=True) != eig.size:
+            raise ValueError(f"`n_features` of {owner} must match the population size "
+                             f"{eig.size}; got {n_features!r}")
+    if eig.size == 0:
+        raise ValueError(f"`population` of {owner} must contain at least one eigenvalue; got "
+                         f"none")
+    if not np.any(eig > 0):
+        raise ValueError(f"`population` of {owner} must have a positive eigenvalue; got all "
+                         f"zero")
+    p = int(eig.size)
+    values, mult = exact if exact is not None else (eig, np.ones(p))
+    if signal_var is not None:
+        signal_var = check_scalar(signal_var, "signal_var", owner, low=0, low_inclusive=True)
+        coef = None
+        energy = mult * signal_var / p
+    else:
+        if kind in ("spectrum", "law"):
+            raise ValueError(f"`target` of {owner} cannot be an array when `population` is "
+                             f"(values, weights) or a law; pass `signal_var` (isotropic "
+                             f"random target) or give the eigenvalues explicitly")
+        beta = check_array(target, "target", owner, ndim=1)
+        if beta.size != p:
+            raise ValueError(f"`target` of {owner} must have length n_features = {p} "
+                             f"(one coefficient per population eigenvalue); got {beta.size}")
+        coef = beta if basis is None else basis.T @ beta
+        energy = coef ** 2
+    t, m, (e,) = merge_atoms(values, mult, energy)
+    keep = (t > 0) & (m > 0)
+    return LinearProblem(kind=kind, n_features=p, eigenvalues=eig, coefficients=coef,
+                         signal_var=signal_var, basis=basis, atoms=t[keep],
+                         multiplicities=m[keep], energy=e[keep],
+                         null_energy=float(np.sum(e[t == 0])))
