@@ -19,6 +19,7 @@ console = Console()
 
 class ModelName(str, Enum):
     ridge = "ridge"
+    random_features = "random-features"
 
 
 def _numbers(values: Optional[List[str]], option: str, integer: bool = False):
@@ -97,7 +98,9 @@ def predict(
     file: Path = typer.Argument(..., help="Data set: .csv (header row) or .npy (2-D array)."),
     target: str = typer.Option(..., "--target", "-t",
                                help="Target column: a name (.csv) or an index (.npy)."),
-    model: ModelName = typer.Option(ModelName.ridge, "--model", help="Model (ridge)."),
+    model: ModelName = typer.Option(ModelName.ridge, "--model",
+                                    help="ridge: learning curve in the training size; "
+                                         "random-features: test error in the width N."),
     ridge: Optional[List[str]] = typer.Option(
         None, "--ridge", help="Ridge(s) on the covariance scale, e.g. '0.01,0.1' "
                               "(default 1e-3,1e-2,1e-1,1 times the mean feature variance)."),
@@ -109,6 +112,17 @@ def predict(
                                     "(0: prediction only)."),
     no_center: bool = typer.Option(False, "--no-center",
                                    help="Do not centre columns and target by their means."),
+    activation: str = typer.Option("relu", "--activation",
+                                   help="random-features: activation name (see "
+                                        "hdeq.ACTIVATION_NAMES)."),
+    n_random_features: Optional[List[str]] = typer.Option(
+        None, "--n-random-features", help="random-features: widths N, e.g. '20,100,500' "
+                                          "(default: 12 widths from n/20 to 5n)."),
+    test_fraction: float = typer.Option(0.3, "--test-fraction", min=0.05, max=0.95,
+                                        help="random-features: share of rows held out."),
+    max_rows: int = typer.Option(2000, "--max-rows", min=20,
+                                 help="random-features: use at most this many rows (a random "
+                                      "subset; the theory needs one n x n eigendecomposition)."),
     seed: int = typer.Option(0, "--seed"),
     png: Optional[Path] = typer.Option(None, "--png", help="Save the figure here."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Save the table here."),
@@ -124,6 +138,10 @@ def predict(
 
     check_output_file(png, "--png")
     check_output_file(csv, "--csv")
+    if model is ModelName.random_features:
+        _predict_random_features(file, target, ridge, n_random_features, activation,
+                                 test_fraction, max_rows, trials, no_center, seed, png, csv)
+        return
     try:
         X, y, _ = load_table(file, target)
         if trials == 1:
@@ -183,4 +201,88 @@ def _save_figure(table, lines, path: Path, title: str) -> None:
              if np.isfinite(r.empirical)]
     spec = FigureSpec(xlabel="training size n", ylabel="mean squared error", xscale="log",
                       yscale="log", ncols=2)
+    save_figure(plot_table(make_table(rows), spec, title=title), path)
+
+
+def _predict_random_features(file, target, ridge, widths, activation, test_fraction,
+                             max_rows, trials, no_center, seed, png, csv) -> None:
+    """`--model random-features`: train and test error of random-feature ridge regression
+    on a random split of FILE's rows, as a function of the width N (hdeq.RandomFeaturesRidge:
+    expectation over the random weights, conditioned on the data)."""
+    from ..models import RandomFeaturesRidge
+
+    try:
+        X, y, _ = load_table(file, target)
+        if trials == 1:
+            raise ValueError("--trials must be 0 (prediction only) or >= 2")
+        rng = np.random.default_rng(seed)
+        rows = rng.permutation(X.shape[0])[:max_rows]
+        X, y = X[rows], y[rows]
+        if not no_center:
+            scale = X.std(axis=0)
+            X = (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+            y = y - y.mean()
+        n_test = int(round(test_fraction * X.shape[0]))
+        if n_test < 1 or X.shape[0] - n_test < 2:
+            raise ValueError(f"--test-fraction {test_fraction} leaves no test or training rows "
+                             f"out of {X.shape[0]}")
+        X_train, y_train, X_test, y_test = X[n_test:], y[n_test:], X[:n_test], y[:n_test]
+        n = X_train.shape[0]
+        lam = _numbers(ridge, "--ridge")
+        lam = np.array([1e-3, 1e-1]) if lam is None else lam
+        N = _numbers(widths, "--n-random-features", integer=True)
+        if N is None:
+            N = np.unique(np.geomspace(max(2, n // 20), 5 * n, 12).round().astype(int))
+        rf = RandomFeaturesRidge(X_train, y_train, X_test, y_test, activation=activation,
+                                 n_random_features=N[None, :], ridge=lam[:, None])
+        if trials >= 2:
+            with console.status(f"fitting {trials} draws of the random weights ..."):
+                table = rf.simulate(trials=trials, seed=seed)
+        else:
+            table = _theory_table(rf)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+
+    out = Table(title=f"random-feature ridge ({activation}) on {file.name} (target {target}): "
+                      f"n = {n} training rows, {n_test} test rows")
+    for col in ("N", "ridge", "train theory", "test theory", "test empirical", "stderr"):
+        out.add_column(col, justify="right")
+    wide = table.pivot_table(index=["n_random_features", "ridge"], columns="quantity",
+                             values=["theory", "empirical", "stderr"], dropna=False)
+    for (Nv, lv), row in wide.iterrows():
+        emp, err = row[("empirical", "test_error")], row[("stderr", "test_error")]
+        out.add_row(str(Nv), f"{lv:.3g}", f"{row[('theory', 'train_error')]:.5g}",
+                    f"{row[('theory', 'test_error')]:.5g}",
+                    "" if np.isnan(emp) else f"{emp:.5g}", "" if np.isnan(err) else f"{err:.2g}")
+    console.print(out)
+    if csv is not None:
+        table.to_csv(csv, index=False)
+        console.print(f"table written to {csv}")
+    if png is not None:
+        _save_rf_figure(table, n, png, f"{file.name}: random-feature ridge ({activation})")
+        console.print(f"figure written to {png}")
+
+
+def _theory_table(rf):
+    import pandas as pd
+
+    frames = []
+    for quantity, values in (("train_error", rf.train_error()), ("test_error", rf.test_error())):
+        frames.append(pd.DataFrame({"n_random_features": rf.n_random_features.ravel(),
+                                    "ridge": rf.ridge.ravel(), "quantity": quantity,
+                                    "theory": np.ravel(values), "empirical": np.nan,
+                                    "stderr": np.nan}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _save_rf_figure(table, n, path: Path, title: str) -> None:
+    from ..experiments import FigureSpec, make_table
+    from ..report import plot_table, save_figure
+
+    rows = [{"panel": f"ridge = {r.ridge:.3g}", "series": r.quantity.replace("_error", ""),
+             "x": r.n_random_features / n, "theory": r.theory, "empirical": r.empirical,
+             "stderr": r.stderr} for r in table.itertuples()]
+    spec = FigureSpec(xlabel="N / n (width over training rows)", ylabel="mean squared error",
+                      xscale="log", yscale="log", ncols=2)
     save_figure(plot_table(make_table(rows), spec, title=title), path)

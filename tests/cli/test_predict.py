@@ -91,3 +91,28 @@ def test_predict_rejects_text_columns_target_only_and_bad_output(tmp_path):
     res = runner.invoke(app, ["predict", str(text), "--target", "y", "--png",
                               str(tmp_path / "missing" / "x.png")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_predict_random_features_width_curve(files, tmp_path):
+    _, _, csv, _ = files
+    out_csv, out_png = tmp_path / "rf.csv", tmp_path / "rf.png"
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model",
+                              "random-features", "--activation", "erf", "--n-random-features",
+                              "20,80,300", "--ridge", "0.01", "--trials", "3", "--max-rows",
+                              "300", "--csv", str(out_csv), "--png", str(out_png)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out_csv)
+    assert sorted(table.n_random_features.unique()) == [20, 80, 300]
+    assert set(table.quantity) == {"train_error", "test_error"}
+    assert np.isfinite(table.theory).all() and np.isfinite(table.empirical).all()
+    # theory beside 3 draws of the weights: within 4 stderr + 15% (n = 210 training rows)
+    dev = np.abs(table.empirical - table.theory)
+    assert np.all(dev <= 4 * table.stderr + 0.15 * table.theory)
+    assert out_png.stat().st_size > 1000
+
+
+def test_predict_random_features_unknown_activation(files):
+    _, _, csv, _ = files
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model",
+                              "random-features", "--activation", "nope", "--trials", "0"])
+    assert res.exit_code == 2 and "relu" in res.output
