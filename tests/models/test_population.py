@@ -1,0 +1,260 @@
+"""One population/target parser for every linear model (hdeq.models._population).
+
+Reference values: theory note linear.md §5.1-5.2 (the risks depend on Sigma and beta only
+through the eigenvalues s_j and the energies b_j^2 of b = V^T beta, so every form of the
+same problem must give the same numbers), §5.4 (ridgeless = min-norm limit, the t -> inf
+limit of gradient flow from w_0 = 0, §7a) and §6.3 (linear random projections tend to
+ridge regression as N -> inf).
+"""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from hdeq import GradientDescent, GradientFlow, RandomProjectionRegression, RidgeRegression
+from hdeq.laws import MarchenkoPastur
+from hdeq.models._population import parse_population
+
+P, N_SAMPLES = 120, 60
+VALUES = np.array([0.5, 1.0, 3.0])
+WEIGHTS = np.array([0.25, 0.5, 0.25])
+
+
+def _rotation(p, seed):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((p, p)))
+    return q
+
+
+def _eigenvalues():
+    return np.repeat(VALUES, (P * WEIGHTS).astype(int))
+
+
+def _target_forms():
+    """The same problem (Sigma, beta) as eigenvalues + b and as a matrix + beta = V b."""
+    eig = _eigenvalues()
+    b = np.random.default_rng(7).standard_normal(P) / np.sqrt(P)
+    q = _rotation(P, 1)
+    return {"eigenvalues": dict(population=eig, target=b),
+            "matrix": dict(population=q @ np.diag(eig) @ q.T, target=q @ b)}
+
+
+def _isotropic_forms():
+    """The same spectrum with an isotropic random target, in all four forms."""
+    eig = _eigenvalues()
+    q = _rotation(P, 2)
+    return {"eigenvalues": dict(population=eig, signal_var=1.3),
+            "matrix": dict(population=q @ np.diag(eig) @ q.T, signal_var=1.3),
+            "spectrum": dict(population=(VALUES, WEIGHTS), signal_var=1.3, n_features=P),
+            "shuffled eigenvalues": dict(population=eig[::-1].copy(), signal_var=1.3)}
+
+
+# each model, as a function of the population/target keywords, returning an array of risks
+MODELS = {
+    "RidgeRegression": lambda kw: np.r_[
+        RidgeRegression(**kw, noise_var=0.3, ridge=[0.0, 0.1, 1.0],
+                        n_samples=N_SAMPLES).test_error(),
+        RidgeRegression(**kw, noise_var=0.3, ridge=0.1, n_samples=N_SAMPLES).train_error()],
+    "GradientFlow": lambda kw: np.r_[
+        GradientFlow(**kw, noise_var=0.3, n_samples=N_SAMPLES,
+                     init_var=0.4).test_error([0.5, 5.0]),
+        GradientFlow(**kw, noise_var=0.3, n_samples=N_SAMPLES,
+                     init_var=0.4).train_error([0.5, 5.0])],
+    "GradientDescent": lambda kw: GradientDescent(
+        **kw, noise_var=0.3, n_samples=N_SAMPLES, learning_rate=0.1).test_error([3, 30]),
+    "RandomProjectionRegression": lambda kw: RandomProjectionRegression(
+        **kw, noise_var=0.3, ridge=[0.0, 0.1], n_samples=N_SAMPLES,
+        n_random_features=90).test_error(),
+}
+
+
+# ---------------------------------------------------------------- the parser itself
+def test_matrix_and_eigenvalue_forms_give_the_same_atoms_and_energies():
+    forms = _target_forms()
+    a = parse_population(**forms["eigenvalues"], owner="t")
+    m = parse_population(**forms["matrix"], owner="t")
+    assert (a.kind, m.kind) == ("eigenvalues", "matrix")
+    np.testing.assert_array_equal(a.atoms, VALUES)
+    np.testing.assert_array_equal(a.multiplicities, P * WEIGHTS)
+    # eigh returns the repeated eigenvalues to rounding (not merged): group them per value
+    group = np.argmin(np.abs(m.atoms[:, None] - VALUES[None, :]), axis=1)
+    np.testing.assert_allclose(m.atoms, VALUES[group], rtol=1e-12)
+    np.testing.assert_allclose(np.bincount(group, m.multiplicities), a.multiplicities,
+                               rtol=1e-14)
+    np.testing.assert_allclose(np.bincount(group, m.energy), a.energy, rtol=1e-10)
+    # b = V^T beta recovers the energy b_j^2 along each eigenvalue (theory note §5.2)
+    b = forms["eigenvalues"]["target"]
+    np.testing.assert_allclose(a.energy, [np.sum(b[a.eigenvalues == t] ** 2) for t in a.atoms],
+                               rtol=1e-14)
+
+
+def test_spectrum_multiplicities_are_exact_and_the_draw_is_rounded():
+    prob = parse_population(([1.0, 2.0, 5.0], [0.3, 0.3, 0.4]), signal_var=2.0, n_features=7,
+                            owner="t")
+    np.testing.assert_allclose(prob.multiplicities, [2.1, 2.1, 2.8], rtol=1e-14)
+    np.testing.assert_allclose(prob.energy, prob.multiplicities * 2.0 / 7, rtol=1e-14)
+    np.testing.assert_allclose(prob.weights, [0.3, 0.3, 0.4], rtol=1e-14)
+    # largest remainders: 2.1, 2.1, 2.8 -> 2, 2, 3
+    np.testing.assert_array_equal(prob.eigenvalues, [1, 1, 2, 2, 5, 5, 5])
+
+
+def test_law_is_discretized_at_its_mid_quantiles():
+    law = MarchenkoPastur(0.5)
+    prob = parse_population(law, signal_var=1.0, n_features=50, owner="t")
+    assert prob.kind == "law" and prob.n_features == 50
+    # defining equation F(s_j) = (j + 1/2)/p, residual of the bisection
+    np.testing.assert_allclose(law.cdf(prob.eigenvalues), (np.arange(50) + 0.5) / 50,
+                               atol=1e-10)
+
+
+def test_zero_eigenvalues_are_dropped_and_their_energy_kept_apart():
+    prob = parse_population(np.diag([2.0, 0.0, 2.0]), [3.0, 1.0, 0.0], owner="t")
+    np.testing.assert_array_equal(prob.atoms, [2.0])
+    np.testing.assert_array_equal(prob.multiplicities, [2.0])
+    assert prob.energy[0] == pytest.approx(9.0, rel=1e-12)
+    assert prob.null_energy == pytest.approx(1.0, rel=1e-12)
+    assert prob.rank == 2.0
+
+
+def test_draw_target():
+    rng = np.random.default_rng(0)
+    fixed = parse_population([1.0, 2.0], [0.5, -1.0], owner="t")
+    np.testing.assert_array_equal(fixed.draw_target(rng), [0.5, -1.0])
+    iso = parse_population(np.ones(4000), signal_var=2.0, owner="t")
+    draw = iso.draw_target(rng)
+    # ||beta||^2 ~ signal_var chi^2_p / p: mean 2, sd 2 sqrt(2/p) = 0.045; 5 sd
+    assert abs(draw @ draw - 2.0) < 5 * 2 * np.sqrt(2 / 4000)
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    (([1.0, 2.0],), {}, "exactly one of `target` and `signal_var` of t"),
+    (([1.0, 2.0], [1.0, 1.0]), dict(signal_var=1.0), "exactly one of"),
+    (([1.0, -2.0],), dict(signal_var=1.0), "`population` of t must have non-negative"),
+    (([0.0, 0.0],), dict(signal_var=1.0), "`population` of t must have a positive"),
+    ((np.array([[1.0, 2.0], [0.0, 1.0]]),), dict(signal_var=1.0), "symmetric"),
+    ((np.array([[1.0, 2.0], [2.0, 1.0]]),), dict(signal_var=1.0), "semi-definite"),
+    ((np.ones((2, 3)),), dict(signal_var=1.0), "square"),
+    ((([1.0], [1.0]),), dict(signal_var=1.0), "`n_features` of t must be given"),
+    ((([1.0, 2.0], [0.5, 0.6]),), dict(signal_var=1.0, n_features=4), "sum to one"),
+    ((([1.0, 2.0], [1.0]),), dict(signal_var=1.0, n_features=4), "same length"),
+    ((([1.0, 2.0], [0.5, 0.5]), [1.0] * 4), dict(n_features=4), "`target` of t cannot"),
+    ((MarchenkoPastur(0.5),), dict(signal_var=1.0), "`n_features` of t must be given"),
+    (([1.0, 2.0], [1.0]), {}, "`target` of t must have length n_features = 2"),
+    (([1.0, 2.0],), dict(signal_var=1.0, n_features=3), "`n_features` of t must match"),
+    (([1.0, 2.0],), dict(signal_var=-1.0), "`signal_var` of t"),
+])
+def test_bad_input_names_the_parameter(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        parse_population(*args, **kwargs, owner="t")
+
+
+# ---------------------------------------------------------------- every model, every form
+@pytest.mark.parametrize("model", MODELS)
+def test_target_forms_give_identical_risks(model):
+    forms = _target_forms()
+    ref = MODELS[model](forms["eigenvalues"])
+    assert np.all(np.isfinite(ref)) and np.all(ref > 0)
+    np.testing.assert_allclose(MODELS[model](forms["matrix"]), ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_isotropic_forms_give_identical_risks(model):
+    forms = _isotropic_forms()
+    ref = MODELS[model](forms.pop("eigenvalues"))
+    assert np.all(np.isfinite(ref)) and np.all(ref > 0)
+    for name, kw in forms.items():
+        np.testing.assert_allclose(MODELS[model](kw), ref, rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_accepts_a_law(model):
+    law = MarchenkoPastur(0.5)
+    atoms = parse_population(law, signal_var=1.0, n_features=P, owner="t").eigenvalues
+    np.testing.assert_allclose(
+        MODELS[model](dict(population=law, signal_var=1.0, n_features=P)),
+        MODELS[model](dict(population=atoms, signal_var=1.0)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("form", ["matrix", "spectrum"])
+def test_long_time_gradient_flow_and_descent_equal_ridgeless_ridge(form):
+    # theory note §7a / §5.4: from w_0 = 0 both converge to the min-norm interpolator
+    # (p = 2n, overparametrized, so the bias is not zero); e^{-400 s} and (1 - 0.1 s)^4000
+    # are below 1e-15 on the spectrum of S (lower edge ~0.1)
+    kw = (_target_forms() if form == "matrix" else _isotropic_forms())[form]
+    ridge = RidgeRegression(**kw, noise_var=0.3, ridge=0.0, n_samples=N_SAMPLES)
+    assert ridge.bias() > 0.1
+    flow = GradientFlow(**kw, noise_var=0.3, n_samples=N_SAMPLES)
+    descent = GradientDescent(**kw, noise_var=0.3, n_samples=N_SAMPLES, learning_rate=0.1)
+    assert flow.test_error(400.0) == pytest.approx(ridge.test_error(), rel=1e-10)
+    assert flow.bias(400.0) == pytest.approx(ridge.bias(), rel=1e-9)
+    assert flow.variance(400.0) == pytest.approx(ridge.variance(), rel=1e-9)
+    assert descent.test_error(4000) == pytest.approx(ridge.test_error(), rel=1e-10)
+    assert abs(flow.train_error(400.0)) < 1e-12                    # interpolation
+
+
+def test_random_projections_tend_to_ridge_at_rate_one_over_width():
+    # theory note §6.3: N -> inf is ridge regression; the gap is O(1/N)
+    kw = _isotropic_forms()["spectrum"]
+    ridge = RidgeRegression(**kw, noise_var=0.3, ridge=0.1, n_samples=N_SAMPLES).test_error()
+    gaps = [RandomProjectionRegression(**kw, noise_var=0.3, ridge=0.1, n_samples=N_SAMPLES,
+                                       n_random_features=width).test_error() - ridge
+            for width in (10 ** 6, 10 ** 8)]
+    assert abs(gaps[1]) < 1e-6
+    assert gaps[0] / gaps[1] == pytest.approx(100.0, rel=0.01)
+
+
+# ---------------------------------------------------------------- zero eigenvalues
+def _with_zeros(seed=3):
+    rng = np.random.default_rng(seed)
+    positive = np.repeat([0.5, 2.0], 40)
+    b = np.r_[rng.standard_normal(80) / 9, rng.standard_normal(40)]    # energy in the null space
+    return positive, np.r_[positive, np.zeros(40)], b
+
+
+def test_zero_eigenvalues_reduce_gradient_flow_to_the_positive_part():
+    # directions with s = 0 carry no data and enter no risk; w_0 ~ N(0, init_var/p I) puts
+    # init_var * r/p of its energy on the positive part (rank r = 80 of p = 120)
+    positive, full, b = _with_zeros()
+    times = np.array([0.5, 3.0, 50.0])
+    zero = GradientFlow(full, b, noise_var=0.2, n_samples=50, init_var=0.5)
+    reduced = GradientFlow(positive, b[:80], noise_var=0.2, n_samples=50,
+                           init_var=0.5 * 80 / 120)
+    for q in ("test_error", "train_error", "bias", "variance"):
+        np.testing.assert_allclose(getattr(zero, q)(times), getattr(reduced, q)(times),
+                                   rtol=1e-12, err_msg=q)
+    ridge = RidgeRegression(full, b, noise_var=0.2, ridge=0.0, n_samples=50)
+    flow = GradientFlow(full, b, noise_var=0.2, n_samples=50)
+    assert flow.test_error(400.0) == pytest.approx(ridge.test_error(), rel=1e-10)
+
+
+def test_zero_eigenvalues_in_ridge_and_random_projections():
+    positive, full, b = _with_zeros()
+    for make in (lambda pop, t: RidgeRegression(pop, t, noise_var=0.2, ridge=[0.0, 0.1],
+                                                n_samples=50).test_error(),
+                 lambda pop, t: RandomProjectionRegression(pop, t, noise_var=0.2,
+                                                           ridge=[0.0, 0.1], n_samples=50,
+                                                           n_random_features=70).test_error()):
+        np.testing.assert_allclose(make(full, b), make(positive, b[:80]), rtol=1e-12)
+
+
+def test_rank_equal_to_n_samples_is_refused():
+    # the spectrum of S touches 0 when rank(Sigma) = n, even if n_features != n
+    _, full, b = _with_zeros()
+    with pytest.raises(ValueError, match="`n_samples` of GradientFlow must differ from the "
+                                         "number of positive population eigenvalues 80"):
+        GradientFlow(full, b, noise_var=0.2, n_samples=80)
+
+
+@pytest.mark.simulation
+def test_simulation_agreement_singular_matrix_population():
+    # |mean - theory| <= k se + C/sqrt(n), k = 4, C = 0.3 (as test_dynamics.py): a rotated
+    # covariance with a 1/3 null space, 20 trials at n = 200, p = 240 (~0.3 s CPU)
+    rng = np.random.default_rng(11)
+    p, n = 240, 200
+    q = _rotation(p, 4)
+    eig = np.r_[np.repeat([0.5, 2.0], 80), np.zeros(80)]
+    beta = q @ (rng.standard_normal(p) / np.sqrt(p))
+    flow = GradientFlow(q @ np.diag(eig) @ q.T, beta, noise_var=0.2, n_samples=n, init_var=0.5)
+    with threadpool_limits(1):
+        table = flow.simulate([0.5, 3.0], trials=20, seed=5)
+    tol = 4 * table.stderr + 0.3 / np.sqrt(n)
+    assert np.all(np.abs(table.empirical - table.theory) <= tol), table
