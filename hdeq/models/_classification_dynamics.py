@@ -35,7 +35,7 @@ from scipy.special import erfc
 
 from ..core._contour import spectral_contour
 from ..core._validation import as_generator, check_array, check_scalar
-from ._dynamics import _check_total_mass
+from ._dynamics import _check_total_mass, _tidy_table
 
 __all__ = ["GaussianMixtureGradientFlow"]
 
@@ -155,15 +155,20 @@ class GaussianMixtureGradientFlow:
                                              self.mean_sq_norm * c["h"]).real
         return _output(out, times)
 
-    def weight_sq_norm(self, times):
-        """``V(t) = ||w(t)||^2`` including the initialisation term."""
+    def _signal_plus_init(self, times, signal_filter, init_filter):
+        """``-(1/2 pi i) oint f(z) H(z)(1 + mt(z)) dz + init_var int g(x) dmu_MP(x)``: the
+        common form of ``V(t)`` and of the training error (module docstring)."""
         times = self._check_times(times)
         c = self._nodes()
         cont, flat = c["contour"], np.reshape(times, -1)
-        out = cont.spectral_integral(_g2z, flat, c["h1"]).real
+        out = cont.spectral_integral(signal_filter, flat, c["h1"]).real
         if self.init_var > 0:
-            out = out + self.init_var * cont.spectral_integral(_decay2, flat, c["m"]).real
+            out = out + self.init_var * cont.spectral_integral(init_filter, flat, c["m"]).real
         return _output(out, times)
+
+    def weight_sq_norm(self, times):
+        """``V(t) = ||w(t)||^2`` including the initialisation term."""
+        return self._signal_plus_init(times, _g2z, _decay2)
 
     def misclassification(self, times):
         """Test misclassification rate ``Q(E(t) / sqrt(V(t)))``."""
@@ -177,13 +182,7 @@ class GaussianMixtureGradientFlow:
 
     def train_error(self, times):
         """Training mean squared error ``(1/n) ||y - X w(t)||^2``."""
-        times = self._check_times(times)
-        c = self._nodes()
-        cont, flat = c["contour"], np.reshape(times, -1)
-        out = cont.spectral_integral(_decay2, flat, c["h1"]).real
-        if self.init_var > 0:
-            out = out + self.init_var * cont.spectral_integral(_z_decay2, flat, c["m"]).real
-        return _output(out, times)
+        return self._signal_plus_init(times, _decay2, _z_decay2)
 
     def simulate(self, times, trials=8, seed=None) -> pd.DataFrame:
         """Monte-Carlo twin: gradient flow on a drawn mixture, exactly through ``eigh``.
@@ -229,13 +228,4 @@ class GaussianMixtureGradientFlow:
         theory = {"misclassification": self.misclassification(times),
                   "train_error": self.train_error(times), "alignment": self.alignment(times),
                   "weight_sq_norm": self.weight_sq_norm(times)}
-        rows = []
-        for q in _QUANTITIES:
-            mean = draws[q].mean(axis=0)
-            se = (draws[q].std(axis=0, ddof=1) / np.sqrt(trials) if trials > 1
-                  else np.full(times.size, np.nan))
-            for j, t in enumerate(times):
-                rows.append({"time": t, "quantity": q, "theory": theory[q][j],
-                             "empirical": mean[j], "stderr": se[j], "n_samples": n,
-                             "n_features": p, "trials": trials})
-        return pd.DataFrame(rows)
+        return _tidy_table("time", times, draws, theory, n_samples=n, n_features=p)

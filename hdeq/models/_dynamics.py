@@ -42,7 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
-from ._population import parse_population
+from ._population import HasLinearProblem, parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
 
@@ -94,7 +94,23 @@ def _as_output(values, arg):
     return float(values.reshape(-1)[0]) if np.ndim(arg) == 0 else values.reshape(np.shape(arg))
 
 
-class _LeastSquaresDynamics:
+def _tidy_table(arg_name, params, draws, theory, **columns) -> pd.DataFrame:
+    """Tidy simulation table: one row per (quantity, parameter value) with the theory, the
+    mean of ``draws[quantity]`` (shape ``(trials, params.size)``) over the trials and its
+    standard error (NaN for a single trial), then ``columns`` and ``trials``."""
+    rows = []
+    for q, values in draws.items():
+        trials = values.shape[0]
+        mean = values.mean(axis=0)
+        se = (values.std(axis=0, ddof=1) / np.sqrt(trials) if trials > 1
+              else np.full(params.size, np.nan))
+        for j, x in enumerate(params):
+            rows.append({arg_name: x, "quantity": q, "theory": theory[q][j],
+                         "empirical": mean[j], "stderr": se[j], **columns, "trials": trials})
+    return pd.DataFrame(rows)
+
+
+class _LeastSquaresDynamics(HasLinearProblem):
     """Shared machinery of :class:`GradientFlow` and :class:`GradientDescent`."""
 
     _owner = "GradientFlow"
@@ -103,11 +119,8 @@ class _LeastSquaresDynamics:
     def __init__(self, population, target, signal_var, noise_var, n_samples, init_var,
                  n_nodes, n_features):
         owner = self._owner
-        prob = parse_population(population, target, signal_var, n_features, owner=owner)
-        self.population = prob.eigenvalues          # eigenvalues the simulation draws with
-        self.target = prob.coefficients             # b = V^T beta, None for signal_var
-        self.signal_var = prob.signal_var
-        self._problem = prob
+        self._problem = prob = parse_population(population, target, signal_var, n_features,
+                                                owner=owner)
         self.noise_var = check_scalar(noise_var, "noise_var", owner, low=0.0,
                                       low_inclusive=True)
         self.n_samples = check_scalar(n_samples, "n_samples", owner, low=1,
@@ -344,17 +357,8 @@ class _LeastSquaresDynamics:
             draws["bias"][i], draws["variance"][i] = bias, variance
         theory = {"test_error": self.test_error(params), "train_error": self.train_error(params),
                   "bias": self.bias(params), "variance": self.variance(params)}
-        rows = []
-        for q in _QUANTITIES:
-            mean = draws[q].mean(axis=0)
-            se = (draws[q].std(axis=0, ddof=1) / np.sqrt(trials) if trials > 1
-                  else np.full(params.size, np.nan))
-            for j, x in enumerate(params):
-                rows.append({self._arg_name: x, "quantity": q, "theory": theory[q][j],
-                             "empirical": mean[j], "stderr": se[j],
-                             "n_samples": self.n_samples, "n_features": self.n_features,
-                             "trials": trials})
-        return pd.DataFrame(rows)
+        return _tidy_table(self._arg_name, params, draws, theory, n_samples=self.n_samples,
+                           n_features=self.n_features)
 
 
 class GradientFlow(_LeastSquaresDynamics):

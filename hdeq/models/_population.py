@@ -17,7 +17,7 @@ import numpy as np
 from ..core._validation import check_array, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
-__all__ = ["LinearProblem", "parse_population"]
+__all__ = ["LinearProblem", "HasLinearProblem", "parse_population"]
 
 
 def _quantile_atoms(law, n_atoms):
@@ -108,6 +108,28 @@ class LinearProblem:
             return self.coefficients
         p = self.n_features
         return rng.standard_normal(p) * np.sqrt(self.signal_var / p)
+
+
+class HasLinearProblem:
+    """Mixin of the linear models: the parsed problem (``self._problem``, a
+    :class:`LinearProblem`) seen through the same three attributes in every model."""
+
+    _problem: LinearProblem
+
+    @property
+    def population(self) -> np.ndarray:
+        """The ``n_features`` eigenvalues of ``Sigma`` the simulation twin draws with."""
+        return self._problem.eigenvalues
+
+    @property
+    def target(self) -> np.ndarray | None:
+        """``b = V^T beta`` in the order of :attr:`population`; None for ``signal_var``."""
+        return self._problem.coefficients
+
+    @property
+    def signal_var(self) -> float | None:
+        """``E ||beta||^2`` of the isotropic random target; None for a given target."""
+        return self._problem.signal_var
 
 
 def _law_eigenvalues(law, n_features, owner):

@@ -29,14 +29,14 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridgeless_threshold, spectral_sums
-from ._population import parse_population
+from ._population import HasLinearProblem, parse_population
 
 __all__ = ["RandomProjectionRegression"]
 
 _OWNER = "RandomProjectionRegression"
 
 
-class RandomProjectionRegression:
+class RandomProjectionRegression(HasLinearProblem):
     r"""Ridge regression on ``N`` linear random features of ``P``-dimensional Gaussian data.
 
     Theory: the deterministic equivalent of theory note linear.md §6.3 (module docstring);
@@ -74,11 +74,8 @@ class RandomProjectionRegression:
 
     def __init__(self, population, target=None, *, signal_var=None, noise_var, ridge,
                  n_samples, n_random_features, n_features=None):
-        prob = parse_population(population, target, signal_var, n_features, owner=_OWNER)
-        self.population = prob.eigenvalues          # eigenvalues the simulation draws with
-        self.target = prob.coefficients             # b = V^T beta, None for signal_var
-        self.signal_var = prob.signal_var
-        self._problem = prob
+        self._problem = prob = parse_population(population, target, signal_var, n_features,
+                                                owner=_OWNER)
         self.noise_var = check_scalar(noise_var, "noise_var", _OWNER, low=0.0,
                                       low_inclusive=True)
         self.ridge = check_array(ridge, "ridge", _OWNER, nonnegative=True)

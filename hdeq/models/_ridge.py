@@ -19,7 +19,7 @@ from ..core._validation import as_generator, check_array, check_on_failure, chec
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, ridge_risk,
                                              spectral_sums)
 from ._gcv import _gcv_from_svd
-from ._population import parse_population
+from ._population import HasLinearProblem, parse_population
 
 __all__ = ["RidgeRegression"]
 
@@ -28,7 +28,7 @@ QUANTITIES = ("test_error", "excess_error", "bias", "variance", "train_error", "
               "degrees_of_freedom")
 
 
-class RidgeRegression:
+class RidgeRegression(HasLinearProblem):
     r"""Ridge regression on Gaussian data: deterministic equivalent and simulation twin.
 
     Rows ``x ~ N(0, Sigma)``, ``y = x^T beta + noise`` (variance ``noise_var``), estimator
@@ -104,10 +104,9 @@ class RidgeRegression:
         self._population_arg = population
         self._target_arg = target
         self._n_features_arg = n_features
-        prob = parse_population(population, target, signal_var, n_features, owner=_OWNER)
-        self._problem = prob
+        self._problem = prob = parse_population(population, target, signal_var, n_features,
+                                                owner=_OWNER)
         self.n_features = prob.n_features
-        self.signal_var = prob.signal_var
         self._atoms, self._mult, self._energy = prob.atoms, prob.multiplicities, prob.energy
         lam = check_array(ridge, "ridge", _OWNER)
         if not self.allow_negative and np.any(lam < 0):

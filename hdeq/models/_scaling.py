@@ -151,10 +151,8 @@ class PowerLawRidge:
 
     Parameters
     ----------
-    alpha : float
-        Capacity exponent ``> 1``.
-    source : float
-        Source exponent ``r > 0``.
+    alpha, source : float
+        Capacity ``> 1`` and source ``r > 0`` exponents, as in :func:`scaling_exponent`.
     n_modes : int or None
         Number of features ``P`` (finite model, as simulated), or None for the infinite
         spectrum (see the module notes).

@@ -258,3 +258,19 @@ def test_simulation_agreement_singular_matrix_population():
         table = flow.simulate([0.5, 3.0], trials=20, seed=5)
     tol = 4 * table.stderr + 0.3 / np.sqrt(n)
     assert np.all(np.abs(table.empirical - table.theory) <= tol), table
+
+
+def test_every_model_exposes_the_parsed_problem_alike():
+    kw = _target_forms()["matrix"]
+    prob = parse_population(**kw, owner="t")
+    models = [RidgeRegression(**kw, noise_var=0.3, ridge=0.1, n_samples=N_SAMPLES),
+              GradientFlow(**kw, noise_var=0.3, n_samples=N_SAMPLES),
+              GradientDescent(**kw, noise_var=0.3, n_samples=N_SAMPLES, learning_rate=0.1),
+              RandomProjectionRegression(**kw, noise_var=0.3, ridge=0.1, n_samples=N_SAMPLES,
+                                         n_random_features=90)]
+    for model in models:
+        np.testing.assert_array_equal(model.population, prob.eigenvalues)
+        np.testing.assert_array_equal(model.target, prob.coefficients)      # V^T beta
+        assert model.signal_var is None and model.n_features == P
+    iso = GradientFlow(**_isotropic_forms()["spectrum"], noise_var=0.3, n_samples=N_SAMPLES)
+    assert iso.target is None and iso.signal_var == 1.3
