@@ -204,9 +204,13 @@ class SampleCovarianceLaw(SpectralLaw):
             return dens / self.population_scale
 
     def cdf(self, x, *, on_failure: str = "raise") -> np.ndarray:
-        """Distribution function, computed for the unit population (scale-free)."""
+        """Distribution function, computed for the unit population (scale-free);
+        exactly 1 at and beyond the right edge of the support."""
         if self._unit_law is self:
-            return super().cdf(x, on_failure=on_failure)
+            out = super().cdf(x, on_failure=on_failure)
+            top = self._unit_support[-1][1] if self._unit_support else 0.0
+            out[np.asarray(x, dtype=float) >= top] = 1.0
+            return out
         check_on_failure(on_failure)
         x = check_array(x, "x", self._owner)
         return self._unit_law.cdf(self._to_unit(x), on_failure=on_failure)
@@ -394,6 +398,14 @@ class SampleCovarianceLaw(SpectralLaw):
                                          self.aspect_ratio, k)[k])
         with np.errstate(over="ignore", under="ignore"):
             return float(np.float64(unit_moment) * np.float64(self.population_scale) ** k)
+
+    @property
+    def var(self) -> float:
+        """Variance, from the exact unit-population moments times ``t_max^2``
+        (``inf`` beyond the float range, no overflow error)."""
+        m = _gmp_moments(self._unit_values, self.population_weights, self.aspect_ratio, 2)
+        with np.errstate(over="ignore", under="ignore"):
+            return float(np.float64(m[2] - m[1] ** 2) * np.float64(self.population_scale) ** 2)
 
     # ------------------------------------------------------------------ twin
     def sample(self, n_features: int, seed=None) -> np.ndarray:

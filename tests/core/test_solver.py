@@ -110,3 +110,18 @@ def test_initial_values_skip_continuation():
     r = solve_stieltjes(semicircle, z, initial=good * (1 + 1e-4))
     assert r.all_converged and np.all(r.n_iter <= 5)
     np.testing.assert_allclose(r.value, semicircle_closed(z + 0j), rtol=1e-12)
+
+
+def test_continuation_follows_points_far_below_the_scale():
+    # MP with ratio 1 (hard edge at 0): phi(m) = -1/m + 1/(1 + m), closed form
+    # m(x + i0) = (-x + i sqrt(x (4 - x)))/(2x). With a per-point floor eta_floor*|x|
+    # the value at x = 1e-22 has relative error ~1e-6 (the old fixed floor
+    # 1e-10 * scale gave 0.4 at x = 1e-26 and 2e-6 at x = 1e-18). The hard edge is
+    # ill-conditioned (dm ~ residual * m^2), hence the x-dependent tolerance.
+    fun = lambda m, z, idx: (-1 / m + 1 / (1 + m) - z, 1 / m**2 - 1 / (1 + m) ** 2)
+    x = np.logspace(-22, -2, 11)
+    r = solve_stieltjes(fun, x + 0j, scale=4.0)
+    ref = (-x + 1j * np.sqrt(x * (4 - x))) / (2 * x)
+    assert r.all_converged
+    rel = np.abs(r.value - ref) / np.abs(ref)
+    assert np.all(rel <= 1e-15 * np.abs(ref) + 1e-10)

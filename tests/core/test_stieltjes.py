@@ -112,3 +112,36 @@ def test_edges_bracket_positive_density(values, c):
         gaps = np.array([(edges[i][1] + edges[i + 1][0]) / 2 for i in range(len(edges) - 1)])
         if gaps.size:
             assert np.all(polynomial_density(gaps, t, w, c) == 0)
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e-5, 1e300])
+def test_edges_scale_exactly(s):
+    t, w = H36
+    ref = np.array(sample_covariance_edges(t, w, 0.3))
+    got = np.array(sample_covariance_edges(np.array(t) * s, w, 0.3))
+    np.testing.assert_allclose(got, s * ref, rtol=1e-13)
+
+
+@pytest.mark.parametrize("e", [2e-12, 1e-11, 1e-9, 1e-6])
+def test_edges_of_a_bulk_many_decades_below(e):
+    # regression (geometric offset bisection): population (delta_e + delta_1)/2,
+    # c = 0.5. For e -> 0 the small bulk tends to e (1 - c w)(1 -+ sqrt(c'))^2 with
+    # c' = c w/(1 - c w) = 1/3 and the large one to (1 -+ sqrt(c w))^2 = [0.25, 2.25]
+    # (relative corrections O(e))
+    (a, b), (a2, b2) = sample_covariance_edges([e, 1.0], [0.5, 0.5], 0.5)
+    small = 0.75 * (1 + np.array([-1.0, 1.0]) / np.sqrt(3)) ** 2
+    np.testing.assert_allclose([a / e, b / e], small, rtol=10 * e)
+    np.testing.assert_allclose([a2, b2], [0.25, 2.25], rtol=10 * e)
+
+
+def test_edges_treat_tiny_eigenvalues_as_zeros():
+    # <= 1e-12 x max: an exact zero (documented zero_rtol); regression: 1e-20 gave
+    # one interval [1.3e-21, 2.25] and 1e-300 gave [0, 2.25]
+    for e in (1e-12, 1e-16, 1e-20, 1e-300):
+        np.testing.assert_allclose(
+            np.array(sample_covariance_edges([e, 1.0], [0.5, 0.5], 0.5)),
+            [[0.25, 2.25]], rtol=1e-14)
+    kept = sample_covariance_edges([1e-14, 1.0], [0.5, 0.5], 0.5, zero_rtol=0.0)
+    assert len(kept) == 2
+    np.testing.assert_allclose(kept[0][1] / 1e-14, 0.75 * (1 + 1 / np.sqrt(3)) ** 2,
+                               rtol=1e-12)

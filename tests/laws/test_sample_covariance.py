@@ -220,3 +220,132 @@ def test_sample_rounding_and_determinism():
     ev = law.sample(50, seed=7)
     assert ev.shape == (50,) and np.all(np.diff(ev) >= 0)
     np.testing.assert_array_equal(ev, law.sample(50, seed=np.random.default_rng(7)))
+
+
+# ------------------------------------------------------------------ scale and spread
+# Population (delta_e + delta_1)/2, c = 0.5. For e <= 1e-12 (zero_rtol) e is a zero:
+# the law is then exactly 1/2 delta_0 + 1/2 MP(ratio c/2 = 0.25) (nonzero part of a
+# rank-deficient population; theory note §3.1), support (1 -+ sqrt(0.25))^2 =
+# [0.25, 2.25], atom 1/2 at 0 (regression: e = 1e-12..1e-16 raised ConvergenceError,
+# e = 1e-20 gave cdf(3) = 0.5 silently, e = 1e-300 support [0, 2.25]).
+@pytest.mark.parametrize("e", [1e-12, 1e-14, 1e-16, 1e-20, 1e-300])
+def test_tiny_population_eigenvalues_are_zeros(e):
+    law = SampleCovarianceLaw([e, 1.0], 0.5)
+    assert law.zero_weight == 0.5 and law.snapped_weight == 0.5
+    np.testing.assert_allclose(np.array(law.support), [[0.25, 2.25]], rtol=1e-13)
+    assert law.atoms == ((0.0, 0.5),)
+    assert law.cdf([3.0]) == pytest.approx([1.0], abs=1e-12)
+    mp = MarchenkoPastur(0.25)
+    x = np.array([0.1, 0.3, 1.0, 2.0, 2.2, 2.3, 3.0])
+    np.testing.assert_allclose(law.pdf(x), 0.5 * mp.pdf(x), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(law.cdf(x), 0.5 + 0.5 * mp.cdf(x), atol=1e-10)
+    z = np.array([-1.0, 0.5 + 0.1j, 3.0])
+    np.testing.assert_allclose(law.stieltjes(z), 0.5 * mp.stieltjes(z) - 0.5 / z,
+                               rtol=1e-10)
+    # moments: exact closed form for the population as given, M1 = h1, M2 = h2 + c h1^2
+    h1, h2 = (e + 1) / 2, (e * e + 1) / 2
+    assert law.moment(1) == pytest.approx(h1, rel=1e-14)
+    assert law.moment(2) == pytest.approx(h2 + 0.5 * h1 ** 2, rel=1e-14)
+
+
+@pytest.mark.parametrize("e", [2e-12, 1e-11, 1e-9])
+def test_small_bulk_just_above_the_threshold(e):
+    # separated bulk of mass w = 1/2 near e; for e -> 0 its edges tend to
+    # e (1 - c w) (1 -+ sqrt(c'))^2, c' = c w / (1 - c w) = 1/3 (relative error O(e))
+    law = SampleCovarianceLaw([e, 1.0], 0.5)
+    assert law.zero_weight == 0.0 and law.atoms == ()
+    (a, b), (a2, b2) = law.support
+    np.testing.assert_allclose([a / e, b / e],
+                               0.75 * (1 + np.array([-1, 1]) / np.sqrt(3)) ** 2,
+                               rtol=10 * e)
+    gap = np.sqrt(b * a2)
+    assert law.cdf([gap, 3.0]) == pytest.approx([0.5, 1.0], abs=1e-10)
+    # density inside the small bulk: Im m / pi with m from the Silverstein equation
+    x = np.linspace(a, b, 9)[1:-1]
+    dens = law.pdf(x)
+    assert np.all(dens > 0)
+    # scaling identity for the small bulk: law of s C = law of C scaled by s
+    big = SampleCovarianceLaw([e * 2.0 ** 60, 2.0 ** 60], 0.5)
+    np.testing.assert_allclose(big.pdf(x * 2.0 ** 60) * 2.0 ** 60, dens, rtol=1e-10)
+    for k in (1, 2, 3):
+        assert SpectralLaw.moment(law, k) == pytest.approx(law.moment(k), rel=1e-10)
+
+
+@pytest.mark.parametrize("s", [1e-300, 1e-7, 3e5, 1e300])
+def test_scaling_identities(law36, s):
+    # the law of s C is the law of C scaled by s (exactly, up to rounding of s t)
+    t, w = H36
+    law = SampleCovarianceLaw((np.array(t) * s, np.array(w)), 0.3)
+    np.testing.assert_allclose(np.array(law.support), s * np.array(law36.support),
+                               rtol=1e-12)
+    x = np.array([0.5, 1.0, 3.0, 7.0, 12.0, 20.0])
+    np.testing.assert_allclose(law.pdf(s * x) * s, law36.pdf(x), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(law.cdf(s * x), law36.cdf(x), atol=1e-10)
+    z = np.array([-2.0, 1 + 1j, 5 - 0.1j])
+    np.testing.assert_allclose(law.stieltjes(s * z) * s, law36.stieltjes(z), rtol=1e-10)
+    np.testing.assert_allclose(law.delta(s * z), law36.delta(z), rtol=1e-10)
+    with np.errstate(over="ignore", under="ignore"):
+        for k in (1, 2):
+            ref = law36.moment(k) * np.float64(s) ** k
+            if np.isfinite(ref) and ref > 1e-300:
+                assert law.moment(k) == pytest.approx(ref, rel=1e-12)
+            elif ref == np.inf:
+                assert law.moment(k) == np.inf
+    draw = law.sample(40, seed=1)
+    np.testing.assert_allclose(draw / s, law36.sample(40, seed=1), rtol=1e-10)
+
+
+def test_huge_population_eigenvalue():
+    # regression: ([1e300, 1], 0.5) gave support (0, inf), moment(1) = nan, warnings
+    law = SampleCovarianceLaw([1e300, 1.0], 0.5)        # 1 <= 1e-12 * 1e300: a zero
+    np.testing.assert_allclose(np.array(law.support), [[0.25e300, 2.25e300]],
+                               rtol=1e-13)
+    assert law.atoms == ((0.0, 0.5),)
+    assert law.moment(1) == pytest.approx(0.5e300, rel=1e-14)
+    assert law.moment(2) == np.inf                        # 0.625e600: beyond float64
+    assert law.cdf([1e300, 3e300]) == pytest.approx(
+        [0.5 + 0.5 * MarchenkoPastur(0.25).cdf(1.0), 1.0], abs=1e-10)
+    assert law.var == np.inf                            # no OverflowError
+    assert SampleCovarianceLaw([1e150, 1.0], 0.5).var == pytest.approx(
+        (0.5 + 0.5 * 0.25 - 0.25) * 1e300, rel=1e-12)    # h2 + c h1^2 - h1^2
+
+
+def _spread_population():
+    """MNIST-like spread (hdeq.data.mnist covariance: eigenvalues 1e-17..5, 131 of 784
+    below 1e-10 x max): a bulk of 200 log-normal eigenvalues around 0.05, 10 from
+    1e-8 to 1e-4 and 30 from 1e-17 to 1e-13 (below 1e-12 x max, snapped to zero)."""
+    rng = np.random.default_rng(3)
+    bulk = np.minimum(rng.lognormal(np.log(0.05), 1.2, 200), 5.0)
+    return np.concatenate([bulk, [5.0], np.logspace(-8, -4, 10),
+                           np.logspace(-17, -13, 29)])
+
+
+def test_spread_population_equals_snapped_population():
+    pop = _spread_population()
+    law = SampleCovarianceLaw(pop, 0.5)
+    snapped = np.where(pop <= 1e-12 * pop.max(), 0.0, pop)
+    ref = SampleCovarianceLaw(snapped, 0.5)
+    assert law.snapped_weight == pytest.approx(29 / 240, abs=1e-15)
+    assert law.zero_weight == pytest.approx(ref.zero_weight, abs=1e-15)
+    np.testing.assert_allclose(np.array(law.atoms), [[0.0, 29 / 240]], atol=1e-15)
+    np.testing.assert_allclose(np.array(law.support), np.array(ref.support), rtol=1e-12)
+    x = np.concatenate([np.logspace(-12, 0.7, 40), [law.support[-1][1] * 1.01]])
+    F = law.cdf(x)
+    np.testing.assert_allclose(F, ref.cdf(x), atol=1e-12)
+    assert F[-1] == 1.0 and np.all(np.diff(F) >= -1e-12)
+    for k in (1, 2, 3):   # closed form (given population) vs quadrature (snapped law)
+        assert SpectralLaw.moment(law, k) == pytest.approx(law.moment(k), rel=1e-10)
+
+
+@pytest.mark.simulation
+def test_spread_population_against_simulation():
+    # cdf at 8 points above 1e-6 vs the empirical spectral cdf of 6 draws with
+    # p = 240, n = 480 (the twin uses the population as given, tiny values included);
+    # tolerance 4 stderr + 1/sqrt(n) (k = 4, C = 1)
+    pop = _spread_population()
+    law = SampleCovarianceLaw(pop, 0.5)
+    x = np.array([1e-6, 1e-3, 0.01, 0.03, 0.06, 0.1, 0.3, 1.0])
+    emp = np.array([[np.mean(law.sample(240, seed=s) <= xi) for xi in x]
+                    for s in range(6)])
+    mean, se = emp.mean(0), emp.std(0, ddof=1) / np.sqrt(emp.shape[0])
+    assert np.all(np.abs(mean - law.cdf(x)) <= 4 * se + 1 / np.sqrt(480))
