@@ -198,7 +198,7 @@ class SampleCovarianceLaw(SpectralLaw):
         if self._unit_law is self:
             return super().pdf(x, on_failure=on_failure)
         check_on_failure(on_failure)
-        x = check_array(x, "x", self._owner)
+        x = check_array(x, "x", self._owner, allow_infinite=True)
         dens = self._unit_law.pdf(self._to_unit(x), on_failure=on_failure)
         with np.errstate(over="ignore"):
             return dens / self.population_scale
@@ -212,7 +212,7 @@ class SampleCovarianceLaw(SpectralLaw):
             out[np.asarray(x, dtype=float) >= top] = 1.0
             return out
         check_on_failure(on_failure)
-        x = check_array(x, "x", self._owner)
+        x = check_array(x, "x", self._owner, allow_infinite=True)
         return self._unit_law.cdf(self._to_unit(x), on_failure=on_failure)
 
     def _interval_mass(self, a, b, on_failure="raise") -> float:

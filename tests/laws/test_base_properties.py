@@ -95,7 +95,8 @@ def test_sample_is_sorted_real_and_of_requested_length(law):
 
 
 @pytest.mark.parametrize("law", [hdeq.MarchenkoPastur(2.0), hdeq.Semicircle(1.0),
-                                 hdeq.free_additive_convolution(hdeq.Semicircle(1.0), 0.5)])
+                                 hdeq.free_additive_convolution(hdeq.Semicircle(1.0), 0.5),
+                                 hdeq.SampleCovarianceLaw([1e-3, 2.0], 2.0)])
 def test_pdf_and_cdf_at_infinity(law):
     x = np.array([-np.inf, np.inf])
     np.testing.assert_array_equal(law.pdf(x), [0.0, 0.0])
