@@ -6,8 +6,8 @@ from ._solver import (CONVERGED, MAX_ITER, NOT_FINITE, WRONG_BRANCH, SolveResult
                       resolve_failures, solve_stieltjes)
 from ._stieltjes import (adaptive_pieces, in_support, integrate_on_support, merge_intervals,
                          polynomial_density, sample_covariance_edges, support_quadrature)
-from ._validation import (as_generator, check_array, check_data, check_on_failure,
-                          check_population, check_scalar)
+from ._validation import (as_generator, check_array, check_covariance, check_data,
+                          check_on_failure, check_population, check_scalar)
 
 __all__ = [
     "Contour", "circle_contour", "log_contour", "spectral_contour",
@@ -16,6 +16,6 @@ __all__ = [
     "CONVERGED", "MAX_ITER", "NOT_FINITE", "WRONG_BRANCH",
     "support_quadrature", "adaptive_pieces", "integrate_on_support", "sample_covariance_edges",
     "polynomial_density", "merge_intervals", "in_support",
-    "as_generator", "check_array", "check_data", "check_on_failure",
+    "as_generator", "check_array", "check_covariance", "check_data", "check_on_failure",
     "check_population", "check_scalar",
 ]

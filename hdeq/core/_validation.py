@@ -170,6 +170,45 @@ def check_population(population, name: str = "population", owner: str | None = N
     return uniq[keep], merged[keep]
 
 
+#: Relative tolerance for the symmetry and positive semi-definiteness of a covariance
+#: matrix; eigenvalues within it of zero are rounding and are set to exactly zero.
+PSD_RTOL = 1e-10
+
+
+def check_covariance(covariance, name: str = "covariance", owner: str | None = None
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Eigen-decompose a covariance given as eigenvalues or as a symmetric PSD matrix.
+
+    Returns ``(eigenvalues, eigenvectors)``: for a 1-D array of non-negative eigenvalues
+    (a diagonal covariance in the standard basis) a copy of it and ``None``; for a
+    ``(p, p)`` matrix, one ``eigh`` of its symmetric part, with eigenvalues within
+    ``PSD_RTOL * max|C|`` of zero set to exactly zero (rounding). Raises ``ValueError``
+    for an empty, non-square, asymmetric (beyond ``PSD_RTOL``) or indefinite input.
+    """
+    where = _where(name, owner)
+    cov = check_array(covariance, name, owner, ndim=(1, 2))
+    if cov.ndim == 1:
+        if cov.size == 0:
+            raise ValueError(f"{where} must contain at least one eigenvalue; got none")
+        if np.any(cov < 0):
+            raise ValueError(f"{where} must be positive semi-definite (non-negative "
+                             f"eigenvalues); got minimum {_show(cov.min())}")
+        return cov.copy(), None
+    if cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
+        raise ValueError(f"{where} must be a 1-D array of eigenvalues or a square "
+                         f"(n_features, n_features) matrix; got shape {cov.shape}")
+    scale = max(float(np.max(np.abs(cov))), np.finfo(float).tiny)
+    asym = float(np.max(np.abs(cov - cov.T)))
+    if asym > PSD_RTOL * scale:
+        raise ValueError(f"{where} must be a symmetric matrix; got max |C - C^T| = {asym:.3g}")
+    evals, evecs = np.linalg.eigh((cov + cov.T) / 2)
+    tol = PSD_RTOL * max(scale, abs(evals[-1]))
+    if evals[0] < -tol:
+        raise ValueError(f"{where} must be positive semi-definite; got minimum eigenvalue "
+                         f"{evals[0]:.6g}")
+    return np.where(evals <= tol, 0.0, evals), evecs
+
+
 def as_generator(seed) -> np.random.Generator:
     """Normalize ``seed`` (None, int, SeedSequence or Generator) to a Generator."""
     if isinstance(seed, np.random.Generator):

@@ -9,46 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core._validation import as_generator, check_array, check_scalar
+from ..core._validation import as_generator, check_array, check_covariance, check_scalar
 
 __all__ = ["gaussian", "gaussian_mixture", "power_law_spectrum", "power_law_target"]
-
-# Relative tolerance for symmetry / positive semi-definiteness of a covariance matrix.
-_PSD_RTOL = 1e-10
-
 
 def _covariance_factor(covariance, name: str, owner: str) -> tuple[np.ndarray, bool]:
     """Return ``(F, diagonal)`` with ``F @ F.T == covariance``.
 
     For a 1-D array of eigenvalues (diagonal covariance) ``F`` is the vector of square
-    roots and ``diagonal`` is True. For a (p, p) symmetric PSD matrix, one ``eigh`` gives
-    ``F = V diag(sqrt(l))``; eigenvalues with ``|l| <= 1e-10 * max|l|`` are treated as
-    rounding and set to zero (so a singular covariance gives data exactly in its range);
-    anything more negative is rejected.
+    roots and ``diagonal`` is True. For a (p, p) symmetric PSD matrix, one ``eigh``
+    (:func:`hdeq.core.check_covariance`, which sets rounding-level eigenvalues to zero,
+    so a singular covariance gives data exactly in its range) gives
+    ``F = V diag(sqrt(l))``.
     """
-    cov = check_array(covariance, name, owner, ndim=(1, 2))
-    if cov.ndim == 1:
-        if cov.size == 0:
-            raise ValueError(f"`{name}` of {owner} must contain at least one eigenvalue; "
-                             f"got none")
-        if np.any(cov < 0):
-            raise ValueError(f"`{name}` of {owner} must be positive semi-definite (non-negative "
-                             f"eigenvalues); got minimum {cov.min()!r}")
-        return np.sqrt(cov), True
-    if cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
-        raise ValueError(f"`{name}` of {owner} must be a 1-D array of eigenvalues or a square "
-                         f"(n_features, n_features) matrix; got shape {cov.shape}")
-    scale = max(float(np.max(np.abs(cov))), np.finfo(float).tiny)
-    asym = float(np.max(np.abs(cov - cov.T)))
-    if asym > _PSD_RTOL * scale:
-        raise ValueError(f"`{name}` of {owner} must be a symmetric matrix; got max "
-                         f"|C - C^T| = {asym:.3g}")
-    evals, evecs = np.linalg.eigh((cov + cov.T) / 2)
-    tol = _PSD_RTOL * max(scale, abs(evals[-1]))
-    if evals[0] < -tol:
-        raise ValueError(f"`{name}` of {owner} must be positive semi-definite; got minimum "
-                         f"eigenvalue {evals[0]:.6g}")
-    evals = np.where(evals <= tol, 0.0, evals)
+    evals, evecs = check_covariance(covariance, name, owner)
+    if evecs is None:
+        return np.sqrt(evals), True
     return evecs * np.sqrt(evals), False
 
 

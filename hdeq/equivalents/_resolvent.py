@@ -27,7 +27,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (as_generator, check_array, check_covariance, check_on_failure,
+                                check_scalar)
 
 __all__ = ["ResolventEquivalent", "resolvent_equivalent"]
 
@@ -45,34 +46,6 @@ def _check_z(z) -> complex | float:
     if not (np.isfinite(z.real) and np.isfinite(z.imag)) or z == 0:
         raise ValueError(f"`z` of {_OWNER} must be a finite non-zero complex scalar; got {z!r}")
     return z.real if z.imag == 0 else z
-
-
-def _covariance_eig(covariance) -> tuple[np.ndarray, np.ndarray | None]:
-    """Eigenvalues (and eigenvectors, None for a diagonal covariance given by its
-    eigenvalues) of a symmetric PSD covariance."""
-    cov = check_array(covariance, "covariance", _OWNER, ndim=(1, 2))
-    if cov.ndim == 1:
-        if cov.size == 0:
-            raise ValueError(f"`covariance` of {_OWNER} must contain at least one eigenvalue; "
-                             f"got none")
-        if np.any(cov < 0):
-            raise ValueError(f"`covariance` of {_OWNER} must be positive semi-definite "
-                             f"(non-negative eigenvalues); got minimum {cov.min()!r}")
-        return cov.copy(), None
-    if cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
-        raise ValueError(f"`covariance` of {_OWNER} must be a 1-D array of eigenvalues or a "
-                         f"square (n_features, n_features) matrix; got shape {cov.shape}")
-    scale = max(float(np.max(np.abs(cov))), np.finfo(float).tiny)
-    asym = float(np.max(np.abs(cov - cov.T)))
-    if asym > 1e-10 * scale:
-        raise ValueError(f"`covariance` of {_OWNER} must be a symmetric matrix; got max "
-                         f"|C - C^T| = {asym:.3g}")
-    evals, evecs = np.linalg.eigh((cov + cov.T) / 2)
-    tol = 1e-10 * max(scale, abs(evals[-1]))
-    if evals[0] < -tol:
-        raise ValueError(f"`covariance` of {_OWNER} must be positive semi-definite; got "
-                         f"minimum eigenvalue {evals[0]:.6g}")
-    return np.where(evals <= tol, 0.0, evals), evecs
 
 
 def _small_matrix_blas(p: int):
@@ -414,7 +387,7 @@ def resolvent_equivalent(covariance, n_samples, z, *, on_failure: str = "raise")
     from ..laws import SampleCovarianceLaw
 
     check_on_failure(on_failure)
-    evals, evecs = _covariance_eig(covariance)
+    evals, evecs = check_covariance(covariance, "covariance", _OWNER)
     n = check_scalar(n_samples, "n_samples", _OWNER, low=1, low_inclusive=True, integer=True)
     z = _check_z(z)
     if not np.any(evals > 0):

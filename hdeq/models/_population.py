@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core._validation import check_array, check_scalar
+from ..core._validation import check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
 __all__ = ["LinearProblem", "HasLinearProblem", "parse_population"]
@@ -159,19 +159,6 @@ def _spectrum_eigenvalues(population, n_features, owner):
     return np.repeat(values, _largest_remainder(weights, p)), values, p * weights
 
 
-def _matrix_eigenvalues(arr, owner):
-    if arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"`population` of {owner} must be eigenvalues or a square (p, p) "
-                         f"matrix; got shape {arr.shape}")
-    scale = max(np.abs(arr).max(), np.finfo(float).tiny)
-    if np.abs(arr - arr.T).max() > 1e-10 * scale:
-        raise ValueError(f"`population` of {owner} must be a symmetric matrix; got max "
-                         f"|C - C^T| = {np.abs(arr - arr.T).max():.3g}")
-    eig, vecs = np.linalg.eigh((arr + arr.T) / 2)
-    if eig[0] < -1e-10 * max(scale, eig[-1]):
-        raise ValueError(f"`population` of {owner} must be positive semi-definite; got "
-                         f"minimum eigenvalue {eig[0]:.6g}")
-    return np.where(eig <= 1e-10 * max(scale, eig[-1]), 0.0, eig), vecs
 
 
 def parse_population(population, target=None, signal_var=None, n_features=None, *,
@@ -247,16 +234,8 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
         kind = "spectrum"
         eig, *exact = _spectrum_eigenvalues(population, n_features, owner)
     else:
-        arr = check_array(population, "population", owner, ndim=(1, 2))
-        if arr.ndim == 2:
-            kind = "matrix"
-            eig, basis = _matrix_eigenvalues(arr, owner)
-        else:
-            kind = "eigenvalues"
-            eig = arr
-            if np.any(eig < 0):
-                raise ValueError(f"`population` of {owner} must have non-negative "
-                                 f"eigenvalues; got minimum {eig.min()!r}")
+        eig, basis = check_covariance(population, "population", owner)
+        kind = "eigenvalues" if basis is None else "matrix"
         if n_features is not None and check_scalar(
                 n_features, "n_features", owner, integer=True) != eig.size:
             raise ValueError(f"`n_features` of {owner} must match the population size "

@@ -128,7 +128,8 @@ def test_draw_target():
 @pytest.mark.parametrize("args, kwargs, match", [
     (([1.0, 2.0],), {}, "exactly one of `target` and `signal_var` of t"),
     (([1.0, 2.0], [1.0, 1.0]), dict(signal_var=1.0), "exactly one of"),
-    (([1.0, -2.0],), dict(signal_var=1.0), "`population` of t must have non-negative"),
+    (([1.0, -2.0],), dict(signal_var=1.0),
+     "`population` of t must be positive semi-definite \\(non-negative eigenvalues"),
     (([0.0, 0.0],), dict(signal_var=1.0), "`population` of t must have a positive"),
     ((np.array([[1.0, 2.0], [0.0, 1.0]]),), dict(signal_var=1.0), "symmetric"),
     ((np.array([[1.0, 2.0], [2.0, 1.0]]),), dict(signal_var=1.0), "semi-definite"),
