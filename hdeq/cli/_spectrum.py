@@ -77,7 +77,10 @@ def spectrum(
     check_output_file(csv, "--csv")
     try:
         obj = build_law(law, aspect_ratio, scale, population, weights)
-        eig = obj.sample(simulate, seed=seed) if simulate else None
+        eig = None
+        if simulate:
+            with console.status(f"drawing one {law.value} matrix with {simulate} features ..."):
+                eig = obj.sample(simulate, seed=seed)
         display = SpectrumDisplay.from_law(obj, n_points=points, eigenvalues=eig,
                                            label=law.value)
     except ValueError as exc:
