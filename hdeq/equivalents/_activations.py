@@ -266,14 +266,16 @@ class Activation:
                              f"closed-form kernel); got 'closed_form'")
         a = np.einsum("ij,ij->i", A, A)
         b = a if same else np.einsum("ij,ij->i", B, B)
-        inner = A @ B.T
         if method == "hermite":
-            K = self._kernel_hermite(a, b, inner, same)
+            K = self._kernel_hermite(a, b, A @ B.T, same)
         elif method == "quadrature":
-            K = self.kernel_from_gram(a[:, None], b[None, :], inner, method=method)
+            K = self.kernel_from_gram(a[:, None], b[None, :], A @ B.T, method=method)
         else:
-            a2, b2 = a[:, None], b[None, :]
-            K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
+            K = self._kernel_matrix(A, B, a, b, same)
+            if K is None:   # generic route: Gram, then the (a, b, c) closed form
+                a2, b2 = a[:, None], b[None, :]
+                inner = A @ B.T
+                K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
             s0 = float(self(np.zeros(())))
             K[a == 0, :] = s0 * self._mean_or_zero(b)[None, :]
             K[:, b == 0] = s0 * self._mean_or_zero(a)[:, None]
@@ -506,6 +508,70 @@ def _sqrt_det(a, b, rho):
     return out
 
 
+def _gram(A, B, same, scale_a=None, scale_b=None):
+    """(diag(scale_a) A)(diag(scale_b) B)ᵀ in one BLAS call (syrk-like when ``same``; a
+    scale of None means no scaling)."""
+    As = A if scale_a is None else A * scale_a[:, None]
+    if same:
+        return As @ As.T
+    return As @ (B if scale_b is None else B * scale_b[:, None]).T
+
+
+def _inv_sqrt(a):
+    """1/sqrt(a), 0 where a == 0."""
+    out = np.zeros_like(a)
+    pos = a > 0
+    out[pos] = 1.0 / np.sqrt(a[pos])
+    return out
+
+
+#: rows per block of the in-place elementwise passes (temporaries stay in cache)
+_BLOCK_ELEMS = 1 << 16
+
+
+def _arc_cosine_rho(R, na, nb, slope):
+    """In place on the correlation matrix R (clipped to [-1, 1]): the leaky-ReLU kernel
+    sqrt(ab)/(2π) [(1−α)² (sqrt(1−ρ²) − ρ arccos ρ) + (1+α²) π ρ] (theory note §1.3; α = 0
+    is the arc-cosine kernel of ReLU, α = −1 is |t|, α = 1 is the linear kernel).
+
+    One arccos per entry; sqrt(1−ρ²) as sqrt((1−ρ)(1+ρ)) (no cancellation near |ρ| = 1);
+    the work runs over blocks of rows so that the temporaries stay in cache.
+    """
+    c_sq = (1.0 - slope) ** 2
+    c_lin = (1.0 + slope ** 2) * np.pi
+    col = nb / (2 * np.pi)
+    rows = max(1, _BLOCK_ELEMS // max(R.shape[1], 1))
+    shape = (min(rows, R.shape[0]), R.shape[1])
+    buf1, buf2, buf3 = np.empty(shape), np.empty(shape), np.empty(shape)
+    for i in range(0, R.shape[0], rows):
+        r = R[i:i + rows]
+        m = r.shape[0]
+        th, sq, tmp = buf1[:m], buf2[:m], buf3[:m]
+        np.arccos(r, out=th)
+        th *= r                               # ρ arccos ρ
+        np.subtract(1.0, r, out=sq)
+        np.add(1.0, r, out=tmp)
+        sq *= tmp
+        np.sqrt(sq, out=sq)                   # sqrt(1 − ρ²)
+        sq -= th
+        if c_sq != 1.0:
+            sq *= c_sq
+        r *= c_lin
+        r += sq
+        r *= na[i:i + m, None]
+        r *= col
+    return R
+
+
+def _correlation(A, B, a, b, same):
+    """Correlation matrix ρ_ij = a_iᵀb_j/(|a_i||b_j|) from the normalized rows (one BLAS
+    product, no elementwise division), clipped to [-1, 1] in place; 0 for zero rows."""
+    ia = _inv_sqrt(a)
+    R = _gram(A, B, same, ia, None if same else _inv_sqrt(b))
+    np.clip(R, -1.0, 1.0, out=R)
+    return R
+
+
 class _ClosedForm(Activation):
     closed_form = True
     # dictionaries order -> function(tau) of E s^(order)
@@ -514,6 +580,10 @@ class _ClosedForm(Activation):
     def _derivative_mean(self, tau, order):
         f = self._dmeans.get(order)
         return None if f is None else np.broadcast_to(f(self, tau), tau.shape).astype(float)
+
+    def _kernel_matrix(self, A, B, a, b, same):
+        """Fast kernel matrix straight from the data (None: use the generic route)."""
+        return None
 
 
 class _Linear(_ClosedForm):
@@ -561,6 +631,11 @@ class _LeakyReLU(_ClosedForm):
     def _second_moment(self, tau):
         return (1 + self.slope ** 2) * tau / 2
 
+    def _kernel_matrix(self, A, B, a, b, same):
+        na = np.sqrt(a)
+        return _arc_cosine_rho(_correlation(A, B, a, b, same), na,
+                               na if same else np.sqrt(b), self.slope)
+
     def _kernel(self, a, b, c, rho):
         al = self.slope
         out = _relu_kernel(a, b, c, rho)
@@ -579,6 +654,12 @@ class _Abs(_ClosedForm):
     def _second_moment(self, tau):
         return tau.copy()
 
+    def _kernel_matrix(self, A, B, a, b, same):
+        # |t| = leaky ReLU with slope −1: (2/π) sqrt(ab) (ρ arcsin ρ + sqrt(1 − ρ²))
+        na = np.sqrt(a)
+        return _arc_cosine_rho(_correlation(A, B, a, b, same), na,
+                               na if same else np.sqrt(b), -1.0)
+
     def _kernel(self, a, b, c, rho):
         out = np.arcsin(rho)
         out *= c
@@ -596,6 +677,12 @@ class _Sign(_ClosedForm):
     def _second_moment(self, tau):
         return np.ones_like(tau)
 
+    def _kernel_matrix(self, A, B, a, b, same):
+        R = _correlation(A, B, a, b, same)
+        np.arcsin(R, out=R)
+        R *= 2 / np.pi
+        return R
+
     def _kernel(self, a, b, c, rho):
         out = np.arcsin(rho)
         out *= 2 / np.pi
@@ -610,6 +697,13 @@ class _Step(_ClosedForm):
 
     def _second_moment(self, tau):
         return np.full_like(tau, 0.5)
+
+    def _kernel_matrix(self, A, B, a, b, same):
+        R = _correlation(A, B, a, b, same)
+        np.arccos(R, out=R)
+        np.subtract(np.pi, R, out=R)
+        R /= 2 * np.pi
+        return R
 
     def _kernel(self, a, b, c, rho):
         out = np.arccos(rho)
@@ -626,6 +720,15 @@ class _Erf(_ClosedForm):
 
     def _second_moment(self, tau):
         return 2 / np.pi * np.arcsin(2 * tau / (1 + 2 * tau))
+
+    def _kernel_matrix(self, A, B, a, b, same):
+        # (2/π) arcsin(2c / sqrt((1+2a)(1+2b))): the scaling goes onto the rows
+        sa = np.sqrt(2.0 / (1.0 + 2.0 * a))
+        R = _gram(A, B, same, sa, None if same else np.sqrt(2.0 / (1.0 + 2.0 * b)))
+        np.clip(R, -1.0, 1.0, out=R)
+        np.arcsin(R, out=R)
+        R *= 2 / np.pi
+        return R
 
     def _kernel(self, a, b, c, rho):
         out = c * (2 / np.sqrt(1 + 2 * a))
@@ -675,6 +778,20 @@ class _Exp(_ClosedForm):
         return np.exp((a + b + 2 * c) / 2)
 
 
+def _hyperbolic_kernel(fun, A, B, a, b, same):
+    """exp(−a/2) exp(−b/2) fun(c) with fun = cosh (cos kernel) or sinh (sin kernel), in place
+    on the Gram matrix; None (generic route) when a norm is so large that fun(c) could
+    overflow (|c| <= sqrt(ab) <= max norm²)."""
+    if max(a.max(initial=0.0), b.max(initial=0.0)) > 700.0:
+        return None
+    ea = np.exp(-a / 2)
+    G = _gram(A, B, same)
+    fun(G, out=G)
+    G *= ea[:, None]
+    G *= ea[None, :] if same else np.exp(-b / 2)[None, :]
+    return G
+
+
 class _Sin(_ClosedForm):
     _dmeans = {1: lambda s, t: np.exp(-t / 2), 2: lambda s, t: 0.0,
                3: lambda s, t: -np.exp(-t / 2)}
@@ -684,6 +801,9 @@ class _Sin(_ClosedForm):
 
     def _second_moment(self, tau):
         return -np.expm1(-2 * tau) / 2
+
+    def _kernel_matrix(self, A, B, a, b, same):
+        return _hyperbolic_kernel(np.sinh, A, B, a, b, same)
 
     def _kernel(self, a, b, c, rho):
         # exp(-(a+b)/2) sinh(c), written so that no factor overflows (|c| <= (a+b)/2)
@@ -699,6 +819,9 @@ class _Cos(_ClosedForm):
 
     def _second_moment(self, tau):
         return (1 + np.exp(-2 * tau)) / 2
+
+    def _kernel_matrix(self, A, B, a, b, same):
+        return _hyperbolic_kernel(np.cosh, A, B, a, b, same)
 
     def _kernel(self, a, b, c, rho):
         h = (a + b) / 2

@@ -328,3 +328,105 @@ def test_negative_slope_with_another_activation_is_an_error():
 def test_non_vectorized_callable_gets_a_helpful_message():
     with pytest.raises(ValueError, match="must be vectorized"):
         activation(lambda t: max(t, 0))
+
+
+# -- the fast kernel-matrix route (row-normalized Gram + in-place blocked formulas) against
+#    a straightforward long-double implementation of the theory note §1.3 closed forms ------
+
+def _reference_kernel(name, A, B, slope=0.0):
+    """Theory note §1.3 evaluated entry by entry in long double: squared norms a, b, inner
+    product c, ρ = c/sqrt(ab). ReLU-type kernels through k(ρ) = E relu(u) relu(v) only:
+    E relu(u) relu(−v) = k(−ρ), leaky = (1+α²) k(ρ) − 2α k(−ρ), |t| = 2k(ρ) + 2k(−ρ)."""
+    ld = np.longdouble
+    A, B = A.astype(ld), B.astype(ld)
+    a = (A * A).sum(1)[:, None]
+    b = (B * B).sum(1)[None, :]
+    c = A @ B.T
+    ab = np.sqrt(a * b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(ab > 0, c / ab, 0)
+    rho = np.clip(rho, -1, 1)
+    pi = ld(np.pi)
+
+    def k(r):
+        return ab / (2 * pi) * (r * (pi - np.arccos(r)) + np.sqrt(1 - r * r))
+
+    out = {"relu": lambda: k(rho),
+           "leaky_relu": lambda: (1 + slope ** 2) * k(rho) - 2 * slope * k(-rho),
+           "abs": lambda: 2 * k(rho) + 2 * k(-rho),
+           "sign": lambda: 2 / pi * np.arcsin(rho),
+           "step": lambda: (pi - np.arccos(rho)) / (2 * pi),
+           "erf": lambda: 2 / pi * np.arcsin(2 * c / np.sqrt((1 + 2 * a) * (1 + 2 * b))),
+           "cos": lambda: np.exp(-(a + b) / 2) * np.cosh(c),
+           "sin": lambda: np.exp(-(a + b) / 2) * np.sinh(c)}[name]()
+    act = activation(name, **_slope(name, slope))
+    s0 = float(act(np.zeros(())))
+    zero_a, zero_b = (a == 0).ravel(), (b == 0).ravel()   # K = s(0) E s(√b ξ)
+    out[zero_a, :] = s0 * np.array([act.mean(v) if v > 0 else s0 for v in b.ravel()],
+                                   dtype=float)[None, :]
+    out[:, zero_b] = s0 * np.array([act.mean(v) if v > 0 else s0 for v in a.ravel()],
+                                   dtype=float)[:, None]
+    return out.astype(float), rho.astype(float)
+
+
+def _awkward_rows(rng, n=40, p=12):
+    """Random rows of spread norms plus a zero row, exact duplicates, a rescaled copy
+    (ρ = 1, other norm), a negated copy (ρ = −1) and a near duplicate."""
+    X = rng.standard_normal((n, p)) / np.sqrt(p) * rng.uniform(0.3, 2.0, (n, 1))
+    X[3] = 0.0
+    X[5] = X[4]
+    X[6] = 3.0 * X[4]
+    X[7] = -X[4]
+    X[8] = X[4] + 1e-7 * rng.standard_normal(p)
+    return X
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "abs", "sign", "step", "erf",
+                                  "cos", "sin"])
+@pytest.mark.parametrize("same", [True, False])
+def test_fast_kernel_matrix_matches_reference(rng, name, same):
+    A = _awkward_rows(rng)
+    B = None if same else np.vstack([_awkward_rows(rng, n=25), A[4:9], A[3:4]])
+    slope = 0.1 if name == "leaky_relu" else 0.0
+    act = activation(name, **_slope(name, slope))
+    K = act.kernel(A, B)
+    ref, rho = _reference_kernel(name, A, A if same else B, slope)
+    if same:   # dedicated diagonal E s(√a ξ)² (theory note §1.4 pitfall iii)
+        d = np.einsum("ij,ij->i", A, A)
+        np.fill_diagonal(ref, [act.second_moment(v) if v > 0 else float(act(np.zeros(()))) ** 2
+                               for v in d])
+    scale = np.abs(ref).max()
+    if name in ("sign", "step"):
+        # arcsin/arccos are not Lipschitz at ρ = ±1: a rounding δ ~ 1e-16 of ρ moves them by
+        # up to sqrt(2δ) ~ 1.5e-8, in any float64 implementation. Away from ±1 (slope
+        # <= 1/sqrt(2e-4) ≈ 71) the 1e-12 bound holds; near ±1 the conditioning bound.
+        near = np.abs(rho) > 1 - 1e-4
+        assert near.sum() >= (6 if same else 4)
+        np.testing.assert_allclose(K[~near], ref[~near], rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(K[near], ref[near], rtol=0, atol=4e-8)
+    else:   # these closed forms are Lipschitz in (a, b, c): exact to rounding
+        np.testing.assert_allclose(K, ref, rtol=0, atol=1e-12 * scale)
+    # duplicates and ρ = ±1 pairs land on the closed-form limits (ReLU: K(x, x) = |x|²/2,
+    # K(x, −x) = 0)
+    if name == "relu":
+        a4 = A[4] @ A[4]
+        Kd = K if same else act.kernel(A)
+        assert Kd[4, 5] == pytest.approx(a4 / 2, rel=1e-13)
+        assert Kd[4, 6] == pytest.approx(3 * a4 / 2, rel=1e-13)
+        assert abs(Kd[4, 7]) <= 1e-15 * a4
+
+
+def test_fast_kernel_matrix_blocks_and_generic_route(rng, monkeypatch):
+    """The blocked in-place passes give the same matrix as the elementwise (a, b, c) route
+    kernel_from_gram, with small blocks (14 rows; the last one partial) forced."""
+    from hdeq.equivalents import _activations as mod
+    monkeypatch.setattr(mod, "_BLOCK_ELEMS", 100)
+    A = rng.standard_normal((7, 5))
+    B = rng.standard_normal((300, 5)) / 2
+    a, b = (A * A).sum(1), (B * B).sum(1)
+    for name in ("relu", "leaky_relu", "abs", "step", "sign", "erf", "cos", "sin"):
+        act = activation(name)
+        K = act.kernel(B, A)
+        ref = act.kernel_from_gram(b[:, None], a[None, :], B @ A.T)
+        np.testing.assert_allclose(K, ref, rtol=0, atol=1e-12 * np.abs(ref).max(),
+                                   err_msg=name)
