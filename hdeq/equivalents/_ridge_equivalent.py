@@ -306,8 +306,23 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     -------
     EffectiveRidgeResult
     """
+    return _solve(ridge, eigenvalues, multiplicity, n_samples, allow_negative=allow_negative,
+                  residual=_residual)[0]
+
+
+def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, residual,
+           energy=None):
+    """Body of :func:`solve_effective_ridge`. With per-atom ``energy`` (aligned with the
+    merged atoms) it also returns ``(df1, df2, a)`` at the returned kappa, ``a = sum_j e_j
+    t_j/(t_j+kappa)^2``, from the last Newton evaluation: there the final step delta has
+    |delta| <= 1e-8 kappa (or is 0), and the first-order Taylor update df1 - delta s12,
+    df2 - 2 delta sum m t^2/(t+kappa)^3, a - 2 delta sum e t/(t+kappa)^3 is exact up to
+    O((delta/kappa)^2) <= ~1e-16 relative; this saves a separate pass over the grid."""
+    _residual = residual
     owner = "effective_ridge"
     t, m = _prepare(eigenvalues, multiplicity, owner)
+    if energy is not None and not (np.shape(energy) == t.shape):
+        raise ValueError(f"`energy` of {owner} must match the merged atoms")
     if n_samples is None:
         raise ValueError(f"`n_samples` of {owner} must be given; got None")
     lam = check_array(ridge, "ridge", owner)
@@ -344,15 +359,25 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     kappa[active] = hi[active]
     pos = np.flatnonzero(lam > 0)
     if pos.size:
-        kappa[pos] = _initial_guess(lam[pos], n_inv[pos], hi[pos], n_unique, k0, n_inv, hi,
-                                    t, m)
+        guess = _table_guess(lam[pos], n_inv[pos], k0[pos], hi[pos], n_unique, t, m)
+        if guess is None:
+            guess = _initial_guess(lam[pos], n_inv[pos], hi[pos], n_unique, k0, n_inv, hi,
+                                   t, m)
+        kappa[pos] = guess
     n_iter = 0
     a_lam, a_n = lam[active], n[active]
     a_k, a_lo, a_hi = kappa[active], lo[active], hi[active]
+    if energy is not None:
+        sums = np.full((3, kappa.size), np.nan)
+        have = np.zeros(kappa.size, dtype=bool)
+        weights = [m, np.asarray(energy, float)]
+        terms = [(0, 1, 1), (0, 2, 2), (0, 1, 2), (1, 1, 2), (0, 2, 3), (1, 1, 3)]
+    else:
+        weights, terms = [m], [(0, 1, 1), (0, 2, 2), (0, 1, 2)]
     for n_iter in range(1, _MAX_ITER + 1):
         if active.size == 0:
             break
-        df1, df2, s12 = spectral_sums(a_k, t, [m], [(0, 1, 1), (0, 2, 2), (0, 1, 2)])
+        df1, df2, s12, *extra = spectral_sums(a_k, t, weights, terms)
         g = a_k * (1 - df1 / a_n) - a_lam
         slope = 1 - df2 / a_n
         # keep the bracket [lo, hi] with g(lo) < 0 <= g(hi)
@@ -373,6 +398,14 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
                 | (~outside & (step <= 1e-8 * np.abs(a_k)) & (slope >= 1e-3)))
         new = np.where(np.abs(g) <= noise, a_k, new)
         kappa[active] = new
+        if energy is not None and np.any(done):
+            a_e, d3, a3 = (v[done] for v in extra)
+            delta = (new - a_k)[done]
+            idx = active[done]
+            sums[0, idx] = df1[done] - delta * s12[done]
+            sums[1, idx] = df2[done] - 2 * delta * d3
+            sums[2, idx] = a_e - 2 * delta * a3
+            have[idx] = True
         keep = ~done
         active, a_lam, a_n = active[keep], a_lam[keep], a_n[keep]
         a_k, a_lo, a_hi = new[keep], a_lo[keep], a_hi[keep]
@@ -383,8 +416,15 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     else:   # the caller (ridge_risk) evaluates df1 at kappa anyway and checks it there
         residual = np.zeros_like(kappa)
     converged = np.isfinite(kappa) & (residual <= _RTOL)
-    return EffectiveRidgeResult(kappa.reshape(shape), converged.reshape(shape),
-                                residual.reshape(shape), n_iter, k0.reshape(shape))
+    result = EffectiveRidgeResult(kappa.reshape(shape), converged.reshape(shape),
+                                  residual.reshape(shape), n_iter, k0.reshape(shape))
+    if energy is None:
+        return result, None
+    rest = np.flatnonzero(~have)     # ridge 0 (kappa_0), or not converged: exact sums
+    if rest.size:
+        sums[:, rest] = spectral_sums(kappa[rest], t, weights,
+                                      [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+    return result, tuple(v.reshape(shape) for v in sums)
 
 
 def _residual_of(kappa, df1, lam, n, k0):
@@ -437,6 +477,59 @@ def _initial_guess(lam, j, hi_points, n_unique, k0_all, n_inv, hi_all, t, m):
     guess = k0[j] + np.exp(l0 + np.clip(frac, -1.0, 2.0) * (l1 - l0))
     ok = np.isfinite(guess) & (guess > k0[j])
     return np.where(ok, np.minimum(guess, hi_points), hi_points)
+
+
+_TABLE_STEP = 0.01      # spacing in log(kappa) of the shared table of _table_guess
+
+
+def _table_guess(lam, j, k0, hi, n_unique, t, m):
+    """Starting points for Newton at positive ridges, accurate to ~1e-10 relative on large
+    grids (so that one Newton step on the exact sums finishes most points).
+
+    df1 and df2 do not depend on n or the ridge: they are tabulated once on a shared grid
+    ``x = log kappa`` of spacing h = 0.01 covering every bracket ``[kappa_0 + ridge, ridge +
+    tr Sigma / n]`` (``0 < g' <= 1`` puts the root there). ``g_n(kappa) = kappa (1 -
+    df1/n)`` and ``dg_n/dx = kappa (1 - df2/n)`` are then known exactly at the nodes for
+    every n; each point takes the node interval where ``g_n`` crosses its ridge and solves
+    the cubic Hermite interpolant of ``g_n(x)`` there. The functions are analytic in a strip
+    of half-width pi around the real x axis (poles at kappa = -t_j), so the interpolation
+    error is ~h^4/384 times the fourth x-derivative, ~1e-10 kappa. Returns None when the
+    table would cost more than a quarter of one pass over the grid (then
+    :func:`_initial_guess` is used).
+    """
+    lower = float(np.min(k0 + lam))
+    upper = float(np.max(hi))
+    if not (np.isfinite(lower) and np.isfinite(upper) and lower > 0):
+        return None
+    h = _TABLE_STEP
+    n_nodes = int(np.ceil((np.log(upper) - np.log(lower)) / h)) + 2
+    if 4 * n_nodes > lam.size:
+        return None
+    x = np.log(lower) + h * (np.arange(n_nodes) - 0.5)
+    kap = np.exp(x)
+    df1, df2 = spectral_sums(kap, t, [m], [(0, 1, 1), (0, 2, 2)])
+    G = kap * (1 - df1 / n_unique[:, None])              # (n distinct, nodes)
+    dG = kap * (1 - df2 / n_unique[:, None]) * h         # dG/ds with s = (x - x_i)/h
+    mono = np.maximum.accumulate(G, axis=1)
+    i = np.empty(lam.size, dtype=np.intp)
+    for u in np.unique(j):                               # one search per distinct n
+        sel = j == u
+        i[sel] = np.searchsorted(mono[u], lam[sel], side="right")
+    i = np.clip(i, 1, n_nodes - 1) - 1
+    g0, g1, d0, d1 = G[j, i], G[j, i + 1], dG[j, i], dG[j, i + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sv = np.clip((lam - g0) / (g1 - g0), 0.0, 1.0)
+        for _ in range(4):    # Newton on the cubic Hermite interpolant, s in [0, 1]
+            s2 = sv * sv
+            s3 = s2 * sv
+            val = ((2 * s3 - 3 * s2 + 1) * g0 + (s3 - 2 * s2 + sv) * d0
+                   + (3 * s2 - 2 * s3) * g1 + (s3 - s2) * d1)
+            der = ((6 * s2 - 6 * sv) * (g0 - g1) + (3 * s2 - 4 * sv + 1) * d0
+                   + (3 * s2 - 2 * sv) * d1)
+            sv = np.clip(sv - (val - lam) / der, 0.0, 1.0)
+        guess = np.exp(x[i] + h * sv)
+    ok = np.isfinite(guess) & (guess > k0)
+    return np.where(ok, np.minimum(guess, hi), hi)
 
 
 def _finish(values, converged, where, on_failure, what, residual=None):
@@ -597,15 +690,17 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
                          f"with positive multiplicity; got none")
     t, m, (e,) = merge_atoms(t_all[keep], m_all[keep], e_all[keep])
     if kappa is None:
-        res = solve_effective_ridge(ridge, t, m, n_samples, allow_negative=allow_negative,
-                                    _residual=False)
+        res, (df1, df2, a) = _solve(ridge, t, m, n_samples, allow_negative=allow_negative,
+                                    residual=False, energy=e)
         kappa, k0 = res.value, res.kappa_0
+        lam, n, kappa, df1, df2, a = np.broadcast_arrays(
+            np.asarray(ridge, float), np.asarray(n_samples, float), kappa, df1, df2, a)
     else:
         kappa = np.asarray(kappa, float)
         k0 = np.broadcast_to(_kappa0(np.asarray(n_samples, float), t, m), np.shape(kappa))
-    lam, n, kappa = np.broadcast_arrays(np.asarray(ridge, float), np.asarray(n_samples, float),
-                                        kappa)
-    df1, df2, a = spectral_sums(kappa, t, [m, e], [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+        lam, n, kappa = np.broadcast_arrays(np.asarray(ridge, float),
+                                            np.asarray(n_samples, float), kappa)
+        df1, df2, a = spectral_sums(kappa, t, [m, e], [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
     # certificate: residual of the defining equation at the returned kappa
     converged = np.isfinite(kappa) & (_residual_of(kappa, df1, lam, n, k0) <= _RTOL)
     zero_k = kappa == 0
@@ -620,7 +715,10 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
                         sigma2 * (df2 / n) / den_safe)
     excess = bias + variance
     test = sigma2 + excess
-    factor = 1 - df1 / n
+    # 1 - df1/n = ridge/kappa at the root: the quotient avoids the cancellation of
+    # 1 - df1/n when df1 ~ n (small ridges below the interpolation threshold)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where((lam != 0) & (kappa > 0), lam / kappa, 1 - df1 / n)
     with np.errstate(invalid="ignore"):
         train = np.where(at_threshold, 0.0, factor ** 2 * (sigma2 + kappa ** 2 * a) / den_safe)
     return RidgeRisk(kappa, df1, df2, bias, variance, excess, test, train,
