@@ -24,27 +24,14 @@ Timings on a shared machine are noisy: compare ratios within one run.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
+from _timing import clock, timed
 
 from hdeq.equivalents import ridge_risk
 from hdeq.experiments.dynamics import two_scale_model
 from hdeq.models import (GaussianMixtureGradientFlow, GradientDescent, GradientFlow,
                          PowerLawRidge, RandomProjectionRegression)
-
-
-def clock():
-    return time.process_time()
-
-
-def timed(fn, repeat=1):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = clock()
-        out = fn()
-        best = min(best, clock() - t0)
-    return best, out
 
 
 def z_error(table, p):

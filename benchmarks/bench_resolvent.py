@@ -15,17 +15,11 @@ standard errors (|mean - theory| / stderr, largest over the functionals) and abs
 terms. A dense rotated C (same spectrum) is timed too.
 """
 
-import time
 
 import numpy as np
+from _timing import timed
 
 import hdeq
-
-
-def timed(fn):
-    t = time.process_time()
-    out = fn()
-    return out, time.process_time() - t
 
 
 def population(p):
@@ -54,8 +48,8 @@ def main():
                 eq = hdeq.resolvent_equivalent(C, n, z)
                 return eq, eq.functionals(A=A, a=a, b=b)
 
-            (eq, _), t_th = timed(theory)
-            table, t_sim = timed(lambda: eq.simulate(trials, seed=1, A=A, a=a, b=b))
+            t_th, (eq, _) = timed(theory)
+            t_sim, table = timed(lambda: eq.simulate(trials, seed=1, A=A, a=a, b=b))
             err = np.abs(table["empirical"] - table["theory"]).to_numpy()
             zscore = np.max(err / table["stderr"].to_numpy())
             label = f"{'dense' if dense else 'diagonal'} C, p = {p}, {trials} draws"

@@ -21,26 +21,11 @@ cores). Timings on a shared machine are noisy: compare ratios within one run.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
+from _timing import clock, timed
 
 from hdeq.models import RidgeRegression, gcv
-
-
-def clock():
-    """CPU time of this process (robust on a shared machine; BLAS runs single-threaded
-    when OPENBLAS_NUM_THREADS=1, so it equals the wall time of an idle core)."""
-    return time.process_time()
-
-
-def timed(fn, repeat=3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = clock()
-        out = fn()
-        best = min(best, clock() - t0)
-    return best, out
 
 
 def scalar_risk(lam, s, b2, n, sigma2):
@@ -98,7 +83,7 @@ def main():
     def curve():
         return RidgeRegression(s, b, noise_var=noise, ridge=ridges,
                                n_samples=sizes[:, None]).test_error()
-    t_hdeq, risk = timed(curve)
+    t_hdeq, risk = timed(curve, repeat=3)
     pick = np.random.default_rng(1).choice(risk.size, 200, replace=False)
     ii, jj = np.unravel_index(pick, risk.shape)
     t0 = clock()
@@ -113,7 +98,7 @@ def main():
     # 2. theory vs simulation at n = 2000 ----------------------------------------------
     model = RidgeRegression(s, b, noise_var=noise, ridge=ridges, n_samples=2000)
     t_th, _ = timed(lambda: RidgeRegression(s, b, noise_var=noise, ridge=ridges,
-                                            n_samples=2000).test_error())
+                                            n_samples=2000).test_error(), repeat=3)
     t0 = clock()
     sim = model.simulate(trials=3, seed=2)
     t_sim = clock() - t0

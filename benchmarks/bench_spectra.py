@@ -24,10 +24,10 @@ on a shared machine are noisy: compare ratios within one run.
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import timed as _timed
 
 from hdeq.core import solve_stieltjes
 from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw
@@ -36,12 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(fn, repeat=3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    """Best wall time of ``repeat`` calls (shared helper)."""
+    return _timed(fn, repeat, wall=True)
 
 
 def fixed_point_density(x, t, w, c, eta, tol=1e-13, max_iter=200_000):
