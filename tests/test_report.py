@@ -40,8 +40,8 @@ def test_agreement_passes_only_when_finite_and_within_tolerance():
 @pytest.mark.parametrize("kind", ["curve", "density"])
 def test_write_result_and_report(tmp_path, kind):
     res = _result(kind)
-    entry = write_result(res, tmp_path)
-    write_report([entry], {"toy": res}, tmp_path, quick=True, seed=0)
+    entry = write_result(res, tmp_path, quick=True, seed=0)
+    write_report([entry], tmp_path)
     assert (tmp_path / "toy.png").stat().st_size > 1000
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["all_passed"] and summary["experiments"][0]["agreement"][0]["value"] == 0.01
@@ -61,7 +61,7 @@ def test_report_table_escapes_pipes(tmp_path):
     res = ExperimentResult(name="toy", title="Toy", table=res.table,
                            agreement=(Agreement("max |mean - theory|", 0.01, 0.05),),
                            summary="s")
-    write_report([write_result(res, tmp_path)], {"toy": res}, tmp_path, quick=True, seed=0)
+    write_report([write_result(res, tmp_path, quick=True, seed=0)], tmp_path)
     row = [l for l in (tmp_path / "report.md").read_text().splitlines()
            if l.startswith("| toy")][0]
     cells = [c for c in row.replace("\\|", "").split("|") if c.strip()]

@@ -33,17 +33,22 @@ def reproduce(
     out: Path = typer.Option(Path("hdeq-results"), "--out", help="Output folder."),
     only: Optional[List[str]] = typer.Option(None, "--only",
                                              help="Run only this experiment (repeatable)."),
-    seed: int = typer.Option(0, "--seed", help="Run seed (each experiment derives its own)."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Run seed (each experiment derives its own)."),
     list_: bool = typer.Option(False, "--list", help="List the experiments and exit."),
     strict: bool = typer.Option(False, "--strict",
                                 help="Exit with status 1 when an agreement check fails."),
 ):
     """Run the registered experiments and write, per experiment, a PNG and a CSV
-    (parameters, theory, empirical, stderr), plus report.md and summary.json."""
-    from ..experiments import registered
-    from ..report import write_report, write_result
+    (parameters, theory, empirical, stderr), plus report.md and summary.json.
 
-    experiments = registered()
+    With --only, the experiments run are added to (or replace their sections in) the
+    report already in --out, so a full report is never cut down to one experiment.
+    """
+    from ..experiments import registered
+    from ..report import read_entries, write_report, write_result
+
+    experiments = order = registered()
     if list_:
         for name, exp in experiments.items():
             console.print(f"[bold]{name}[/bold]  {exp.title}")
@@ -58,7 +63,7 @@ def reproduce(
 
     check_output_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
-    entries, results, failures, timings = [], {}, {}, {}
+    entries, failures, timings = [], {}, {}
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console, transient=False)
@@ -72,7 +77,7 @@ def reproduce(
             start = time.perf_counter()
             try:
                 result = exp.run(quick, experiment_seed(seed, name))
-                entry = write_result(result, out)
+                entry = write_result(result, out, quick=quick, seed=seed)
             except Exception as exc:  # one broken experiment must not hide the others
                 failures[name] = f"{type(exc).__name__}: {exc}"
                 (out / f"{name}.error.txt").write_text(traceback.format_exc())
@@ -80,14 +85,18 @@ def reproduce(
                 timings[name] = time.perf_counter() - start
                 entry["seconds"] = round(timings[name], 3)
                 entries.append(entry)
-                results[name] = result
             progress.advance(task)
-    write_report(entries, results, out, quick=quick, seed=seed, failures=failures)
+    run_entries = entries
+    if only:  # keep the other experiments of an earlier run in the same folder
+        kept = [e for e in read_entries(out) if e["name"] not in experiments]
+        entries = sorted(kept + entries, key=lambda e: list(order).index(e["name"])
+                         if e["name"] in order else len(order))
+    write_report(entries, out, failures=failures)
 
     table = Table(title=f"hdeq reproduce{' --quick' if quick else ''}: {out}/report.md")
     for col in ("experiment", "statistic", "value", "tolerance", "ok", "seconds"):
         table.add_column(col)
-    for e in entries:
+    for e in run_entries:
         for a in e["agreement"]:
             table.add_row(e["name"], a["statistic"], f"{a['value']:.3g}",
                           f"{a['tolerance']:.3g}", "yes" if a["passed"] else "[red]no[/red]",
@@ -98,5 +107,5 @@ def reproduce(
     if failures:
         console.print(f"[red]{len(failures)} experiment(s) raised; see {out}/*.error.txt[/red]")
         raise typer.Exit(1)
-    if strict and not all(e["passed"] for e in entries):
+    if strict and not all(e["passed"] for e in run_entries):
         raise typer.Exit(1)

@@ -17,31 +17,52 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|")
 
 
-def write_result(result: ExperimentResult, out_dir: Path) -> dict:
-    """Write ``NAME.png`` and ``NAME.csv`` for one result; return its summary entry."""
+def write_result(result: ExperimentResult, out_dir: Path, *, quick: bool, seed: int) -> dict:
+    """Write ``NAME.png``, ``NAME.csv`` and ``NAME.md`` (its report section) for one
+    result; return its summary entry."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out_dir / f"{result.name}.csv", index=False)
     save_figure(plot_result(result), out_dir / f"{result.name}.png")
+    lines = [f"## {result.title} (`{result.name}`)", "",
+             f"Run {'--quick' if quick else 'on embedded defaults'}, seed {seed}.", "",
+             result.summary.strip(), "", f"![{result.name}]({result.name}.png)", "",
+             f"Data: [{result.name}.csv]({result.name}.csv)", ""]
+    lines += [f"- *{a.statistic}*: {a.description}" for a in result.agreement if a.description]
+    (out_dir / f"{result.name}.md").write_text("\n".join(lines) + "\n")
     return {
         "name": result.name,
         "title": result.title,
+        "quick": quick,
+        "seed": seed,
         "passed": result.passed,
         "agreement": [a.to_dict() for a in result.agreement],
         "figure": f"{result.name}.png",
         "table": f"{result.name}.csv",
+        "section": f"{result.name}.md",
     }
 
 
-def write_report(entries: list[dict], results: dict[str, ExperimentResult], out_dir: Path,
-                 *, quick: bool, seed: int, failures: dict[str, str] | None = None) -> None:
-    """Write ``report.md`` and ``summary.json`` from the per-experiment entries."""
+def read_entries(out_dir: Path) -> list[dict]:
+    """The entries of an earlier ``summary.json`` in ``out_dir`` whose files are all still
+    there (empty if none)."""
+    path = Path(out_dir) / "summary.json"
+    try:
+        entries = json.loads(path.read_text())["experiments"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    keys = ("figure", "table", "section")
+    return [e for e in entries if all(k in e and (Path(out_dir) / e[k]).exists() for k in keys)]
+
+
+def write_report(entries: list[dict], out_dir: Path, *,
+                 failures: dict[str, str] | None = None) -> None:
+    """Write ``report.md`` and ``summary.json`` from the per-experiment entries (each
+    section is read from its ``NAME.md``)."""
     out_dir = Path(out_dir)
     failures = failures or {}
     summary = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "quick": quick,
-        "seed": seed,
         "python": platform.python_version(),
         "experiments": entries,
         "errors": failures,
@@ -49,10 +70,11 @@ def write_report(entries: list[dict], results: dict[str, ExperimentResult], out_
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
 
+    settings = sorted({("--quick" if e["quick"] else "defaults", e["seed"]) for e in entries})
+    run = ("; ".join(f"{mode}, seed {seed}" for mode, seed in settings) or "nothing run")
     lines = ["# hdeq reproduce", "",
-             f"Run {'--quick' if quick else 'on embedded defaults'} with seed {seed}, "
-             f"{summary['created']}. Each section shows theory beside simulation; the "
-             "agreement statistics are compared with the stated tolerances.", "",
+             f"{summary['created']} ({run}). Each section shows theory beside simulation; "
+             "the agreement statistics are compared with the stated tolerances.", "",
              "| experiment | statistic | value | tolerance | passed |",
              "|---|---|---|---|---|"]
     for e in entries:
@@ -63,11 +85,5 @@ def write_report(entries: list[dict], results: dict[str, ExperimentResult], out_
         lines.append(f"| {name} | error | - | - | **failed: {_cell(err)}** |")
     lines.append("")
     for e in entries:
-        res = results[e["name"]]
-        lines += [f"## {res.title} (`{res.name}`)", "", res.summary.strip(), "",
-                  f"![{res.name}]({e['figure']})", "", f"Data: [{e['table']}]({e['table']})", ""]
-        for a in res.agreement:
-            if a.description:
-                lines.append(f"- *{a.statistic}*: {a.description}")
-        lines.append("")
+        lines.append((out_dir / e["section"]).read_text())
     (out_dir / "report.md").write_text("\n".join(lines))

@@ -77,3 +77,22 @@ def test_reproduce_out_must_not_be_a_file(tmp_path):
     target.write_text("")
     result = runner.invoke(app, ["reproduce", "--only", "mp_density", "--out", str(target)])
     assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_reproduce_only_adds_to_the_report_in_the_folder(tmp_path):
+    first = runner.invoke(app, ["reproduce", "--quick", "--only", "mp_density",
+                                "--only", "ridge_optimal", "--out", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["reproduce", "--quick", "--only", "ridge_optimal", "--seed",
+                                "3", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [e["name"] for e in summary["experiments"]] == ["mp_density", "ridge_optimal"]
+    assert [e["seed"] for e in summary["experiments"]] == [0, 3]
+    report = (tmp_path / "report.md").read_text()
+    assert "`mp_density`" in report and "`ridge_optimal`" in report
+
+
+def test_reproduce_rejects_negative_seed(tmp_path):
+    result = runner.invoke(app, ["reproduce", "--seed", "-1", "--out", str(tmp_path)])
+    assert result.exit_code == 2
