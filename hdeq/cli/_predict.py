@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..core import check_data
 from ._app import app
-from ._options import check_output_file
+from ._options import check_figure_file, check_output_file
 
 console = Console()
 
@@ -43,6 +44,14 @@ def _numbers(values: Optional[List[str]], option: str, integer: bool = False):
 
 
 def load_table(path: Path, target: str):
+    """Read FILE and split off the target; both validated (finite, numeric, not too large:
+    :func:`hdeq.core.check_data`)."""
+    X, y, names = _read_table(path, target)
+    X, y = check_data(X, "features", "FILE", y=y, y_name=f"target {target!r}")
+    return X, y, names
+
+
+def _read_table(path: Path, target: str):
     """Read ``path`` (.csv with a header row, or .npy 2-D array) and split off the target.
 
     For .csv the target is a column name, for .npy a column index (negative allowed).
@@ -53,6 +62,8 @@ def load_table(path: Path, target: str):
         raise ValueError(f"FILE {str(path)!r} does not exist")
     if suffix == ".npy":
         data = np.load(path, allow_pickle=False)
+        if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
+            raise ValueError(f"FILE must hold a numeric array; got dtype {data.dtype}")
         if data.ndim != 2 or data.shape[1] < 2:
             raise ValueError(f"FILE must hold a 2-D array with at least two columns; got shape "
                              f"{data.shape}")
@@ -113,8 +124,7 @@ def predict(
     no_center: bool = typer.Option(False, "--no-center",
                                    help="Do not centre columns and target by their means."),
     activation: str = typer.Option("relu", "--activation",
-                                   help="random-features: activation name (see "
-                                        "hdeq.ACTIVATION_NAMES)."),
+                                   help="random-features: activation, e.g. relu, tanh, erf."),
     n_random_features: Optional[List[str]] = typer.Option(
         None, "--n-random-features", help="random-features: widths N, e.g. '20,100,500' "
                                           "(default: 12 widths from n/20 to 5n)."),
@@ -127,8 +137,8 @@ def predict(
     png: Optional[Path] = typer.Option(None, "--png", help="Save the figure here."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Save the table here."),
 ):
-    """Predict the learning curve (test error vs training size) of ridge regression on
-    FILE's rows by the deterministic equivalent, beside fits on random subsets.
+    """Predict errors on FILE's rows: the ridge learning curve (test error vs training size)
+    or random-feature ridge vs width, by the deterministic equivalent, beside actual fits.
 
     The rows are the population: their covariance, their least-squares coefficients and
     residual variance define the theory (see hdeq.learning_curve); integer data are
@@ -136,8 +146,9 @@ def predict(
     """
     from ..models import learning_curve
 
-    check_output_file(png, "--png")
+    check_figure_file(png, "--png")
     check_output_file(csv, "--csv")
+    _note_small_data(file, target)
     if model is ModelName.random_features:
         _predict_random_features(file, target, ridge, n_random_features, activation,
                                  test_fraction, max_rows, trials, no_center, seed, png, csv)
@@ -286,3 +297,16 @@ def _save_rf_figure(table, n, path: Path, title: str) -> None:
     spec = FigureSpec(xlabel="N / n (width over training rows)", ylabel="mean squared error",
                       xscale="log", yscale="log", ncols=2)
     save_figure(plot_table(make_table(rows), spec, title=title), path)
+
+
+def _note_small_data(file: Path, target: str) -> None:
+    """Say so when the rows are few for the number of features: the theory is a
+    large-size equivalent and fits on a handful of rows are noisy."""
+    try:
+        X, _, _ = load_table(file, target)
+    except ValueError:
+        return  # reported by the command itself
+    if X.shape[0] < 2 * X.shape[1] or X.shape[0] < 50:
+        console.print(f"[yellow]note:[/yellow] {X.shape[0]} rows for {X.shape[1]} features: "
+                      f"the prediction is a large-size equivalent; with so few rows take it "
+                      f"as indicative")

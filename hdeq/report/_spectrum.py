@@ -81,9 +81,11 @@ class SpectrumDisplay:
         hist = self.histogram()
         if hist is not None:
             edges, dens = hist
-            ax.bar(edges[:-1], dens, width=np.diff(edges), align="edge", alpha=0.35,
-                   color="C0", label=f"eigenvalues (n_features = {self.eigenvalues.size})")
-        ax.plot(self.x, self.density, "C1-", lw=1.8, label=self.label or "limiting density")
+            ax.bar(edges[:-1], dens, width=np.diff(edges), align="edge", alpha=0.3,
+                   color="C0", label=f"eigenvalues (simulation, n_features = "
+                                     f"{self.eigenvalues.size})")
+        ax.plot(self.x, self.density, "C0-", lw=1.8,
+                label=f"{self.label} (theory)" if self.label else "limiting density (theory)")
         for loc, mass in self.atoms:
             ax.axvline(loc, color="C3", ls="--", lw=1)
             ax.annotate(f"atom {mass:.3g}", (loc, ax.get_ylim()[1] * 0.9), color="C3",

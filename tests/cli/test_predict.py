@@ -116,3 +116,14 @@ def test_predict_random_features_unknown_activation(files):
     res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model",
                               "random-features", "--activation", "nope", "--trials", "0"])
     assert res.exit_code == 2 and "relu" in res.output
+
+
+def test_predict_rejects_non_numeric_npy_and_infinite_values(tmp_path):
+    strings = tmp_path / "s.npy"
+    np.save(strings, np.array([["a", "b"], ["c", "d"]]))
+    res = runner.invoke(app, ["predict", str(strings), "--target", "0"])
+    assert res.exit_code == 2 and "numeric array" in res.output
+    inf = tmp_path / "inf.csv"
+    pd.DataFrame({"a": [1.0, np.inf, 2.0], "y": [1.0, 2.0, 3.0]}).to_csv(inf, index=False)
+    res = runner.invoke(app, ["predict", str(inf), "--target", "y"])
+    assert res.exit_code == 2 and "finite" in res.output

@@ -67,3 +67,12 @@ def test_version_flag():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["mp", "--png", "out.txt"], "--png must end in one of"),
+    (["semicircle", "-c", "3"], "applies to mp and sample-covariance only"),
+])
+def test_spectrum_rejects_unknown_figure_format_and_unused_ratio(args, message):
+    result = runner.invoke(app, ["spectrum", *args])
+    assert result.exit_code == 2 and message in result.output
