@@ -59,7 +59,9 @@ class FigureSpec:
     ``kind`` is ``"curve"`` (theory lines, empirical markers with error bars) or
     ``"density"`` (theory line over an empirical histogram drawn as bars; the rows
     with finite ``empirical`` are bin centres). ``panel_axes`` maps a panel name to
-    its own ``(xlabel, ylabel)`` where it differs from the common labels.
+    its own ``(xlabel, ylabel)`` where it differs from the common labels;
+    ``empirical_label`` names the empirical side in legends ("simulation", or "data"
+    for measurements on a real data set).
 
     Series: give the theory and the simulation of one quantity the SAME ``series``
     name (one colour, legend "name (theory)" / "name (simulation)"). A series'
@@ -74,6 +76,7 @@ class FigureSpec:
     yscale: str = "linear"
     ncols: int = 3
     panel_axes: dict = field(default_factory=dict)
+    empirical_label: str = "simulation"
 
 
 @dataclass(frozen=True)

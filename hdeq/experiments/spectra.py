@@ -395,7 +395,7 @@ def mnist_spectrum(quick: bool, seed: int) -> ExperimentResult:
                             make_table(rows), tuple(agreement), summary,
                             FigureSpec(xlabel="log10(eigenvalue)",
                                        ylabel="density of log10(eigenvalue)", kind="density",
-                                       ncols=2))
+                                       ncols=2, empirical_label="MNIST rows"))
 
 
 # ---------------------------------------------------------------------------------------

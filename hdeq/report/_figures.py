@@ -57,12 +57,12 @@ def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec, panel: str = "") -> N
         if spec.kind == "density" and len(emp) > 1:
             x = emp["x"].to_numpy(float)
             ax.bar(x, emp["empirical"], width=np.diff(x).min(), color=color, alpha=0.3,
-                   edgecolor="none", label=_label(name, "simulation"))
+                   edgecolor="none", label=_label(name, spec.empirical_label))
         elif len(emp):
             err = emp["stderr"].to_numpy(float)
             ax.errorbar(emp["x"], emp["empirical"],
                         yerr=np.where(np.isfinite(err), err, 0.0), fmt="o", ms=4,
-                        color=color, capsize=2, label=_label(name, "simulation"))
+                        color=color, capsize=2, label=_label(name, spec.empirical_label))
         if len(theo) and (name in dense or not dense):
             style = "-" if len(theo) >= 3 else "s"
             ax.plot(theo["x"], theo["theory"], style, color=color, lw=1.6, ms=7,
