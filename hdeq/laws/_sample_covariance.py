@@ -260,12 +260,56 @@ class SampleCovarianceLaw(SpectralLaw):
         gt = np.bincount(group, weights=w * t)
         return gt / gw, gw
 
+    @cached_property
+    def _tiny_radius(self) -> float:
+        """Radius (internal units) below which ``z`` is treated as the limit ``z -> 0``.
+
+        Only where the companion has an atom of mass ``a > 0`` at 0: then
+        ``mt(z) = -a/z + r(z)`` and ``z mt(z) = -a + z r(z)`` with ``r`` analytic at 0,
+        ``|r(0)| <= 1/edge`` (``edge`` the left end of the continuous support). For
+        ``|z| <= 1e-17 a min(edge, t_min)`` the corrections ``z r`` and ``z / t_j`` are
+        below double rounding, so ``z mt = -a`` and ``m(z)`` is its ``z -> 0`` limit
+        exactly in floating point; the Newton continuation, whose answer
+        ``|mt| ~ a/|z|`` is unbounded there, is not needed. 0 when there is no such atom.
+        """
+        a = self.companion_atom_mass
+        if a <= 0.0 or self._t.size == 0 or not self._unit_support:
+            return 0.0
+        edge = min(lo for lo, _ in self._unit_support)
+        if not edge > 0.0:
+            return 0.0
+        return 1e-17 * a * min(edge, float(self._t.min()))
+
+    @cached_property
+    def _g_slope(self) -> float:
+        """``g'(0)`` of ``g(z) = z mt(z)`` (internal units) when the companion has an atom
+        ``a > 0`` at 0: differentiating ``g = -1 + c sum_j w_j t_j g / (z + t_j g)`` at
+        ``z = 0`` (where ``g = -a``) gives ``g'(0) = (c / a) sum_j w_j / t_j``."""
+        a = self.companion_atom_mass
+        return float(self.aspect_ratio / a * np.sum(self._w / self._t)) if a > 0 else 0.0
+
+    def _g_small(self, z):
+        """``z mt(z) = -a + g'(0) z`` for ``|z| <= _tiny_radius`` (internal units), exact
+        to rounding there, so that ``Im m`` keeps its first-order term ``Im z m'(0)``."""
+        return -self.companion_atom_mass + self._g_slope * z
+
     def _solve_companion(self, z: np.ndarray) -> SolveResult:
         """Companion transform at 1-D ``z`` (``Im z >= 0``) as a SolveResult:
         ``mt(z) = mt_unit(z / t_max) / t_max``."""
         z = np.asarray(z, dtype=complex)
         u = self.population_scale
-        res = self._solve_unit(z / u)
+        zu = z / u
+        tiny = np.abs(zu) <= self._tiny_radius
+        if np.any(tiny):   # the z -> 0 limit: mt = -a/z to rounding (_tiny_radius)
+            res = self._solve_unit(np.where(tiny, 1j, zu))
+            with np.errstate(all="ignore"):   # mt = g(z)/z = -a/z + g'(0) (overflow: inf)
+                exact = -self.companion_atom_mass / z + self._g_slope / u
+                value = np.where(tiny, exact, res.value / u)
+            return SolveResult(value=value,
+                               status=np.where(tiny, 0, res.status).astype(np.int8),
+                               n_iter=res.n_iter,
+                               residual=np.where(tiny, 0.0, res.residual), z=z)
+        res = self._solve_unit(zu)
         with np.errstate(over="ignore"):
             value = res.value / u
         return SolveResult(value=value, status=res.status, n_iter=res.n_iter,
@@ -302,15 +346,16 @@ class SampleCovarianceLaw(SpectralLaw):
         z_in = np.asarray(z, dtype=complex)
         u = self.population_scale
         res = self._unit_stieltjes(z_in / u)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):   # an atom's -w0/z may overflow
             value = res.value / u
         return SolveResult(value=value, status=res.status, n_iter=res.n_iter,
                            residual=res.residual, z=z_in)
 
     def _unit_stieltjes(self, z: np.ndarray):
         z = np.asarray(z, dtype=complex)
-        zero = z == 0
-        zs = np.where(zero, 1j, z)                    # z = 0 handled below
+        # z = 0 and |z| below _tiny_radius: the z -> 0 limit, handled below
+        zero = (z == 0) | (np.abs(z) <= self._tiny_radius)
+        zs = np.where(zero, 1j, z)
         res = self._solve_unit(zs)
         mt = res.value
         c = self.aspect_ratio
@@ -324,9 +369,9 @@ class SampleCovarianceLaw(SpectralLaw):
         if np.any(cancel):
             m[cancel] = self._pxp_from_g(zs[cancel], zs[cancel] * mt[cancel])
         if np.any(zero):
-            # allowed only without an atom at 0 (w0 = 0, c < 1): z mt -> -(1 - c)
-            m[zero] = self._pxp_from_g(z[zero], np.full(int(zero.sum()),
-                                                        -self.companion_atom_mass + 0j))
+            # z = 0 is allowed only without an atom at 0 (w0 = 0, c < 1); z mt -> -a
+            # (companion atom mass a), exact to rounding for |z| <= _tiny_radius
+            m[zero] = self._pxp_from_g(z[zero], self._g_small(z[zero]))
         status = np.where(zero, 0, res.status).astype(np.int8)
         return SolveResult(value=m, status=status, n_iter=res.n_iter,
                            residual=np.where(zero, 0.0, res.residual), z=z)

@@ -349,3 +349,55 @@ def test_spread_population_against_simulation():
                     for s in range(6)])
     mean, se = emp.mean(0), emp.std(0, ddof=1) / np.sqrt(emp.shape[0])
     assert np.all(np.abs(mean - law.cdf(x)) <= 4 * se + 1 / np.sqrt(480))
+
+
+# ------------------------------------------------------------------ z -> 0 (tester defect)
+TINY = [-1e-20, -1e-60, -1e-100, -1e-300, 1e-300, 1e-60j, -1e-60 + 1e-60j]
+
+
+@pytest.mark.parametrize("z", TINY)
+def test_tiny_z_is_the_z_to_0_limit(law36, z):
+    """Without an atom at 0 (c < 1, w0 = 0) m is analytic at 0: |z| far below the left edge
+    0.27 must give m(0) = sum_j w_j / (t_j (1 - c)) = 0.885714... (theory note linear.md
+    §3.1, z mt -> -(1 - c)); this failed with ConvergenceError below |z| ~ 1e-40."""
+    m0 = (0.5 / 1 + 0.3 / 3 + 0.2 / 10) / 0.7
+    assert law36.stieltjes(0.0) == pytest.approx(m0, rel=1e-14)
+    m = law36.stieltjes(z)
+    assert m.real == pytest.approx(m0, rel=1e-14)
+    # first-order term: Im m(z) = Im z * m'(0), m'(0) = int dmu / t^2 (MP check below)
+    assert m.imag >= 0 if np.imag(z) >= 0 else m.imag <= 0
+    mt = law36.companion_stieltjes(z)
+    assert mt * z == pytest.approx(-0.7, rel=1e-14)   # companion atom 1 - c at 0
+
+
+@pytest.mark.parametrize("c", [0.3, 0.7])
+@pytest.mark.parametrize("z", TINY + [0.0])
+def test_tiny_z_one_atom_equals_marchenko_pastur(c, z):
+    """One-atom population = MarchenkoPastur (closed form, handles |z| = 1e-300), including
+    the first-order imaginary part Im z * m'(0) of m."""
+    g, mp = SampleCovarianceLaw([2.0], c), MarchenkoPastur(c, scale=2.0)
+    m, ref = g.stieltjes(z), mp.stieltjes(z)
+    assert m.real == pytest.approx(ref.real, rel=1e-13)
+    assert m.imag == pytest.approx(ref.imag, rel=1e-9, abs=1e-320)
+    if z != 0:
+        assert g.companion_stieltjes(z) == pytest.approx(mp.companion_stieltjes(z),
+                                                         rel=1e-13)
+
+
+def test_tiny_z_with_zero_population_atom():
+    """w0 = 0.5: m(z) = -w0/z + regular part; at |z| = 1e-60 the pole dominates and the
+    companion is -(1 - c(1 - w0))/z."""
+    law = SampleCovarianceLaw(([0.0, 3.0, 10.0], [0.5, 0.3, 0.2]), 0.3)
+    for z in (-1e-60, 1e-300, 1e-60j):
+        assert law.stieltjes(z) == pytest.approx(-0.5 / z, rel=1e-14)
+        assert law.companion_stieltjes(z) == pytest.approx(-0.85 / z, rel=1e-14)
+
+
+@pytest.mark.parametrize("z", [1e-100, -1e-100])
+def test_resolvent_equivalent_at_tiny_z(z):
+    """delta(z) = -1/(z mt) - 1 -> 1/(1 - c) - 1 as z -> 0 (c = p/n < 1); at |z| = 1e-100
+    this raised ConvergenceError."""
+    from hdeq.equivalents import resolvent_equivalent
+    C = np.diag([1.0, 3.0, 10.0] * 40)                 # p = 120, n = 400: c = 0.3
+    r = resolvent_equivalent(C, 400, z)
+    assert r.delta == pytest.approx(1 / 0.7 - 1, rel=1e-13)
