@@ -11,7 +11,10 @@ Two tiers (theory note nonlinear.md §1):
   (Hermite) expansion with a rigorous truncation bound (§1.4, option A), or by direct
   two-dimensional Gauss-Hermite quadrature (``method="quadrature"``, §1.4 option C). The
   stated accuracy is ``QUADRATURE_RTOL`` relative to sqrt(E s²); a ``ValueError`` is raised
-  when it cannot be reached (for instance a user callable with a kink away from 0).
+  when it cannot be reached (for instance a user callable with a kink away from 0), and
+  when the integrand does not decay in the tail of the rule: the Gaussian moment does not
+  exist (is infinite), e.g. E exp(a ξ²) for a >= 1/2 (then the rule's value would be a
+  finite, meaningless number).
 """
 
 from __future__ import annotations
@@ -353,8 +356,52 @@ class Activation:
 
     # quadrature ---------------------------------------------------------------------------
     def _quad_values(self, tau: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        return self._eval_checked(np.sqrt(tau)[:, None] * nodes[None, :],
-                                  "at the quadrature nodes")
+        t = np.sqrt(tau)[:, None] * nodes[None, :]
+        out = self(t)
+        if out.shape == t.shape and np.any(np.isinf(out)) and not np.any(np.isnan(out)):
+            # overflow where the Gaussian weight is still representable: growth at least
+            # like exp(t²/(2τ)) up to float range, so the moment is infinite or out of range
+            i, j = np.unravel_index(int(np.argmax(np.isinf(out) * np.abs(nodes)[None, :])),
+                                    out.shape)
+            raise ValueError(
+                f"the Gaussian moment E s(√τ ξ)^k of activation {self.name!r} does not exist "
+                f"(is infinite) or exceeds floating-point range at variance τ = "
+                f"{tau[i]:.6g}: s returns non-finite values (overflow to inf) at the "
+                f"quadrature nodes, e.g. t = {t[i, j]:.4g} (ξ = {nodes[j]:.3g}). "
+                f"Gaussian moments need growth slower than exp(t²/(2τ)) (e.g. exp(a t²) "
+                f"needs a < 1/(2τ) for the mean, a < 1/(4τ) for E s²)")
+        return self._eval_checked(t, "at the quadrature nodes")
+
+    def _check_tails(self, tau, nodes2, length, G, ref, what):
+        """Raise if the quadrature integrand does not decay: ``G`` (probe, ..., n2) are the
+        per-node contributions of the longer rule (nodes ``nodes2`` on (-length-4,
+        length+4)); the part beyond ``|ξ| > length`` (which the returned rule on
+        (-length, length) leaves out) must be below ``0.1 QUADRATURE_RTOL * ref``. A
+        Gaussian integral of polynomial or sub-Gaussian growth has a tail ~exp(-length²/2)
+        there (length >= 14); a divergent moment (growth like exp(a t²), a >= 1/(2τ)) has a
+        tail as large as the rest. Returns the inner part's absolute sum."""
+        outer = np.abs(nodes2) > length
+        A = np.abs(G)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tail = A[..., outer].sum(axis=-1)
+            inner = A[..., ~outer].sum(axis=-1)
+            if ref is None:
+                ref = inner
+            # overflow (inf) counts as divergence, like a tail above the tolerance
+            bad = ~(tail <= 0.1 * QUADRATURE_RTOL * ref) | ~np.isfinite(inner)
+        if np.any(bad):
+            i = int(np.nonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0][0])
+            with np.errstate(all="ignore"):
+                rel = float(np.max(tail[i] / np.maximum(ref[i], 1e-300)))
+            raise ValueError(
+                f"the Gaussian moment {what} of activation {self.name!r} does not exist "
+                f"(is infinite) at variance τ = {tau[i]:.6g}, or its integrand decays too "
+                f"slowly for quadrature: the integrand does not decay in the tail (the part "
+                f"with {length:.3g} < |ξ| < {length + 4:.3g} is {rel:.2e} of the rest, "
+                f"stated accuracy {QUADRATURE_RTOL:g}). Gaussian moments need growth "
+                f"slower than exp(t²/(2τ)) (e.g. exp(a t²) needs a < 1/(2τ) for the mean, "
+                f"a < 1/(4τ) for E s²)")
+        return inner
 
     def _hermite_quad(self, tau: np.ndarray, order: int, check: bool = True) -> np.ndarray:
         """c_k(τ), k ≤ order, shape (len(tau), order+1), with an accuracy check."""
@@ -373,11 +420,14 @@ class Activation:
         n_nodes, length = _rule_size(2, float(tau.max()) if tau.size else 1.0)
         nodes, weights = _half_rule(n_nodes, length)
         S = self._quad_values(tau, nodes)
-        m2 = (S ** 2) @ weights
-        n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
-        nodes2, weights2 = _half_rule(n2, l2)
-        probe = self._probe(tau)
-        m2b = (self._quad_values(tau[probe], nodes2) ** 2) @ weights2
+        with np.errstate(over="ignore"):   # overflow: reported by _check_tails below
+            m2 = (S ** 2) @ weights
+            n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
+            nodes2, weights2 = _half_rule(n2, l2)
+            probe = self._probe(tau)
+            G2 = self._quad_values(tau[probe], nodes2) ** 2 * weights2
+        self._check_tails(tau[probe], nodes2, length, G2, None, "E s(√τ ξ)²")
+        m2b = G2.sum(axis=-1)
         err = np.max(np.abs(m2b - m2[probe]) / np.maximum(m2b, 1e-300))
         self._raise_if_inaccurate(err, "E s²")
         return m2
@@ -392,9 +442,21 @@ class Activation:
         n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
         nodes2, weights2 = _half_rule(n2, l2)
         S2 = self._quad_values(tau[probe], nodes2)
-        coef2 = (S2 * weights2) @ _hermite_matrix(nodes2, order).T
-        scale = np.sqrt((S2 ** 2) @ weights2)
-        err = np.max(np.abs(coef2 - coef[probe]) / np.maximum(scale, 1e-300)[:, None])
+        H2 = _hermite_matrix(nodes2, order)
+        coef2 = (S2 * weights2) @ H2.T
+        # tails: each coefficient's integrand s h_k φ must decay (its own L¹ size is the
+        # reference); E s² is the accuracy scale only where it exists (its tail decays)
+        what = ("E s(√τ ξ)" if order == 0 else
+                f"E s(√τ ξ) h_k(ξ), k <= {order} (Hermite coefficients)")
+        with np.errstate(over="ignore", invalid="ignore"):   # inf: reported as divergence
+            G = (S2 * weights2)[:, None, :] * H2[None, :, :]
+            l1 = self._check_tails(tau[probe], nodes2, length, G, None, what)
+            G2 = S2 ** 2 * weights2
+            outer = np.abs(nodes2) > length
+            m2_tail, m2_inner = G2[:, outer].sum(axis=-1), G2[:, ~outer].sum(axis=-1)
+            m2_ok = (m2_tail <= 0.1 * QUADRATURE_RTOL * m2_inner) & np.isfinite(m2_inner)
+            scale = np.where(m2_ok[:, None], np.sqrt(G2.sum(axis=-1))[:, None], l1)
+        err = np.max(np.abs(coef2 - coef[probe]) / np.maximum(scale, 1e-300))
         self._raise_if_inaccurate(err, "Hermite coefficients")
 
     def _raise_if_inaccurate(self, err, what):
@@ -887,7 +949,8 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
         tanh, sigmoid, gelu (tΦ(t)), swish (t·sigmoid(t)), softplus), or a function mapping
         a float array to a float array of the same shape (quadrature tier; it must be
         smooth except possibly at 0, else a ``ValueError`` says the stated accuracy
-        ``QUADRATURE_RTOL`` cannot be reached).
+        ``QUADRATURE_RTOL`` cannot be reached; a moment that does not exist, such as
+        E exp(a τ ξ²) with a τ >= 1/2, raises a ``ValueError`` saying so).
     negative_slope : float, optional
         Slope for t < 0 of ``leaky_relu`` (s(t) = t for t > 0, ``negative_slope``·t else);
         default 0.01. Given with any other activation it is an error.

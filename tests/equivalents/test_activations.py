@@ -430,3 +430,65 @@ def test_fast_kernel_matrix_blocks_and_generic_route(rng, monkeypatch):
         ref = act.kernel_from_gram(b[:, None], a[None, :], B @ A.T)
         np.testing.assert_allclose(K, ref, rtol=0, atol=1e-12 * np.abs(ref).max(),
                                    err_msg=name)
+
+
+# --------------------------------------------------------------------------------------------
+# divergent Gaussian moments (tester defect: exp(t²).mean(1.0) returned 3.85e47)
+# E exp(a ξ²) = (1 - 2a)^(-1/2) for a < 1/2, infinite for a >= 1/2;
+# E ξ² exp(a ξ²) = (1 - 2a)^(-3/2) (Gaussian integral, by completing the square)
+# --------------------------------------------------------------------------------------------
+
+def _exp_sq(a):
+    return activation(lambda t: np.exp(a * t * t), name=f"exp({a} t²)")
+
+
+@pytest.mark.parametrize("a", [1.0, 0.6, 0.5])
+def test_divergent_mean_raises(a):
+    act = _exp_sq(a)
+    for call in (lambda: act.mean(1.0), lambda: act.second_moment(1.0),
+                 lambda: act.gaussian_equivalent(1.0), lambda: act.hermite_coefficients(3),
+                 lambda: act.derivative_mean(1.0)):
+        with pytest.raises(ValueError, match=r"does not exist \(is infinite\)"):
+            call()
+
+
+def test_divergent_moment_message_names_variance_and_overflow():
+    with pytest.raises(ValueError, match=r"does not exist \(is infinite\).*τ = 1\b"):
+        _exp_sq(1.0).mean(1.0)
+    # at τ = 4 the activation overflows at the nodes: still the same diagnosis
+    with pytest.raises(ValueError, match=r"does not exist \(is infinite\).*τ = 4"):
+        _exp_sq(1.0).mean(4.0)
+
+
+def test_mean_exists_but_second_moment_does_not():
+    """a = 0.3: E exp(0.3 ξ²) = 0.4^(-1/2) exists, E exp(0.6 ξ²) = ∞; at τ = 2 the mean
+    is E exp(0.6 ξ²) = ∞ too."""
+    act = _exp_sq(0.3)
+    assert act.mean(1.0) == pytest.approx(0.4 ** -0.5, rel=1e-12)
+    with pytest.raises(ValueError, match=r"E s\(√τ ξ\)² of .* does not exist"):
+        act.second_moment(1.0)
+    with pytest.raises(ValueError, match="does not exist"):
+        act.mean(2.0)
+    with pytest.raises(ValueError, match="does not exist"):
+        act.gaussian_equivalent(1.0)
+    with pytest.raises(ValueError, match="does not exist"):
+        act.kernel(np.eye(2))
+
+
+def test_convergent_exp_square_moments_are_exact():
+    """a = 0.2 at τ = 1: mean 0.6^(-1/2), E s² = 0.2^(-1/2), c_2 = (0.6^(-3/2) - 0.6^(-1/2))/√2;
+    at τ = 2 (a τ = 0.4) the mean is 0.2^(-1/2)."""
+    act = _exp_sq(0.2)
+    assert act.mean(1.0) == pytest.approx(0.6 ** -0.5, rel=1e-12)
+    assert act.mean(2.0) == pytest.approx(0.2 ** -0.5, rel=1e-10)
+    assert act.second_moment(1.0) == pytest.approx(0.2 ** -0.5, rel=1e-10)
+    c = act.hermite_coefficients(2, 1.0)
+    assert c[2] == pytest.approx((0.6 ** -1.5 - 0.6 ** -0.5) / np.sqrt(2), rel=1e-10)
+    assert abs(c[1]) < 1e-12
+
+
+def test_closed_form_exp_is_not_affected():
+    """exp has the closed form E exp(√τ ξ) = exp(τ/2), E exp(2√τ ξ) = exp(2τ)."""
+    act = activation("exp")
+    assert act.mean(np.array([1.0, 30.0])) == pytest.approx(np.exp([0.5, 15.0]), rel=1e-14)
+    assert act.second_moment(30.0) == pytest.approx(np.exp(60.0), rel=1e-14)
