@@ -22,12 +22,32 @@ _OWNER = "KernelEquivalent"
 _KINDS = ("inner_product", "distance")
 
 
+def _apply(f, t, name="f"):
+    """``f(t)`` as a float array of ``t``'s shape; a ``ValueError`` saying that ``f`` must
+    map arrays to arrays of the same shape (elementwise) if it fails or returns another
+    shape (a constant ``lambda t: 1.0``, or ``math.exp`` / ``max(t, 0)``)."""
+    t = np.asarray(t, dtype=float)
+    hint = (f"`{name}` of {_OWNER} must be vectorized: map a float array to a float array "
+            f"of the same shape, elementwise (e.g. lambda t: np.exp(-t), or "
+            f"lambda t: np.ones_like(t) for a constant)")
+    try:
+        with np.errstate(all="ignore"):   # non-finite values are reported by the callers
+            out = np.asarray(f(t), dtype=float)
+    except Exception as exc:
+        raise ValueError(f"{hint}; calling it on an array of shape {t.shape} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
+    if out.shape != t.shape:
+        raise ValueError(f"{hint}; got an output of shape {out.shape} for an input of shape "
+                         f"{t.shape}")
+    return out
+
+
 def _derivatives(f, t):
     """(f, f', f'') at the scalar ``t`` by 5-point central differences (error ~1e-10
     for smooth f; pass ``derivatives=`` for exact values)."""
     h = 1e-3 * max(1.0, abs(t))
     pts = t + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
-    v = np.asarray(f(pts), dtype=float)
+    v = _apply(f, pts)
     d1 = (v[0] - 8 * v[1] + 8 * v[3] - v[4]) / (12 * h)
     d2 = (-v[0] + 16 * v[1] - 30 * v[2] + 16 * v[3] - v[4]) / (12 * h * h)
     return float(v[2]), float(d1), float(d2)
@@ -179,7 +199,8 @@ class KernelEquivalent:
             trace_c = np.trace(cov, axis1=1, axis2=2)
         mean_trace = float(self.priors @ trace_c) / p
         self.tau = (2.0 if kind == "distance" else 1.0) * mean_trace
-        for name, val in (("f", f(np.array([0.0, self.tau]))),):
+        _apply(f, np.full((2, 3), self.tau))          # vectorized, same shape (2-D too)
+        for name, val in (("f", _apply(f, np.array([0.0, self.tau]))),):
             if not np.all(np.isfinite(val)):
                 raise ValueError(f"`{name}` of {_OWNER} must be finite at 0 and at tau = "
                                  f"{self.tau!r}; got {val!r}")
@@ -189,10 +210,10 @@ class KernelEquivalent:
         else:
             d1, d2 = derivatives
             at = self.tau if kind == "distance" else 0.0
-            self._f_at = (float(f(np.array(at))), float(d1(np.array(at))),
-                          float(d2(np.array(at))))
-        self._f0 = float(f(np.array(0.0)))
-        self._ftau = float(f(np.array(self.tau)))
+            self._f_at = (float(_apply(f, at)), float(_apply(d1, at, "derivatives")),
+                          float(_apply(d2, at, "derivatives")))
+        self._f0 = float(_apply(f, 0.0))
+        self._ftau = float(_apply(f, self.tau))
 
     def __repr__(self):
         return (f"KernelEquivalent(kind={self.kind!r}, n_samples={self.n_samples}, "
@@ -229,16 +250,17 @@ class KernelEquivalent:
         return X, labels
 
     def kernel(self, X) -> np.ndarray:
-        """The kernel matrix itself (rows of ``X`` are samples)."""
-        X = check_data(X, "X", _OWNER)
+        """The kernel matrix itself (rows of ``X`` are samples; ``X`` is validated as in
+        :meth:`matrix`: ``n_features`` columns)."""
+        X, _ = self._check_X(X, None)
         p = X.shape[1]
         G = X @ X.T / p
         if self.kind == "inner_product":
-            return np.asarray(self.f(G), dtype=float)
+            return _apply(self.f, G)
         sq = np.diag(G)
         D = np.maximum(sq[:, None] + sq[None, :] - 2.0 * G, 0.0)
         np.fill_diagonal(D, 0.0)
-        return np.asarray(self.f(D), dtype=float)
+        return _apply(self.f, D)
 
     def matrix(self, X, labels=None) -> np.ndarray:
         """The linear equivalent ``K~`` for this data draw (formulas in the class doc)."""

@@ -2,6 +2,8 @@
 exact reductions, operator-norm error shrinking with size, bulk law and spikes vs
 simulation."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy.linalg import toeplitz
@@ -197,3 +199,34 @@ def test_bad_data_and_unsupported_limits():
                                 covariances=np.ones((1, 4)), n_samples=3)
     with pytest.raises(ValueError, match="identity covariances"):
         general.spikes()
+
+
+# ------------------------------------------- non-vectorized f, X columns (tester defect)
+@pytest.mark.parametrize("f", [lambda t: 1.0, math.exp, lambda t: max(t, 0.0),
+                               lambda t: np.sum(t)], ids=["constant", "math.exp", "max",
+                                                          "reducing"])
+@pytest.mark.parametrize("kind", ["distance", "inner_product"])
+def test_non_vectorized_f_is_a_clear_value_error(f, kind):
+    """A constant or scalar-only f raised a bare IndexError in the derivative stencil."""
+    with pytest.raises(ValueError, match=r"`f` of KernelEquivalent must be vectorized.*"
+                                         r"same shape"):
+        kernel_equivalent(f, kind=kind, n_samples=100, n_features=200)
+
+
+def test_vectorized_constant_kernel_is_exact():
+    """f = 1 (written np.ones_like) gives K = 1 1^T and the equivalent reproduces it."""
+    keq = kernel_equivalent(np.ones_like, kind="distance", n_samples=4, n_features=6)
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    np.testing.assert_array_equal(keq.kernel(X), np.ones((4, 4)))
+    np.testing.assert_allclose(keq.matrix(X), np.ones((4, 4)), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["distance", "inner_product"])
+def test_kernel_and_matrix_validate_X_alike(kind):
+    keq = kernel_equivalent(np.exp, kind=kind, n_features=4, n_samples=3)
+    for bad, match in ((np.ones((3, 5)), "4 columns"), (np.full((3, 4), np.inf), "X"),
+                       (np.ones(4), "X")):
+        with pytest.raises(ValueError, match=match):
+            keq.matrix(bad)
+        with pytest.raises(ValueError, match=match):
+            keq.kernel(bad)
