@@ -385,8 +385,9 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
         a_lo = np.where(g < 0, a_k, a_lo)
         # Newton step k - g/g' written without cancellation, using df1 - df2 = k s12:
         # k - g/g' = (k^2 s12 / n + ridge) / (1 - df2/n)
+        # (k * (k s12): k^2 alone overflows for k > 1e154; k s12 ~ tr/k stays finite)
         with np.errstate(divide="ignore", invalid="ignore"):
-            new = (a_k ** 2 * s12 / a_n + a_lam) / slope
+            new = (a_k * (a_k * s12) / a_n + a_lam) / slope
         outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
         new = np.where(outside, 0.5 * (a_lo + a_hi), new)
         # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation;
@@ -710,7 +711,8 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     den = 1 - df2 / n
     at_threshold = den <= 4 * _EPS * np.maximum(1.0, df2 / n)
     den_safe = np.where(at_threshold, 1.0, den)
-    bias = np.where(at_threshold, 0.0, kappa ** 2 * a / den_safe)
+    ka2 = _kappa2_energy(kappa, a, t, e)          # kappa^2 a, overflow-safe
+    bias = np.where(at_threshold, 0.0, ka2 / den_safe)
     variance = np.where(at_threshold, np.inf if sigma2 > 0 else 0.0,
                         sigma2 * (df2 / n) / den_safe)
     excess = bias + variance
@@ -720,6 +722,37 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where((lam != 0) & (kappa > 0), lam / kappa, 1 - df1 / n)
     with np.errstate(invalid="ignore"):
-        train = np.where(at_threshold, 0.0, factor ** 2 * (sigma2 + kappa ** 2 * a) / den_safe)
+        train = np.where(at_threshold, 0.0, factor ** 2 * (sigma2 + ka2) / den_safe)
     return RidgeRisk(kappa, df1, df2, bias, variance, excess, test, train,
                      np.asarray(converged, bool))
+
+
+_BIG_KAPPA = 1e100     # above it kappa^2 a is formed from the scaled ratios kappa/(t+kappa)
+
+
+def _kappa2_energy(kappa, a, t, e):
+    """``kappa^2 a = sum_j e_j t_j (kappa/(t_j+kappa))^2`` without overflow or underflow.
+
+    For moderate kappa the product of the given ``a = sum e t/(t+kappa)^2`` with kappa^2
+    is exact to rounding. For a huge ridge (kappa > 1e100) kappa^2 overflows (kappa >
+    1e154) and ``a`` underflows (kappa > 1e154: subnormal, then 0), so the sum is formed
+    from the ratios ``kappa/(t+kappa) = 1/(1 + t/kappa)`` in (0, 1]: finite and accurate up
+    to kappa ~ 1e308, with limit ``sum e t`` (the signal energy, the ridge -> inf bias).
+    """
+    kappa = np.asarray(kappa, float)
+    a = np.broadcast_to(np.asarray(a, float), kappa.shape)
+    out = np.empty(kappa.shape)
+    big = kappa > _BIG_KAPPA
+    small = ~big
+    out[small] = kappa[small] * (kappa[small] * a[small])
+    if np.any(big):
+        kb = kappa[big]
+        vals = np.empty(kb.size)
+        et = np.asarray(e, float) * np.asarray(t, float)
+        step = max(1, _CHUNK_ELEMENTS // max(t.size, 1))
+        for start in range(0, kb.size, step):
+            k = kb[start:start + step]
+            ratio = 1.0 / (1.0 + t[None, :] / k[:, None])
+            vals[start:start + step] = (ratio * ratio) @ et
+        out[big] = vals
+    return out

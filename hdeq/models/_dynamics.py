@@ -71,12 +71,18 @@ def _companion_on(law, z):
     return np.where(z.imag < 0, mt.conj(), mt)
 
 
+def _mass_error(contour, stieltjes_values):
+    """``|int 1 dmu - 1|`` by the contour rule (the total mass of a probability law)."""
+    mass = contour.spectral_integral(lambda s, z: np.ones_like(s * z), [0.0],
+                                     stieltjes_values)[0]
+    return abs(mass - 1.0), mass
+
+
 def _check_total_mass(contour, stieltjes_values, owner, tol=1e-8):
     """Built-in self-test (theory note §8 item 5): ``f = 1`` must integrate to the total
     mass 1 of the law whose Stieltjes transform is given on the nodes."""
-    mass = contour.spectral_integral(lambda s, z: np.ones_like(s * z), [0.0],
-                                     stieltjes_values)[0]
-    if not abs(mass - 1.0) <= tol:
+    err, mass = _mass_error(contour, stieltjes_values)
+    if not err <= tol:
         raise ConvergenceError(f"{owner}: the contour integral of the Stieltjes transform "
                                f"gives total mass {mass.real:.12g} (expected 1, tolerance "
                                f"{tol:g}); the contour does not resolve the spectrum: "
@@ -115,6 +121,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
 
     _owner = "GradientFlow"
     _arg_name = "times"
+    _mass_target = 1e-8     # total-mass error at which a node count is accepted
 
     def __init__(self, population, target, signal_var, noise_var, n_samples, init_var,
                  n_nodes, n_features):
@@ -153,27 +160,41 @@ class _LeastSquaresDynamics(HasLinearProblem):
     def _contour_step(self):
         return None
 
+    def _contour_options(self, lo, hi):
+        """Keyword arguments of :func:`spectral_contour` and the node counts to try."""
+        return {}, [self.n_nodes]
+
     # ---------------------------------------------------------------- node values
-    def _nodes(self):
-        if self._cache is not None:
-            return self._cache
-        t, w, a = self._atoms, self._weights, self._energy
-        gamma = self._ratio
-        law = _sample_covariance_law(t, w, gamma)
+    def _law(self):
+        law = _sample_covariance_law(self._atoms, self._weights, self._ratio)
         lo, hi = _law_edges(law)
         if not lo > 0:
             raise ValueError(f"the spectrum of S touches 0 for this population and "
                              f"n_samples = {self.n_samples}; {self._owner} needs its lower "
                              f"edge > 0")
-        contour = spectral_contour(lo, hi, n_nodes=self.n_nodes, step=self._contour_step())
-        z = contour.nodes
-        mt = _companion_on(law, z)
-        q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))    # diag of Qbar, (M, K)
+        return law, lo, hi
+
+    def _nodes(self):
+        if self._cache is not None:
+            return self._cache
+        t, w, a = self._atoms, self._weights, self._energy
+        gamma = self._ratio
+        law, lo, hi = self._law()
+        options, counts = self._contour_options(lo, hi)
+        for n_nodes in counts:     # the total-mass self-test decides (cheap: M x K)
+            contour = spectral_contour(lo, hi, n_nodes=n_nodes, step=self._contour_step(),
+                                       **options)
+            z = contour.nodes
+            mt = _companion_on(law, z)
+            q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))  # diag of Qbar, (M, K)
+            trace_q = q @ w
+            if _mass_error(contour, trace_q)[0] <= self._mass_target:
+                break
         s = -z * mt
         cache = {
-            "contour": contour, "lower": lo, "upper": hi,
+            "contour": contour, "lower": lo, "upper": hi, "n_nodes": int(n_nodes),
             "trace_sigma_q": q @ (w * t),     # (1/p) tr Sigma Qbar
-            "trace_q": q @ w,                 # (1/p) tr Qbar  = m(z)
+            "trace_q": trace_q,               # (1/p) tr Qbar  = m(z)
             "beta_q_beta": q @ a,             # beta^T Qbar beta
         }
         _check_total_mass(contour, cache["trace_q"], self._owner)
@@ -478,7 +499,11 @@ class GradientDescent(_LeastSquaresDynamics):
     population, target, signal_var, noise_var, n_samples, init_var, n_nodes, n_features
         As in :class:`GradientFlow`.
     learning_rate : float
-        Step size ``eta > 0``.
+        Step size ``eta > 0``, below ``2 / (upper edge of the limiting spectrum of S)``
+        (ValueError printing that limit). Near the limit the contour height shrinks like
+        ``sqrt(1 - eta edge / 2)`` and ``n_nodes`` is doubled (at most 16 times) until the
+        total-mass self-test is met to 1e-12. :meth:`simulate` raises a ValueError naming
+        the draw's top eigenvalue when a finite design exceeds ``2/eta`` (GD diverges there).
 
     Examples
     --------
@@ -493,6 +518,10 @@ class GradientDescent(_LeastSquaresDynamics):
 
     _owner = "GradientDescent"
     _arg_name = "steps"
+    # stricter than the 1e-8 self-test: near eta * edge = 2 the filters (1 - eta z)^k
+    # are harder to integrate than f = 1 (at mass error 1e-9 the risk at k = 1000 was off
+    # by 2e-6; at <= 1e-12 every checked k agreed with the quadrature route to 1e-12)
+    _mass_target = 1e-12
 
     def __init__(self, population, target=None, *, signal_var=None, noise_var, n_samples,
                  learning_rate, init_var=0.0, n_nodes=300, n_features=None):
@@ -503,14 +532,28 @@ class GradientDescent(_LeastSquaresDynamics):
     def _contour_step(self):
         return self.learning_rate
 
+    def _contour_options(self, lo, hi):
+        """Contour squeezed between the spectrum and ``2/eta``: with ``c = 1 - eta hi/2``
+        the gap between the upper edge and the disc ``|1 - eta z| <= 1`` is ``~ 2 c hi``, and
+        a log-ellipse of height ``h`` resolves it with ``~ h/c`` nodes while the bulk needs
+        ``~ 1/h``: the height ``min(1, 2 sqrt(c))`` balances both (measured: the total-mass
+        self-test then passes with <= 600 nodes for ``eta hi / 2`` up to 0.9995 on a
+        Marchenko-Pastur bulk, where height 1 needs 300 nodes at 0.95 and 4800 at 0.995).
+        The node count doubles from ``n_nodes`` (at most 16 times) until the total-mass
+        error is below 1e-12."""
+        c = 1.0 - 0.5 * self.learning_rate * hi
+        height = float(min(1.0, 2.0 * np.sqrt(max(c, 0.0))))
+        return {"height": height}, [self.n_nodes * 2 ** i for i in range(5)]
+
     def _nodes(self):
-        try:
-            return super()._nodes()
-        except ValueError as exc:
-            if "`step` of spectral_contour" not in str(exc):
-                raise
-            raise ValueError(f"`learning_rate` of GradientDescent must be below 2 / (upper "
-                             f"edge of the spectrum of S); got {self.learning_rate!r}") from None
+        if self._cache is None:
+            _, lo, hi = self._law()
+            if not self.learning_rate * hi < 2.0:
+                raise ValueError(f"`learning_rate` of GradientDescent must be below 2 / "
+                                 f"(upper edge of the limiting spectrum of S) = "
+                                 f"{2.0 / hi:.6g} (upper edge {hi:.6g}); got "
+                                 f"{self.learning_rate!r}")
+        return super()._nodes()
 
     def _decay(self, k, z):
         # (1 - eta z)^k for integer k >= 0, vectorized (exact complex power)
@@ -537,6 +580,19 @@ class GradientDescent(_LeastSquaresDynamics):
 
     def _run_loop(self, X, eps, w0, beta, steps, svd):
         n = X.shape[0]
+        if svd is None:
+            svd = self._decompose(X)
+        top = float(svd[3].max())
+        eta = self.learning_rate
+        if steps.size and steps.max() > 0 and eta * top > 2.0:
+            # |1 - eta s| > 1 on the top eigen-direction: the iterates grow like
+            # |1 - eta s|^k, and the limiting theory (edge < 2/eta) does not describe it
+            raise ValueError(
+                f"`learning_rate` of GradientDescent.simulate is too large for a drawn "
+                f"design: the largest eigenvalue of X^T X/n in this draw is {top:.6g} > "
+                f"2/learning_rate = {2.0 / eta:.6g}, so gradient descent diverges on it "
+                f"(the limiting upper edge is {self._law()[2]:.6g}, finite draws exceed it by "
+                f"O(n^(-2/3))); use learning_rate < {2.0 / top:.6g} or a larger n_samples")
         y = X @ beta + eps
         order = np.argsort(steps, kind="stable")
         wanted = steps[order].astype(int)
@@ -544,14 +600,19 @@ class GradientDescent(_LeastSquaresDynamics):
         train = np.empty(steps.size)
         w = w0.copy()
         k = 0
-        eta = self.learning_rate
-        with np.errstate(over="raise", invalid="raise"):
-            for idx, target_k in zip(order, wanted):
-                while k < target_k:
-                    w -= eta * (X.T @ (X @ w - y)) / n
-                    k += 1
-                delta = w - beta
-                test[idx] = self.noise_var + delta ** 2 @ self.population
-                r = y - X @ w
-                train[idx] = r @ r / n
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                for idx, target_k in zip(order, wanted):
+                    while k < target_k:
+                        w -= eta * (X.T @ (X @ w - y)) / n
+                        k += 1
+                    delta = w - beta
+                    test[idx] = self.noise_var + delta ** 2 @ self.population
+                    r = y - X @ w
+                    train[idx] = r @ r / n
+        except FloatingPointError:   # pragma: no cover - the eigenvalue check comes first
+            raise ValueError(f"`learning_rate` of GradientDescent.simulate: the iterates "
+                             f"overflowed after {k} steps (top eigenvalue of the draw "
+                             f"{top:.6g}, 2/learning_rate = {2.0 / eta:.6g}); use a smaller "
+                             f"learning_rate") from None
         return test, train

@@ -137,10 +137,17 @@ class RandomFeaturesRidge:
                    n_random_features=n_random_features, ridge=ridge,
                    weight_variance=weight_variance, _shared_weights=True)
 
-    def replace(self, *, n_random_features=None, ridge=None) -> "RandomFeaturesRidge":
+    def replace(self, **changes) -> "RandomFeaturesRidge":
         """A model on the same data and activations with another grid of
-        ``n_random_features`` and/or ``ridge``; the expected kernels and their
-        eigendecomposition are shared (not recomputed)."""
+        ``n_random_features`` and/or ``ridge`` (the only valid names: ValueError for any
+        other); the expected kernels and their eigendecomposition are shared (not
+        recomputed)."""
+        unknown = sorted(set(changes) - {"n_random_features", "ridge"})
+        if unknown:
+            raise ValueError(f"arguments of {_OWNER}.replace must be among "
+                             f"n_random_features, ridge; got {', '.join(map(repr, unknown))}")
+        n_random_features = changes.get("n_random_features")
+        ridge = changes.get("ridge")
         new = RandomFeaturesRidge(
             self.X_train, self.y_train, self.X_test, self.y_test,
             activation=self.activations,
@@ -216,14 +223,20 @@ class RandomFeaturesRidge:
         if np.any(one_minus <= 0):
             raise ConvergenceError(f"{_OWNER}: Θ >= 1 at some grid point (the equivalent is "
                                    f"not defined); increase ridge")
+        # κ² enters the training error only through the ratios q_i = κ/(λ_i + κ) ∈ (0, 1]:
+        # κ² ||R y||² = Σ y_i² q_i² and κ² a r2lam = (κ a)(κ r2lam); forming κ² itself
+        # overflows for κ > 1e154 (huge ridge) while inv² underflows
+        q = kappa[:, None] * inv                  # κ/(λ+κ)
         a_coef = (lam[None, :] * inv ** 2).sum(1) / N
-        r2 = (y_t[None, :] ** 2 * inv ** 2).sum(1)             # ||R y||²
         r2lam = (y_t[None, :] ** 2 * lam[None, :] * inv ** 2).sum(1)   # yᵀRΦRy
-        train = kappa ** 2 / n * (r2 + a_coef / one_minus * r2lam)
+        k_r2 = (y_t[None, :] ** 2 * q ** 2).sum(1)                      # κ² ||R y||²
+        k_a = (lam[None, :] * inv * q).sum(1) / N                       # κ a
+        k_r2lam = (y_t[None, :] ** 2 * lam[None, :] * inv * q).sum(1)   # κ r2lam
+        train = (k_r2 + k_a / one_minus * k_r2lam) / n
         pred = (F * y_t[None, :]) @ inv.T                    # (n_test, grid)
         bias = ((self.y_test[:, None] - pred) ** 2).mean(0)
         col2 = (F ** 2).sum(0)                               # ||Φ̂ u_i||²
-        bracket = (dt.sum() - inv @ col2 - kappa * (inv ** 2 @ col2)) / n_test
+        bracket = (dt.sum() - inv @ col2 - (inv * q) @ col2) / n_test
         variance = r2lam / N / one_minus * bracket
         delta = kappa * N / (gamma * n) - 1.0
         shape = self.shape
@@ -256,7 +269,10 @@ class RandomFeaturesRidge:
             yTy = inv_IM @ quad                                       # yᵀ T_l y
             a = np.array([(N / n ** 2) / (1 + delta[l]) ** 2 * np.sum(KQ[l] * Qbar)
                           for l in range(J)])
-            out["train"][idx] = gam ** 2 / n * (Qy @ Qy + a @ yTy)
+            # γ² (Q̄y·Q̄y + a·yTy) with γ² split over the factors (γ² alone overflows for
+            # γ > 1e154 while Q̄y·Q̄y underflows): γQ̄y = R y, (γ a)·(γ yTy)
+            Ry = gam * Qy
+            out["train"][idx] = (Ry @ Ry + (gam * a) @ (gam * yTy)) / n
             Psi_t = sum(w[j] * kernels[j][1] for j in range(J))       # Ψ̄(X̂, X)
             PQ = Psi_t @ Qbar
             bias = np.mean((y_test - PQ @ y) ** 2)
@@ -444,7 +460,7 @@ def _newton_deltas(Ks, N, gamma, n, start, tol, max_iter):
         if resid <= tol:
             break
         KR = [K @ R for K in Ks]
-        dH = np.array([[(N / n ** 2) / v[l] ** 2 * np.sum(KR[j] * KR[l].T)
+        dH = np.array([[(N / n ** 2) / v[l] / v[l] * np.sum(KR[j] * KR[l].T)
                         for l in range(J)] for j in range(J)])
         Jac = (np.eye(J) - dH) * v[None, :]
         step = np.linalg.solve(Jac, -(v - T))

@@ -86,12 +86,20 @@ class RandomProjectionRegression(HasLinearProblem):
                                          self.n_random_features.shape)
         lam, n, N = (np.broadcast_to(a, self.shape).astype(float)
                      for a in (self.ridge, self.n_samples, self.n_random_features))
-        if np.any((lam == 0) & (n == N)):
+        peak = (lam == 0) & (n == N)
+        rank = float(np.sum(prob.multiplicities))
+        if self.noise_var == 0 and np.any(peak & (N >= rank)):
             raise ValueError(f"`n_random_features` of {_OWNER} must differ from n_samples when "
-                             f"ridge = 0 (interpolation peak, infinite risk); got "
+                             f"ridge = 0, noise_var = 0 and n_random_features >= rank "
+                             f"{rank:g} (the interpolation peak is then 0/0); got "
                              f"{self.n_random_features!r}")
         self._t, self._m, self._e = prob.atoms, prob.multiplicities, prob.energy
-        self._solve(lam, n, N)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._solve(lam, n, N)
+        # interpolation peak (ridge 0, N = n): 1 - df2f/n = 0 and the noise (and the part
+        # of the signal outside the projection, which acts as noise) is amplified without
+        # bound, as RidgeRegression at ridge 0, n = rank: the risk is +inf there
+        self._test = np.where(peak, np.inf, self._test)
 
     @staticmethod
     def _check_int(value, name):

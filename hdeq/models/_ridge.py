@@ -28,6 +28,18 @@ QUANTITIES = ("test_error", "excess_error", "bias", "variance", "train_error", "
               "degrees_of_freedom")
 
 
+_REPLACE_NAMES = ("population", "target", "signal_var", "noise_var", "ridge", "n_samples",
+                  "n_features", "allow_negative", "on_failure")
+
+
+def _check_replace_names(changes, valid, owner):
+    """ValueError naming the valid arguments when ``replace`` gets an unknown one."""
+    unknown = sorted(set(changes) - set(valid))
+    if unknown:
+        raise ValueError(f"arguments of {owner}.replace must be among {', '.join(valid)}; "
+                         f"got {', '.join(map(repr, unknown))}")
+
+
 class RidgeRegression(HasLinearProblem):
     r"""Ridge regression on Gaussian data: deterministic equivalent and simulation twin.
 
@@ -119,7 +131,12 @@ class RidgeRegression(HasLinearProblem):
                              f"{n_samples!r}")
         self.ridge = lam
         self.n_samples = n.astype(int)
-        self.shape = np.broadcast_shapes(lam.shape, n.shape)
+        try:
+            self.shape = np.broadcast_shapes(lam.shape, n.shape)
+        except ValueError:
+            raise ValueError(f"`ridge` and `n_samples` of {_OWNER} must broadcast together "
+                             f"(e.g. a grid: ridge[None, :] against n_samples[:, None]); got "
+                             f"shapes {lam.shape} and {n.shape}") from None
         # solve once (the object is a value); raises for invalid negative ridges
         self._risk = ridge_risk(lam, self._atoms, self._mult, n.astype(float),
                                 target_energy=self._energy, noise_var=self.noise_var,
@@ -137,7 +154,11 @@ class RidgeRegression(HasLinearProblem):
         return f"ridge={lam.reshape(-1)[i]:g}, n_samples={n.reshape(-1)[i]}"
 
     def replace(self, **changes) -> "RidgeRegression":
-        """A new model with some constructor arguments changed (e.g. ``ridge=...``)."""
+        """A new model with some constructor arguments changed (e.g. ``ridge=...``).
+
+        Valid names: population, target, signal_var, noise_var, ridge, n_samples,
+        n_features, allow_negative, on_failure (ValueError for any other)."""
+        _check_replace_names(changes, _REPLACE_NAMES, _OWNER)
         args = dict(population=self._population_arg, noise_var=self.noise_var,
                     ridge=self.ridge, n_samples=self.n_samples,
                     n_features=self._n_features_arg, allow_negative=self.allow_negative,

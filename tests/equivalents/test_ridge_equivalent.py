@@ -101,3 +101,31 @@ def test_risks_against_mpmath(lam, n):
     for name, ref in [("kappa", k), ("df1", df1), ("df2", df2), ("bias", bias),
                       ("variance", var), ("test", test), ("train", train)]:
         assert float(getattr(got, name)) == pytest.approx(float(ref), rel=1e-12, abs=0), name
+
+
+def test_huge_ridge_is_finite_and_tends_to_the_null_risk():
+    # regression: kappa^2 a overflowed (inf at ridge 1e155, NaN at 1e200..1e300). As
+    # ridge -> inf, kappa = ridge + tr Sigma/n + O(1/ridge), bias -> sum e t (null signal
+    # energy), variance -> 0, train -> test (theory note §5.2 limits)
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0.1, 5.0, 300)
+    e = rng.uniform(0.0, 1.0, 300) / 300
+    energy = float(np.sum(t * e))
+    ridges = np.array([1e50, 1e99, 1e101, 1e155, 1e170, 1e200, 1e250, 1e300])
+    r = ridge_risk(ridges, t, None, 100.0, target_energy=e, noise_var=0.1)
+    for q in (r.kappa, r.df1, r.df2, r.bias, r.variance, r.test, r.train):
+        assert np.all(np.isfinite(q))
+    assert np.all(r.converged)
+    np.testing.assert_allclose(r.kappa / ridges, 1.0, rtol=1e-14)
+    np.testing.assert_allclose(r.df1 * ridges, np.sum(t), rtol=1e-13)
+    np.testing.assert_allclose(r.bias, energy, rtol=1e-14)
+    np.testing.assert_allclose(r.test, 0.1 + energy, rtol=1e-14)
+    np.testing.assert_allclose(r.train, 0.1 + energy, rtol=1e-14)
+    assert np.all(r.variance >= 0) and np.all(r.variance <= 1e-90)
+    # both routes of kappa^2 a (plain product below 1e100, scaled ratios above) agree
+    # with the scaled-sum closed form at a moderate kappa
+    from hdeq.equivalents._ridge_equivalent import _kappa2_energy
+    k = np.array([1e99, 1e101])
+    direct = np.array([np.sum(e * t * (kk / (t + kk)) ** 2) for kk in k])
+    a, = spectral_sums(k, t, [e], [(0, 1, 2)])
+    np.testing.assert_allclose(_kappa2_energy(k, a, t, e), direct, rtol=1e-14)

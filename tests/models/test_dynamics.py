@@ -357,3 +357,34 @@ def test_property_two_routes_and_bounds(atoms, frac, noise_var, init_var):
         ridge = RidgeRegression(pop, beta, noise_var=noise_var, ridge=0.0, n_samples=n)
         t_inf = 200.0 / min(atoms) / (1 - np.sqrt(min(p / n, n / p))) ** 2
         assert gf.test_error(t_inf) == pytest.approx(ridge.test_error(), abs=1e-7)
+
+
+@pytest.mark.parametrize("fraction", [1.9, 1.95, 1.99])
+def test_gd_near_the_stability_edge_works_with_default_nodes(fraction):
+    # regression: at eta = 1.9/edge the default 300 nodes failed the total-mass self-test;
+    # the contour height/node count now adapt to 1 - eta*edge/2. Reference: the
+    # independent isotropic Marchenko-Pastur quadrature route (theory note §7a)
+    edge = (1 + np.sqrt(2 / 3)) ** 2
+    gd = GradientDescent(np.ones(200), signal_var=1, noise_var=0.5, n_samples=300,
+                         learning_rate=fraction / edge)
+    steps = np.array([10, 100, 1000, 100000])
+    got = np.asarray(gd.test_error(steps))
+    ref = gd._quadrature(steps, 4000)
+    np.testing.assert_allclose(got, 0.5 + ref["bias"] + ref["variance"], rtol=1e-9)
+    # k -> inf: ridgeless least squares, 0.5 + 0.5 gamma/(1 - gamma) = 1.5 (gamma = 2/3)
+    assert got[-1] == pytest.approx(1.5, rel=1e-9)
+
+
+def test_gd_errors_name_the_limits():
+    edge = (1 + np.sqrt(2 / 3)) ** 2
+    too_big = GradientDescent(np.ones(200), signal_var=1, noise_var=0.5, n_samples=300,
+                              learning_rate=2.01 / edge)
+    with pytest.raises(ValueError, match=r"below 2 / \(upper edge .*\) = 0\.606123"):
+        too_big.test_error(10)
+    # below 2/edge in the limit, but a finite draw's top eigenvalue exceeds 2/eta: a clear
+    # error naming the draw's edge instead of a raw FloatingPointError from the loop
+    gd = GradientDescent(np.ones(200), signal_var=1, noise_var=0.5, n_samples=300,
+                         learning_rate=1.95 / edge)
+    with pytest.raises(ValueError, match=r"largest eigenvalue of X\^T X/n in this draw is "
+                                         r"[0-9.]+ > 2/learning_rate = 3\.38427"):
+        gd.simulate([10, 1000, 100000], trials=6, seed=0)

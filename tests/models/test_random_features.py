@@ -255,3 +255,45 @@ def test_grid_shapes_that_do_not_broadcast_are_named():
     with pytest.raises(ValueError, match="must broadcast together"):
         RandomFeaturesRidge(X, X[:, 0], X, X[:, 0], n_random_features=[5, 10, 20],
                             ridge=[0.1, 0.2])
+
+
+@pytest.mark.parametrize("fourier", [False, True])
+def test_huge_ridge_gives_the_zero_predictor_without_overflow(fourier):
+    # regression: inf at ridge 1e160 and NaN at 1e300 (kappa^2 / gamma^2 overflow). As
+    # ridge -> inf the output weights -> 0: train -> mean(y^2), test -> mean(y_test^2)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 10))
+    y = np.sign(X[:, 0]) + 0.3 * rng.standard_normal(120)
+    ridges = np.array([1e100, 1e160, 1e200, 1e300])
+    args = (X[:60], y[:60], X[60:], y[60:])
+    if fourier:
+        model = RandomFeaturesRidge.fourier(*args, n_random_features=40, ridge=ridges)
+    else:
+        model = RandomFeaturesRidge(*args, activation="relu", n_random_features=40,
+                                    ridge=ridges)
+    np.testing.assert_allclose(model.train_error(), np.mean(y[:60] ** 2), rtol=1e-9)
+    np.testing.assert_allclose(model.test_error(), np.mean(y[60:] ** 2), rtol=1e-9)
+    # a moderate ridge is unchanged by the rewrite: closed form of the one-block train
+    # error kappa^2/n (||Ry||^2 + a/(1 - Theta) y^T R Phi R y) from the eigenbasis
+    if not fourier:
+        small = model.replace(ridge=0.3)
+        small.train_error()
+        lam, y_t, _ = small._cache["eig"]
+        kappa = float(small._theory()["kappa"])
+        N, n = 40.0, 60
+        inv = 1 / (np.maximum(lam, 0) + kappa)
+        theta = np.sum(lam ** 2 * inv ** 2) / N
+        a = np.sum(lam * inv ** 2) / N
+        ref = kappa ** 2 / n * (np.sum(y_t ** 2 * inv ** 2)
+                                + a / (1 - theta) * np.sum(y_t ** 2 * lam * inv ** 2))
+        assert small.train_error() == pytest.approx(ref, rel=1e-12)
+
+
+def test_replace_rejects_unknown_names():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 5)); y = X[:, 0]
+    model = RandomFeaturesRidge(X[:20], y[:20], X[20:], y[20:], n_random_features=10,
+                                ridge=0.1)
+    with pytest.raises(ValueError, match="RandomFeaturesRidge.replace must be among "
+                                         "n_random_features, ridge; got 'activation'"):
+        model.replace(activation="tanh")

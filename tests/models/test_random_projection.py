@@ -110,9 +110,10 @@ def test_simulation_error_shrinks_with_size():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="`n_random_features` of RandomProjectionRegression"):
-        RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=0.0,
-                                   n_samples=5, n_random_features=5)
+    # ridge 0, N = n is the interpolation peak: +inf (was a ValueError for the whole grid;
+    # see test_ridgeless_interpolation_peak_is_inf_at_that_grid_point_only)
+    assert RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=0.0,
+                                      n_samples=5, n_random_features=5).test_error() == np.inf
     with pytest.raises(ValueError, match="`ridge` of RandomProjectionRegression"):
         RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1, ridge=-1.0,
                                    n_samples=5, n_random_features=3)
@@ -153,3 +154,26 @@ def test_variance_limited_exponents():
     limit = _model("pl", noise_var=0.1, ridge=1e-2, n_samples=10 ** 12,
                    n_random_features=300).test_error()
     assert fit_power_law(n, model.test_error() - limit)[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_ridgeless_interpolation_peak_is_inf_at_that_grid_point_only():
+    # regression: N = n at ridge 0 raised ValueError for the whole grid; like
+    # RidgeRegression at ridge 0, n = p, it is +inf there and finite elsewhere. Far from
+    # the peak, N -> P recovers ridgeless RidgeRegression... here we check the neighbours
+    # are finite and grow towards the peak from both sides (double descent)
+    widths = np.array([60, 90, 99, 100, 101, 110, 150])
+    model = RandomProjectionRegression(np.ones(300), signal_var=1.0, noise_var=0.1,
+                                       ridge=0.0, n_samples=100, n_random_features=widths)
+    test = model.test_error()
+    assert test[3] == np.inf and model.excess_error()[3] == np.inf
+    finite = np.delete(test, 3)
+    assert np.all(np.isfinite(finite))
+    assert np.all(np.diff(test[:3]) > 0) and np.all(np.diff(test[4:]) < 0)
+    # consistent with RidgeRegression, which is inf at n = p
+    ridge = RidgeRegression(np.ones(100), signal_var=1.0, noise_var=0.1, ridge=0.0,
+                            n_samples=[50, 100, 150]).test_error()
+    assert ridge[1] == np.inf and np.all(np.isfinite(ridge[[0, 2]]))
+    # noiseless with N = n >= rank is 0/0: still a ValueError naming the argument
+    with pytest.raises(ValueError, match="`n_random_features` of RandomProjectionRegression"):
+        RandomProjectionRegression(np.ones(50), signal_var=1.0, noise_var=0.0, ridge=0.0,
+                                   n_samples=60, n_random_features=60)

@@ -504,3 +504,29 @@ def test_solver_failure_is_reported_not_hidden(monkeypatch):
                         n_samples=200).test_error()
     with pytest.raises(ValueError, match="on_failure"):
         effective_ridge(0.1, s, n_samples=50, on_failure="ignore")
+
+
+def test_huge_ridge_tends_to_null_risk_without_overflow():
+    # regression: inf at ridge 1e155, NaN at 1e200/1e300 (kappa^2 overflow); the limit
+    # ridge -> inf is the null risk beta^T Sigma beta + noise_var = 1.1 (theory note §5.2)
+    ridges = np.array([1e10, 1e155, 1e200, 1e300])
+    model = RidgeRegression(np.ones(200), signal_var=1, noise_var=0.1, ridge=ridges,
+                            n_samples=100)
+    np.testing.assert_allclose(model.test_error(), model.null_risk, rtol=1e-9)
+    np.testing.assert_allclose(model.test_error(), 1.1, rtol=1e-9)
+    np.testing.assert_allclose(model.train_error(), 1.1, rtol=1e-9)
+    np.testing.assert_allclose(model.bias(), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(model.effective_ridge() / ridges, 1.0, rtol=1e-9)
+    assert np.all(np.isfinite(model.variance())) and np.all(model.variance() < 1e-9)
+
+
+def test_replace_and_broadcast_errors_name_the_arguments():
+    model = RidgeRegression(np.ones(50), signal_var=1, noise_var=0.1, ridge=[0.1, 1.0],
+                            n_samples=100)
+    with pytest.raises(ValueError, match="RidgeRegression.replace must be among .*ridge.*"
+                                         "got 'foo'"):
+        model.replace(foo=1)
+    with pytest.raises(ValueError, match="`ridge` and `n_samples` of RidgeRegression must "
+                                         r"broadcast.*\(3,\) and \(2,\)"):
+        RidgeRegression(np.ones(50), signal_var=1, noise_var=0.1, ridge=[0.1, 1.0, 2.0],
+                        n_samples=[100, 200])
