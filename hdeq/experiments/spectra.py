@@ -27,97 +27,33 @@ from ..equivalents import resolvent_equivalent
 from ..laws import MarchenkoPastur, SampleCovarianceLaw
 from ._registry import Agreement, ExperimentResult, FigureSpec, make_table, register
 
-__all__ = ["cdf_function", "kolmogorov_distance", "law_cdf"]
+__all__ = ["kolmogorov_distance"]
 
 KS_FACTOR = 1.5
+#: Accuracy of the law's cdf in Kolmogorov distances (tolerances are ~1e-2).
+KS_CDF_RTOL = 1e-7
 _ZERO_RTOL = 1e-9  # eigenvalues below this times the largest are treated as exact zeros
 
 
 # ---------------------------------------------------------------------------------------
 # helpers
-def cdf_function(law, n_cells: int = 96, n_coarse: int = 16):
-    r"""Distribution function of ``law`` (atoms included) as a fast callable ``F(x)``.
-
-    Cumulative midpoint quadrature of ``law.pdf`` done once, then linear interpolation
-    in ``theta`` between cell boundaries for any number of points. Each support
-    interval ``[a, b]`` (width ``w``) is cut into pieces at ``a + w 10^-k``
-    (``k = 1..K``, ``K`` the number of decades between ``a`` and ``w``, at most 10), so
-    a density spread over many decades near a small left edge (``~ 1/x``, as for
-    spread-out populations) is resolved; on each piece the substitution
-    ``x = l + (r - l)(1 - cos theta)/2`` makes the integrand smooth at square-root and
-    inverse-square-root edges. An interval holding less than 2 % of the mass (an
-    isolated cluster) keeps ``n_coarse`` cells in all, the others get ``n_cells`` cells
-    per piece: two vectorized ``law.pdf`` calls of a few hundred points in all
-    (``law.cdf`` costs 96 density values per point). Error ``O(n_cells^-2)``.
-    """
-
-    def integrate(pieces, cells):
-        """Cumulative masses at the ``cells + 1`` theta edges of every piece."""
-        theta_edges = np.linspace(0.0, np.pi, cells + 1)
-        theta_mid = (theta_edges[:-1] + theta_edges[1:]) / 2
-        lr = np.asarray(pieces, dtype=float).reshape(-1, 2)
-        left, width = lr[:, :1], lr[:, 1:] - lr[:, :1]
-        nodes = left + width * (1.0 - np.cos(theta_mid)) / 2
-        g = (law.pdf(nodes.ravel()).reshape(nodes.shape) * width / 2 * np.sin(theta_mid)
-             * (np.pi / cells))
-        cum = np.concatenate([np.zeros((len(lr), 1)), np.cumsum(g, 1)], 1)
-        return [(l, r, theta_edges, c) for (l, r), c in zip(pieces, cum)]
-
-    table = []
-    intervals = list(law.support)
-    if intervals:
-        coarse = integrate(intervals, n_coarse)
-        pieces = []
-        for (a, b, theta, cum) in coarse:
-            if cum[-1] <= 0.02:
-                table.append((a, b, theta, cum))
-                continue
-            w = b - a
-            decades = int(np.clip(np.floor(np.log10(w / a)), 0, 10)) if a > 0 else 0
-            cuts = [a] + [a + w * 10.0 ** -k for k in range(decades, 0, -1)] + [b]
-            pieces += list(zip(cuts[:-1], cuts[1:]))
-        if pieces:
-            table += integrate(pieces, n_cells)
-    atoms = tuple(law.atoms)
-
-    def F(x):
-        x = np.asarray(x, dtype=float)
-        out = np.zeros(x.shape)
-        for loc, mass in atoms:
-            out += mass * (x >= loc)
-        for left, right, theta_edges, cum in table:
-            out[x >= right] += cum[-1]
-            inside = (x > left) & (x < right)
-            theta = np.arccos(np.clip(1.0 - 2.0 * (x[inside] - left) / (right - left),
-                                      -1.0, 1.0))
-            out[inside] += np.interp(theta, theta_edges, cum)
-        return np.clip(out, 0.0, 1.0)
-
-    return F
-
-
-def law_cdf(law, x, n_cells: int = 96) -> np.ndarray:
-    """``cdf_function(law, n_cells)(x)``: the distribution function at many points."""
-    return cdf_function(law, n_cells)(x)
-
-
 def _snap_zeros(eigenvalues) -> np.ndarray:
     ev = np.sort(np.asarray(eigenvalues, dtype=float))
     scale = max(np.abs(ev).max(), np.finfo(float).tiny)
     return np.where(np.abs(ev) <= _ZERO_RTOL * scale, 0.0, ev)
 
 
-def kolmogorov_distance(eigenvalues, law, *, above=None, cdf=None) -> float:
+def kolmogorov_distance(eigenvalues, law, *, above=None) -> float:
     """``sup_x |F_p(x) - F(x)|`` between the empirical distribution of ``eigenvalues``
     and ``law`` (atoms included; eigenvalues within ``1e-9 * max`` of zero count as the
     atom at 0). Evaluated at the jumps of ``F_p`` from both sides, which gives the
-    supremum exactly up to the accuracy of :func:`law_cdf`. With ``above = x0`` the
-    supremum is over ``x >= x0`` only. ``cdf``: a prebuilt :func:`cdf_function` of
-    ``law`` (to reuse it across several samples)."""
+    supremum exactly up to the accuracy ``KS_CDF_RTOL`` of ``law.cdf`` (cached by the
+    law, so several samples reuse it). With ``above = x0`` the supremum is over
+    ``x >= x0`` only."""
     ev = _snap_zeros(eigenvalues)
     p = ev.size
     points = ev if above is None else np.append(ev, above)
-    F_all = (cdf if cdf is not None else cdf_function(law))(points)
+    F_all = law.cdf(points, rtol=KS_CDF_RTOL)
     F = F_all[:p]
     F_left = F.copy()
     for loc, mass in law.atoms:
@@ -334,11 +270,10 @@ def mnist_spectrum(quick: bool, seed: int) -> ExperimentResult:
         # the same law against a Gaussian sample with the same covariance
         G = rng.standard_normal((n, p)) * np.sqrt(evals)
         ev_gauss = np.linalg.eigvalsh(G.T @ G / n)
-        F = cdf_function(law)
-        D = kolmogorov_distance(ev, law, cdf=F)
-        D_gauss = kolmogorov_distance(ev_gauss, law, cdf=F)
-        Dr = kolmogorov_distance(ev, law, above=x0, cdf=F)
-        Dr_gauss = kolmogorov_distance(ev_gauss, law, above=x0, cdf=F)
+        D = kolmogorov_distance(ev, law)
+        D_gauss = kolmogorov_distance(ev_gauss, law)
+        Dr = kolmogorov_distance(ev, law, above=x0)
+        Dr_gauss = kolmogorov_distance(ev_gauss, law, above=x0)
         atom = law.atoms[0][1] if law.atoms else 0.0
         zero_frac = float(np.mean(_snap_zeros(ev) == 0.0))
         newly_constant = int(np.sum(np.all(X[idx] == X[idx][0], axis=0) & ~pool_constant))

@@ -203,17 +203,18 @@ class SampleCovarianceLaw(SpectralLaw):
         with np.errstate(over="ignore"):
             return dens / self.population_scale
 
-    def cdf(self, x, *, on_failure: str = "raise") -> np.ndarray:
+    def cdf(self, x, *, rtol: float = 1e-11, on_failure: str = "raise") -> np.ndarray:
         """Distribution function, computed for the unit population (scale-free);
-        exactly 1 at and beyond the right edge of the support."""
+        exactly 1 at and beyond the right edge of the support. ``rtol`` as in
+        :meth:`SpectralLaw.cdf`."""
         if self._unit_law is self:
-            out = super().cdf(x, on_failure=on_failure)
+            out = super().cdf(x, rtol=rtol, on_failure=on_failure)
             top = self._unit_support[-1][1] if self._unit_support else 0.0
             out[np.asarray(x, dtype=float) >= top] = 1.0
             return out
         check_on_failure(on_failure)
         x = check_array(x, "x", self._owner, allow_infinite=True)
-        return self._unit_law.cdf(self._to_unit(x), on_failure=on_failure)
+        return self._unit_law.cdf(self._to_unit(x), rtol=rtol, on_failure=on_failure)
 
     def _interval_mass(self, a, b, on_failure="raise") -> float:
         if self._unit_law is self:

@@ -110,9 +110,10 @@ class Semicircle(SpectralLaw):
             f = np.sqrt(np.clip(r * r - x * x, 0.0, None)) / (2.0 * np.pi * self.scale ** 2)
         return f
 
-    def cdf(self, x, *, on_failure: str = "raise"):
+    def cdf(self, x, *, rtol: float = 1e-11, on_failure: str = "raise"):
         """Distribution function
-        ``1/2 + x sqrt(4 s^2 - x^2) / (4 pi s^2) + arcsin(x / 2s) / pi`` (clipped)."""
+        ``1/2 + x sqrt(4 s^2 - x^2) / (4 pi s^2) + arcsin(x / 2s) / pi`` (clipped;
+        closed form, so ``rtol`` is accepted for the common interface only)."""
         check_on_failure(on_failure)
         x = check_array(x, "x", "Semicircle.cdf", allow_infinite=True)
         r = self.radius

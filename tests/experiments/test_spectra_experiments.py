@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hdeq.experiments import registered
-from hdeq.experiments.spectra import cdf_function, kolmogorov_distance, law_cdf
+from hdeq.experiments.spectra import kolmogorov_distance
 from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw
 
 NAMES = ("mp_density", "generalized_mp", "mnist_spectrum", "resolvent_traces")
@@ -50,20 +50,6 @@ def test_density_experiments_histograms_integrate_to_continuous_mass(results):
         assert abs(rows["zero_fraction"].iloc[0] - atom) <= 1.0 / rows["n_features"].iloc[0]
 
 
-def test_law_cdf_matches_closed_form_and_base_cdf():
-    # MP cdf (base class: Gauss-Legendre per point, ~1e-10) vs our cumulative quadrature;
-    # ours interpolates linearly in theta between 96 cells: error <= (pi/96)^2/8 max|F''|,
-    # about 3e-5 here, far below the Kolmogorov tolerances (~1e-2) it serves
-    for c in (0.25, 1.0, 2.0):
-        law = MarchenkoPastur(c)
-        x = np.array([1e-4, 0.05, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0])
-        np.testing.assert_allclose(law_cdf(law, x), law.cdf(x), atol=5e-5)
-    # theory note §3.6 population: three support intervals
-    law = SampleCovarianceLaw(([1.0, 3.0, 10.0], [0.5, 0.3, 0.2]), 0.3)
-    x = np.array([0.5, 1.6, 3.0, 5.0, 10.0, 20.0])
-    np.testing.assert_allclose(cdf_function(law)(x), law.cdf(x), atol=5e-5)
-
-
 def test_kolmogorov_distance_exact_cases():
     law = MarchenkoPastur(2.0)  # atom 1/2 at 0
     # p zeros: the empirical cdf jumps to 1 at 0, the law's to 1/2
@@ -71,7 +57,7 @@ def test_kolmogorov_distance_exact_cases():
     # the quantiles of the law: the distance is 1/(2p) up to the quadrature error
     p = 400
     grid = np.linspace(1e-6, law.support[0][1], 200001)
-    F = law_cdf(law, grid)
+    F = law.cdf(grid)
     q = (np.arange(p) + 0.5) / p
     ev = np.where(q < 0.5, 0.0, np.interp(q, F, grid))
     assert kolmogorov_distance(ev, law) == pytest.approx(0.5 / p, abs=1e-4)

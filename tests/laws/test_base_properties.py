@@ -103,3 +103,16 @@ def test_pdf_and_cdf_at_infinity(law):
     np.testing.assert_allclose(law.cdf(x), [0.0, 1.0], atol=1e-10)
     with pytest.raises(ValueError, match="NaN"):
         law.pdf([np.nan])
+
+
+def test_cdf_light_rule_agrees_within_its_tolerance():
+    # the lighter rule (rtol > 1e-8) serves Kolmogorov distances; it must still be exact
+    # to its stated accuracy against the default 1e-11 rule
+    for law in (MarchenkoPastur(2.0), hdeq.Semicircle(1.0),
+                hdeq.free_multiplicative_convolution(([1.0, 3.0, 10.0], [0.5, 0.3, 0.2]),
+                                                     MarchenkoPastur(0.3))):
+        x = np.linspace(-2.5, 18.0, 301)
+        np.testing.assert_allclose(SpectralLaw.cdf(law, x, rtol=1e-6),
+                                   SpectralLaw.cdf(law, x), atol=1e-6)
+    with pytest.raises(ValueError, match="rtol"):
+        MarchenkoPastur(2.0).cdf([1.0], rtol=0.5)
