@@ -132,10 +132,15 @@ def register(name: str, title: str, area: str = "spectra"):
 
 
 def registered() -> dict[str, Experiment]:
-    """All registered experiments, in registration order (imports the recipe modules)."""
+    """All registered experiments (imports the recipe modules), in a fixed order: by
+    module as listed in ``EXPERIMENT_MODULES``, then in order of registration within a
+    module, whatever order the modules happened to be imported in."""
     for module in EXPERIMENT_MODULES:
         importlib.import_module(module)
-    return dict(_REGISTRY)
+    rank = {m: i for i, m in enumerate(EXPERIMENT_MODULES)}
+    names = sorted(_REGISTRY, key=lambda n: rank.get(_REGISTRY[n].run.__module__,
+                                                     len(rank)))  # stable within a module
+    return {n: _REGISTRY[n] for n in names}
 
 
 def make_table(rows) -> pd.DataFrame:
