@@ -147,7 +147,10 @@ class PowerLawRidge:
     linear.md §6.1; :func:`hdeq.data.power_law_spectrum` and :func:`hdeq.data.power_law_target`
     draw the same model), ridge schedule ``ridge = ridge_scale * n^{-ridge_decay}`` (None:
     ridgeless), label noise ``noise_var``. The excess risk is the deterministic equivalent
-    of §5.2 (:func:`hdeq.equivalents.ridge_risk`), vectorized over ``n_samples``.
+    of §5.2 (:func:`hdeq.equivalents.ridge_risk`), vectorized over ``n_samples``. The
+    equivalent is a smooth function of ``n``, so the theory methods accept any real
+    ``n_samples > 0`` (e.g. a geometric grid for a log-log slope); :meth:`simulate` needs
+    integers.
 
     Parameters
     ----------
@@ -238,7 +241,12 @@ class PowerLawRidge:
         if self.n_modes is None:
             raise ValueError(f"`n_modes` of {_OWNER} must be an integer to simulate; got None "
                              f"(the infinite spectrum cannot be drawn)")
-        n = self._check_n(n_samples).astype(int).reshape(-1)
+        n = self._check_n(n_samples).reshape(-1)
+        if np.any(n != np.round(n)):
+            raise ValueError(f"`n_samples` of {_OWNER}.simulate must be whole numbers of "
+                             f"samples; got {n_samples!r} (round the grid, e.g. "
+                             f"np.unique(np.round(n)))")
+        n = n.astype(int)
         s, _, energy = self._atoms
         model = RidgeRegression(s, np.sqrt(energy), noise_var=self.noise_var,
                                 ridge=np.atleast_1d(self.ridge(n)), n_samples=n)

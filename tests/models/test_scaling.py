@@ -138,3 +138,12 @@ def test_bad_input():
         PowerLawRidge(2.0, 0.5).simulate([10])
     with pytest.raises(ValueError, match="`n_samples` of PowerLawRidge"):
         PowerLawRidge(2.0, 0.5, 100).excess_error(100)
+
+
+def test_theory_accepts_real_sizes_simulation_needs_whole_ones():
+    model = PowerLawRidge(2.0, 0.5, 200, ridge_decay=1.0)
+    # the equivalent is smooth in n: a fractional size lies between its neighbours
+    lo, mid, hi = model.excess_error([10.0, 10.5, 11.0])
+    assert hi < mid < lo
+    with pytest.raises(ValueError, match="whole numbers of samples"):
+        model.simulate([10.5, 20], trials=2, seed=0)
