@@ -48,6 +48,15 @@ def _gauss_tail(x):
     return 0.5 * erfc(np.asarray(x) / np.sqrt(2.0))
 
 
+def _error_rate(alignment, sq_norm):
+    """``Q(mu^T w / ||w||)``; ``w = 0`` (e.g. ``t = 0`` from ``w_0 = 0``) classifies at
+    chance: 1/2, the limit of a vanishing random direction."""
+    e, v = np.asarray(alignment, dtype=float), np.asarray(sq_norm, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(v > 0, e / np.sqrt(np.where(v > 0, v, 1.0)), 0.0)
+    return _gauss_tail(ratio)
+
+
 def _g(t, z):
     # (1 - e^{-tz}) / z, analytic, value t at z = 0
     z = np.asarray(z)
@@ -172,11 +181,7 @@ class GaussianMixtureGradientFlow:
 
     def misclassification(self, times):
         """Test misclassification rate ``Q(E(t) / sqrt(V(t)))``."""
-        e = np.asarray(self.alignment(times))
-        v = np.asarray(self.weight_sq_norm(times))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(v > 0, e / np.sqrt(np.where(v > 0, v, 1.0)), 0.0)
-        return _output(_gauss_tail(ratio), times)
+        return _output(_error_rate(self.alignment(times), self.weight_sq_norm(times)), times)
 
     test_error = misclassification
 
@@ -222,7 +227,7 @@ class GaussianMixtureGradientFlow:
             v = np.sum(W ** 2, axis=1)
             draws["alignment"][i] = e
             draws["weight_sq_norm"][i] = v
-            draws["misclassification"][i] = _gauss_tail(e / np.sqrt(v))
+            draws["misclassification"][i] = _error_rate(e, v)
             resid = y[None, :] - W @ X.T
             draws["train_error"][i] = np.mean(resid ** 2, axis=1)
         theory = {"misclassification": self.misclassification(times),

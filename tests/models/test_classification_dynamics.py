@@ -120,3 +120,13 @@ def test_bad_input(kwargs, match):
 def test_bad_times():
     with pytest.raises(ValueError, match="`times` of GaussianMixtureGradientFlow"):
         GaussianMixtureGradientFlow(10, 20, 1.0).misclassification(-1.0)
+
+
+def test_zero_weights_at_t0_classify_at_chance_in_theory_and_simulation():
+    # regression: from w_0 = 0 (init_var = 0) the twin divided 0/0 at t = 0 (NaN and a
+    # RuntimeWarning); w = 0 classifies at chance, 1/2, as the theory says
+    model = GaussianMixtureGradientFlow(40, 80, mean_sq_norm=2.0)
+    table = model.simulate([0.0, 1.0], trials=2, seed=0)
+    rows = table[table.quantity == "misclassification"]
+    assert rows.empirical.iloc[0] == 0.5 and rows.theory.iloc[0] == 0.5
+    assert rows.notna().all().all()
