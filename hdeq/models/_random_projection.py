@@ -82,8 +82,15 @@ class RandomProjectionRegression(HasLinearProblem):
         self.n_samples = self._check_int(n_samples, "n_samples")
         self.n_random_features = self._check_int(n_random_features, "n_random_features")
         self.n_features = prob.n_features
-        self.shape = np.broadcast_shapes(self.ridge.shape, self.n_samples.shape,
-                                         self.n_random_features.shape)
+        try:
+            self.shape = np.broadcast_shapes(self.ridge.shape, self.n_samples.shape,
+                                             self.n_random_features.shape)
+        except ValueError:
+            raise ValueError(f"`ridge`, `n_samples` and `n_random_features` of {_OWNER} must "
+                             f"broadcast together (e.g. a grid: n_samples[:, None] against "
+                             f"n_random_features[None, :]); got shapes {self.ridge.shape}, "
+                             f"{self.n_samples.shape} and {self.n_random_features.shape}"
+                             ) from None
         lam, n, N = (np.broadcast_to(a, self.shape).astype(float)
                      for a in (self.ridge, self.n_samples, self.n_random_features))
         peak = (lam == 0) & (n == N)
@@ -104,8 +111,9 @@ class RandomProjectionRegression(HasLinearProblem):
     @staticmethod
     def _check_int(value, name):
         arr = check_array(value, name, _OWNER)
-        if np.any(arr < 1) or np.any(arr != np.round(arr)):
-            raise ValueError(f"`{name}` of {_OWNER} must be integers >= 1; got {value!r}")
+        if np.any(arr < 1) or np.any(arr != np.round(arr)) or np.any(arr >= 2.0 ** 63):
+            raise ValueError(f"`{name}` of {_OWNER} must be integers in [1, 2^63); got "
+                             f"{value!r}")
         return arr.astype(int)
 
     def _sums(self, kappa2):

@@ -126,8 +126,8 @@ class RidgeRegression(HasLinearProblem):
                              f"for a negative ridge above minus the lower spectral edge); got "
                              f"minimum {lam.min()!r}")
         n = check_array(n_samples, "n_samples", _OWNER)
-        if np.any(n < 1) or np.any(n != np.round(n)):
-            raise ValueError(f"`n_samples` of {_OWNER} must be integers >= 1; got "
+        if np.any(n < 1) or np.any(n != np.round(n)) or np.any(n >= 2.0 ** 63):
+            raise ValueError(f"`n_samples` of {_OWNER} must be integers in [1, 2^63); got "
                              f"{n_samples!r}")
         self.ridge = lam
         self.n_samples = n.astype(int)

@@ -125,6 +125,21 @@ def test_bad_input():
                                    n_samples=2.5, n_random_features=3)
 
 
+def test_sizes_beyond_int64_and_unbroadcastable_grids_are_named_errors():
+    # regression: n_samples >= 2^63 overflowed the integer cast (RuntimeWarning, garbage
+    # size) and non-broadcasting grids gave numpy's bare message
+    kw = dict(signal_var=1.0, noise_var=0.1, ridge=0.1)
+    with pytest.raises(ValueError, match=r"`n_samples` of RandomProjectionRegression must "
+                                         r"be integers in \[1, 2\^63\)"):
+        RandomProjectionRegression(np.ones(10), n_samples=1e20, n_random_features=3, **kw)
+    with pytest.raises(ValueError, match=r"`ridge`, `n_samples` and `n_random_features` of "
+                                         r"RandomProjectionRegression must broadcast.*"
+                                         r"\(3,\), \(2,\) and \(\)"):
+        RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.1,
+                                   ridge=[0.1, 0.2, 0.3], n_samples=[10, 20],
+                                   n_random_features=5)
+
+
 @pytest.mark.parametrize("alpha, r, note_fit", [(1.5, 0.3, 0.899), (2.0, 0.3, None),
                                                 (2.0, 0.8, None)])
 def test_feature_limited_exponent(alpha, r, note_fit):
