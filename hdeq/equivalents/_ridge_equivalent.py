@@ -176,6 +176,18 @@ def merge_atoms(eigenvalues, multiplicity, *energies):
     return t, out[0], out[1:]
 
 
+def _unit_scale(eigenvalues) -> float:
+    """The power of two ``c`` with ``max(t)/c`` in ``[1, 2)``.
+
+    Every quantity of the equivalent is homogeneous in the scale of the population
+    (``t -> c t``, ``ridge -> c ridge`` give ``kappa -> c kappa``; ``df1``, ``df2`` unchanged),
+    so the solvers work on ``t / c``: division by a power of two is exact, and the sums
+    ``1/(t + kappa)^b`` stay in floating-point range for a population of any scale (they
+    overflowed below ~1e-100 and above ~1e100).
+    """
+    return float(np.ldexp(1.0, int(np.frexp(np.max(eigenvalues))[1]) - 1))
+
+
 def _check_n(n_samples, owner):
     n = check_array(n_samples, "n_samples", owner, positive=True)
     return n
@@ -206,7 +218,8 @@ def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
     owner = "ridgeless_threshold"
     t, m = _prepare(eigenvalues, multiplicity, owner)
     n = _check_n(n_samples, owner)
-    return _kappa0(n, t, m)
+    c = _unit_scale(t)
+    return _kappa0(n, t / c, m) * c
 
 
 def _kappa0(n, t, m):
@@ -252,9 +265,11 @@ def negative_ridge_bound(n_samples, eigenvalues, multiplicity=None):
     owner = "negative_ridge_bound"
     t, m = _prepare(eigenvalues, multiplicity, owner)
     n = _check_n(n_samples, owner)
+    c = _unit_scale(t)
+    t = t / c
     kc = _kappa_c(n, t, m)
     df1, = spectral_sums(kc, t, [m], [(0, 1, 1)])
-    return kc * (1 - df1 / n)
+    return kc * (1 - df1 / n) * c
 
 
 def _kappa_c(n, t, m):
@@ -321,6 +336,8 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     _residual = residual
     owner = "effective_ridge"
     t, m = _prepare(eigenvalues, multiplicity, owner)
+    unit = _unit_scale(t)           # solve on t / unit (exact), scale kappa back at the end
+    t = t / unit
     if energy is not None and not (np.shape(energy) == t.shape):
         raise ValueError(f"`energy` of {owner} must match the merged atoms")
     if n_samples is None:
@@ -333,6 +350,8 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     if not allow_negative and np.any(lam < 0):
         raise ValueError(f"`ridge` of {owner} must be >= 0 (pass allow_negative=True for a "
                          f"negative ridge); got minimum {lam.min()!r}")
+    lam_given = lam
+    lam = lam / unit
     # ridgeless roots, once per distinct n
     n_unique, n_inv = np.unique(n, return_inverse=True)
     k0 = _kappa0(n_unique, t, m)[n_inv]
@@ -346,9 +365,9 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
         bad = neg & (lam <= bound)
         if np.any(bad):
             i = np.flatnonzero(bad)[0]
-            raise ValueError(f"`ridge` of {owner} must be > {bound[i]:.6g} (minus the lower "
-                             f"edge of the limiting spectrum of S) at n_samples={n[i]:g}; "
-                             f"got {lam[i]!r}")
+            raise ValueError(f"`ridge` of {owner} must be > {bound[i] * unit:.6g} (minus the "
+                             f"lower edge of the limiting spectrum of S) at n_samples="
+                             f"{n[i]:g}; got {lam_given[i]!r}")
         lo[neg] = kc_u[n_inv][neg]
     trace = float(np.sum(m * t))
     hi = np.where(neg, k0, lam + trace / n)
@@ -417,14 +436,15 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     else:   # the caller (ridge_risk) evaluates df1 at kappa anyway and checks it there
         residual = np.zeros_like(kappa)
     converged = np.isfinite(kappa) & (residual <= _RTOL)
-    result = EffectiveRidgeResult(kappa.reshape(shape), converged.reshape(shape),
-                                  residual.reshape(shape), n_iter, k0.reshape(shape))
+    result = EffectiveRidgeResult((kappa * unit).reshape(shape), converged.reshape(shape),
+                                  residual.reshape(shape), n_iter, (k0 * unit).reshape(shape))
     if energy is None:
         return result, None
     rest = np.flatnonzero(~have)     # ridge 0 (kappa_0), or not converged: exact sums
     if rest.size:
         sums[:, rest] = spectral_sums(kappa[rest], t, weights,
                                       [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+    sums[2] /= unit                  # a = sum e t/(t + kappa)^2 has the scale 1/unit
     return result, tuple(v.reshape(shape) for v in sums)
 
 
@@ -698,10 +718,14 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
             np.asarray(ridge, float), np.asarray(n_samples, float), kappa, df1, df2, a)
     else:
         kappa = np.asarray(kappa, float)
-        k0 = np.broadcast_to(_kappa0(np.asarray(n_samples, float), t, m), np.shape(kappa))
+        unit = _unit_scale(t)        # sums on t / unit (exact), see _unit_scale
+        k0 = np.broadcast_to(_kappa0(np.asarray(n_samples, float), t / unit, m) * unit,
+                             np.shape(kappa))
         lam, n, kappa = np.broadcast_arrays(np.asarray(ridge, float),
                                             np.asarray(n_samples, float), kappa)
-        df1, df2, a = spectral_sums(kappa, t, [m, e], [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+        df1, df2, a = spectral_sums(kappa / unit, t / unit, [m, e],
+                                    [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
+        a = a / unit
     # certificate: residual of the defining equation at the returned kappa
     converged = np.isfinite(kappa) & (_residual_of(kappa, df1, lam, n, k0) <= _RTOL)
     zero_k = kappa == 0

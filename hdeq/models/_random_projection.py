@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
-from ..equivalents._ridge_equivalent import ridgeless_threshold, spectral_sums
+from ..equivalents._ridge_equivalent import _unit_scale, ridgeless_threshold, spectral_sums
 from ._population import HasLinearProblem, parse_population
 
 __all__ = ["RandomProjectionRegression"]
@@ -100,7 +100,10 @@ class RandomProjectionRegression(HasLinearProblem):
                              f"ridge = 0, noise_var = 0 and n_random_features >= rank "
                              f"{rank:g} (the interpolation peak is then 0/0); got "
                              f"{self.n_random_features!r}")
-        self._t, self._m, self._e = prob.atoms, prob.multiplicities, prob.energy
+        # the equivalent is homogeneous in the scale of Sigma: solve on Sigma / unit (exact;
+        # the bisection's absolute floors and the sums then work at any scale)
+        self._unit = _unit_scale(prob.atoms)
+        self._t, self._m, self._e = prob.atoms / self._unit, prob.multiplicities, prob.energy
         with np.errstate(divide="ignore", invalid="ignore"):
             self._solve(lam, n, N)
         # interpolation peak (ridge 0, N = n): 1 - df2f/n = 0 and the noise (and the part
@@ -122,8 +125,8 @@ class RandomProjectionRegression(HasLinearProblem):
                              [(0, 1, 1), (0, 2, 2), (0, 1, 2), (1, 1, 1), (1, 2, 2)])
 
     def _solve(self, lam, n, N):
-        t, m = self._t, self._m
-        flat_lam, flat_n, flat_N = lam.reshape(-1), n.reshape(-1), N.reshape(-1)
+        t, m, unit = self._t, self._m, self._unit
+        flat_lam, flat_n, flat_N = lam.reshape(-1) / unit, n.reshape(-1), N.reshape(-1)
         lo = ridgeless_threshold(np.minimum(flat_n, flat_N), t, m)
         lo = np.asarray(lo, dtype=float).reshape(-1)
 
@@ -152,7 +155,7 @@ class RandomProjectionRegression(HasLinearProblem):
         if not np.all(ok):
             i = np.flatnonzero(~ok)[0]
             raise ConvergenceError(f"{_OWNER}: the kappa2 bisection did not converge at "
-                                   f"ridge={flat_lam[i]:g}, n_samples={flat_n[i]:g}, "
+                                   f"ridge={flat_lam[i] * unit:g}, n_samples={flat_n[i]:g}, "
                                    f"n_random_features={flat_N[i]:g} (relative residual "
                                    f"{resid[i]:.3g})")
         d1, d2, tt, s1, s2 = self._sums(kappa2)
@@ -160,10 +163,10 @@ class RandomProjectionRegression(HasLinearProblem):
         with np.errstate(divide="ignore", invalid="ignore"):
             df2f = d1 - kappa1 * tt / (1 - d2 / flat_N)
             sig = kappa2 * s1 - kappa1 / (1 - d2 / flat_N) * s2
-            total = (self.noise_var + sig) / (1 - df2f / flat_n)
-        self.kappa2 = kappa2.reshape(self.shape)
-        self.kappa1 = kappa1.reshape(self.shape)
-        self._test = total.reshape(self.shape)
+            total = (self.noise_var / unit + sig) / (1 - df2f / flat_n)
+        self.kappa2 = (kappa2 * unit).reshape(self.shape)
+        self.kappa1 = (kappa1 * unit).reshape(self.shape)
+        self._test = (total * unit).reshape(self.shape)
 
     def _out(self, values):
         values = np.asarray(values, dtype=float)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
-from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, ridge_risk,
-                                             spectral_sums)
+from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
+                                             ridge_risk, spectral_sums)
 from ._gcv import _gcv_from_svd
 from ._population import HasLinearProblem, parse_population
 
@@ -247,7 +247,9 @@ class RidgeRegression(HasLinearProblem):
         """
         n_arr = np.asarray(self.n_samples, float)
         nu, inv = np.unique(n_arr.reshape(-1), return_inverse=True)
-        t, m, e, s2 = self._atoms, self._mult, self._energy, self.noise_var
+        # homogeneous in the scale of Sigma: search on Sigma / unit (exact), scale back
+        unit = _unit_scale(self._atoms)
+        t, m, e, s2 = self._atoms / unit, self._mult, self._energy, self.noise_var / unit
         lo = _kappa_c(nu, t, m) if self.allow_negative else _kappa0(nu, t, m)
         scale = float(np.sum(m * t) / np.sum(m))
         M = 300
@@ -285,7 +287,7 @@ class RidgeRegression(HasLinearProblem):
         lam = np.where(j == M - 1, np.inf, lam)
         if not self.allow_negative:
             lam = np.maximum(lam, 0.0)
-        out = lam[inv].reshape(n_arr.shape)
+        out = (lam * unit)[inv].reshape(n_arr.shape)
         return float(out) if out.ndim == 0 else out
 
     # ------------------------------------------------------------------ simulation

@@ -192,3 +192,19 @@ def test_ridgeless_interpolation_peak_is_inf_at_that_grid_point_only():
     with pytest.raises(ValueError, match="`n_random_features` of RandomProjectionRegression"):
         RandomProjectionRegression(np.ones(50), signal_var=1.0, noise_var=0.0, ridge=0.0,
                                    n_samples=60, n_random_features=60)
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e150])
+def test_theory_is_homogeneous_in_the_population_scale(scale):
+    # regression: at Sigma ~ 1e-150 the kappa2 bisection stopped far from the root and its
+    # absolute residual floor (1e-14) accepted it: silently wrong risks (3.61 for 2.09)
+    s = np.arange(1, 201.0) ** -1.0
+    b = np.cos(np.arange(200))
+    grid = dict(n_samples=[[100], [300]], n_random_features=150)
+    ridge = np.array([0.0, 1e-3, 0.1])
+    ref = RandomProjectionRegression(s, b, noise_var=0.3, ridge=ridge, **grid)
+    big = RandomProjectionRegression(scale * s, b, noise_var=0.3 * scale, ridge=scale * ridge,
+                                     **grid)
+    np.testing.assert_allclose(big.test_error() / scale, ref.test_error(), rtol=1e-10)
+    np.testing.assert_allclose(big.kappa2 / scale, ref.kappa2, rtol=1e-10)
+    np.testing.assert_allclose(big.kappa1 / scale, ref.kappa1, rtol=1e-10)

@@ -535,3 +535,34 @@ def test_replace_and_broadcast_errors_name_the_arguments():
                                          r"broadcast.*\(3,\) and \(2,\)"):
         RidgeRegression(np.ones(50), signal_var=1, noise_var=0.1, ridge=[0.1, 1.0, 2.0],
                         n_samples=[100, 200])
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+def test_every_quantity_is_homogeneous_in_the_population_scale(scale):
+    # regression: below ~1e-100 (above ~1e100) the spectral sums 1/(t + kappa)^3 overflowed:
+    # inf test errors and a wrong optimal ridge (with RuntimeWarnings). Sigma -> c Sigma,
+    # ridge -> c ridge, noise_var -> c noise_var scales every risk, kappa and ridge* by c.
+    s = np.arange(1, 201.0) ** -1.0
+    b = np.cos(np.arange(200))
+    grid = dict(ridge=np.array([0.0, 1e-3, 0.1]), n_samples=[[100], [300]])
+    ref = RidgeRegression(s, b, noise_var=0.3, **grid)
+    big = RidgeRegression(scale * s, b, noise_var=0.3 * scale, ridge=scale * grid["ridge"],
+                          n_samples=grid["n_samples"])
+    for q in ("test_error", "train_error", "bias", "variance", "effective_ridge",
+              "optimal_ridge"):
+        np.testing.assert_allclose(getattr(big, q)() / scale, getattr(ref, q)(), rtol=1e-12,
+                                   atol=1e-30, err_msg=q)
+    np.testing.assert_allclose(big.degrees_of_freedom(2), ref.degrees_of_freedom(2),
+                               rtol=1e-12)
+    neg = dict(target=b, noise_var=0.3, n_samples=300, allow_negative=True)
+    assert (RidgeRegression(scale * s, ridge=-1e-4 * scale, **{**neg, "noise_var": 0.3 * scale})
+            .test_error() / scale == pytest.approx(
+                RidgeRegression(s, ridge=-1e-4, **neg).test_error(), rel=1e-12))
+    assert ridgeless_threshold(100, scale * s) / scale == pytest.approx(
+        ridgeless_threshold(100, s), rel=1e-12)
+    assert negative_ridge_bound(300, scale * s) / scale == pytest.approx(
+        negative_ridge_bound(300, s), rel=1e-12)
+    kappa = float(effective_ridge(0.1 * scale, scale * s, n_samples=100))
+    given = ridge_risk(0.1 * scale, scale * s, n_samples=100, target_energy=b ** 2,
+                       noise_var=0.3 * scale, kappa=kappa)
+    assert float(given.test) / scale == pytest.approx(ref.test_error()[0, 2], rel=1e-12)
