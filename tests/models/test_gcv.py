@@ -133,3 +133,18 @@ def test_gcv_consistent_for_total_test_error():
     # the theory is the total (not excess) error: excess is far outside the tolerance
     excess = model.test_error(kind="excess").reshape(-1)
     assert np.all(np.abs(part.empirical.to_numpy() - excess) > 4 * part.stderr.to_numpy())
+
+
+@pytest.mark.parametrize("gamma, ridge, gcv_mean, gcv_se, formula", [
+    (0.5, 0.1, 0.82849, 0.0071, 0.81904),
+    (2.0, 0.1, 1.38756, 0.022, 1.36692),
+    (2.0, 0.0, 1.55274, 0.037, 1.5),
+])
+def test_gcv_oracle_means_of_the_theory_note(gamma, ridge, gcv_mean, gcv_se, formula):
+    # theory note §5.6: mean of GCV over 24 isotropic draws (p = 1000, noise 0.5, unit beta)
+    # against the total test error; our formula matches the note's, and the note's GCV
+    # means lie within 4 of their standard errors of it
+    model = RidgeRegression(np.ones(1000), signal_var=1.0, noise_var=0.5, ridge=ridge,
+                            n_samples=int(1000 / gamma))
+    assert model.test_error() == pytest.approx(formula, abs=1e-5)
+    assert abs(gcv_mean - model.test_error()) <= 4 * gcv_se

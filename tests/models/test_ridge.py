@@ -462,6 +462,27 @@ def test_negative_ridge_simulation_valid_range():
     assert _agree(t, "test_error", c=0.5 / np.sqrt(200)).all()
 
 
+def test_oracle_power_law_population_beta_free_columns():
+    # theory note §5.6 "pl" rows (p = 1000, s_k ~ 1/k rescaled to sum p). Their target is a
+    # random draw, so only the columns that do not depend on beta are reproducible: the
+    # effective ridge and the variance (and, for p < n, the train/test closed forms)
+    p = 1000
+    s = np.arange(1, p + 1.0) ** -1.0
+    s *= p / s.sum()
+    m = RidgeRegression(s, signal_var=1.0, noise_var=0.25, ridge=[0.05, 0.0], n_samples=400)
+    np.testing.assert_allclose(m.effective_ridge(), [0.632762, 0.539572], atol=1e-6)
+    np.testing.assert_allclose(m.variance(), [0.192160, 0.244987], atol=1e-6)
+    m = RidgeRegression(s, signal_var=1.0, noise_var=0.25, ridge=[0.01, 0.0], n_samples=2000)
+    np.testing.assert_allclose(m.variance(), [0.1951, 0.25], atol=6e-5)
+    assert m.test_error()[1] == pytest.approx(0.5, abs=1e-12)       # sigma^2 / (1 - gamma)
+    assert m.train_error()[1] == pytest.approx(0.125, abs=1e-12)    # sigma^2 (1 - gamma)
+    # the note's Monte-Carlo variance means (8 trials) within max(4 se, 2% relative)
+    m4 = RidgeRegression(s, signal_var=1.0, noise_var=0.25, ridge=[0.05, 0.0], n_samples=400)
+    theory = np.r_[m4.variance(), m.variance()[0]]
+    mc, se = np.array([0.192224, 0.245761, 0.1951]), np.array([2.2e-4, 3.3e-4, 1e-4])
+    assert np.all(np.abs(mc - theory) <= np.maximum(4 * se, 0.02 * theory))
+
+
 def test_oracle_two_point_population():
     # theory note §5.6 "2pt": 500 eigenvalues 4 and 500 eigenvalues 0.25, beta = ones/sqrt(p)
     s = np.repeat([4.0, 0.25], 500)
