@@ -29,6 +29,10 @@ def _pool(X, y, center):
     s, V = np.linalg.eigh(X.T @ X / N)
     tol = max(X.shape) * np.finfo(float).eps * max(s[-1], 0.0)
     s = np.where(s > tol, s, 0.0)
+    if not np.any(s > 0):
+        raise ValueError(f"`X` of {_OWNER} must have a non-constant column (the pool covariance "
+                         f"is the covariance of the {'centred ' if center else ''}rows); got "
+                         f"{'only constant columns' if center else 'only zero columns'}")
     proj = V.T @ (X.T @ y / N)
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = np.where(s > 0, proj / np.where(s > 0, s, 1.0), 0.0)   # b = V^T beta*

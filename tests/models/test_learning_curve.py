@@ -85,6 +85,11 @@ def test_bad_input(pool):
     Xi = np.round(X * 4).astype(np.int64)
     np.testing.assert_allclose(learning_curve(Xi, y, [100], 0.1).theory,
                                learning_curve(Xi.astype(float), y, [100], 0.1).theory)
+    # regression: constant columns only (zero pool covariance after centring) were reported
+    # as "`population` of RidgeRegression must have a positive eigenvalue"
+    with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant "
+                                         "column.*got only constant columns"):
+        learning_curve(np.ones_like(X), y, [10], 0.1)
 
 
 @pytest.mark.simulation
