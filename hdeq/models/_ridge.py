@@ -253,38 +253,52 @@ class RidgeRegression(HasLinearProblem):
         lo = _kappa_c(nu, t, m) if self.allow_negative else _kappa0(nu, t, m)
         scale = float(np.sum(m * t) / np.sum(m))
         M = 300
-        u = np.geomspace(1e-16, 1e6, M) * (scale + np.abs(lo))[:, None]
+        # grid of kappa - lo up to beyond the minimizer: for large kappa, dR/dkappa ~
+        # 2 sum(e t^2)/kappa^2 - 2 (sigma^2 + sum e t) sum(m t^2)/(n kappa^3) > 0 once kappa
+        # exceeds (sigma^2 + sum e t) sum(m t^2) / (n sum e t^2), so with any signal the
+        # minimizer lies below that (weak signals: ridge* ~ 1e6 mean eigenvalue and more)
+        et2 = float(np.sum(e * t * t))
+        top = 1e6 * (scale + np.abs(lo))
+        if et2 > 0:
+            top = np.maximum(top, 100 * (s2 + float(np.sum(e * t))) * float(np.sum(m * t * t))
+                             / (nu * et2))
+        u = np.exp(np.linspace(np.log(1e-16 * (scale + np.abs(lo))), np.log(top), M).T)
         kap = lo[:, None] + u                                            # (N, M)
         df1, df2, a = spectral_sums(kap, t, [m, e], [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
         with np.errstate(divide="ignore", invalid="ignore"):
             risk = np.where(1 - df2 / nu[:, None] > 0,
                             (s2 + kap ** 2 * a) / (1 - df2 / nu[:, None]), np.inf)
-        j = np.argmin(risk, axis=1)
-        rows = np.arange(nu.size)
-        left = kap[rows, np.maximum(j - 1, 0)]
-        right = kap[rows, np.minimum(j + 1, M - 1)]
-        left = np.where(j == 0, lo, left)
 
-        def slope_sign(k):
+        def slope_sign(k, nn):
             d2, a2, e3, m3 = spectral_sums(k, t, [m, e], [(0, 2, 2), (1, 1, 2), (1, 2, 3),
                                                           (0, 2, 3)])
-            return k * e3 * (1 - d2 / nu) - (s2 + k ** 2 * a2) * m3 / nu
+            return k * e3 * (1 - d2 / nn) - (s2 + k ** 2 * a2) * m3 / nn
 
+        # local minima on the grid: dR/dkappa turns from <= 0 to > 0 between two nodes (its
+        # sign is accurate where R itself is flat to rounding, e.g. for a weak signal,
+        # whose R differs from its limit by ~1e-17 relative at the optimum); the one with
+        # the smallest R wins, or the left end when R increases from there
+        rising = slope_sign(kap, nu[:, None]) > 0                           # (N, M)
+        change = ~rising[:, :-1] & rising[:, 1:]
+        score = np.where(change, np.minimum(risk[:, :-1], risk[:, 1:]), np.inf)
+        rows = np.arange(nu.size)
+        i = np.argmin(score, axis=1)
+        interior = change[rows, i]
+        edge = rising[:, 0] & (~interior | (risk[:, 0] <= score[rows, i]))
+        left = np.where(edge, lo, kap[rows, i])
+        right = np.where(edge, kap[:, 0], kap[rows, np.minimum(i + 1, M - 1)])
         for _ in range(80):
             mid = 0.5 * (left + right)
-            pos = slope_sign(mid) > 0
+            pos = slope_sign(mid, nu) > 0
             right = np.where(pos, mid, right)
             left = np.where(pos, left, mid)
         kstar = 0.5 * (left + right)
         d1, = spectral_sums(kstar, t, [m], [(0, 1, 1)])
         lam = kstar * (1 - d1 / nu)
-        # boundary cases
-        # the minimizer sits on the boundary kappa_0 (ridge 0) when the risk increases there
-        at_edge = (~self.allow_negative
-                   & ((kstar - lo) <= 1e-12 * (scale + np.abs(lo)))
-                   & (slope_sign(np.maximum(lo, 1e-300)) >= 0))
-        lam = np.where(at_edge, 0.0, lam)
-        lam = np.where(j == M - 1, np.inf, lam)
+        # boundary cases: the minimizer sits on kappa_0 (ridge 0) when the risk increases
+        # from there; no minimum at all when it decreases everywhere (no signal)
+        lam = np.where(edge & ~self.allow_negative, 0.0, lam)
+        lam = np.where(~interior & ~edge, np.inf, lam)
         if not self.allow_negative:
             lam = np.maximum(lam, 0.0)
         out = (lam * unit)[inv].reshape(n_arr.shape)

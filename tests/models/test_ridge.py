@@ -231,6 +231,18 @@ def test_optimal_ridge_isotropic(gamma, s2, lam_star, risk_star):
     assert np.all(grid >= best.test_error() - 1e-12)
 
 
+@pytest.mark.parametrize("signal_var", [1e-7, 1e-12, 1e-20])
+def test_optimal_ridge_weak_signal_is_finite_and_closed_form(signal_var):
+    # regression: the kappa grid stopped at 1e6 x the mean eigenvalue and the grid argmin of
+    # R (flat to rounding there) picked the bracket, so weak signals got inf or a wrong
+    # ridge* (1.1e8 for 2e8); the closed form gamma sigma^2 / r^2 holds for any r^2 > 0
+    model = iso_model(200, [100, 400], 0.1, noise_var=1.0, signal_var=signal_var)
+    np.testing.assert_allclose(model.optimal_ridge(), np.array([2.0, 0.5]) / signal_var,
+                               rtol=1e-9)
+    assert np.all(np.isinf(iso_model(200, [100, 400], 0.1, noise_var=1.0,
+                                     signal_var=0.0).optimal_ridge()))   # no signal
+
+
 def test_optimal_ridge_general_is_grid_minimum():
     s = np.arange(1, 201.0) ** -1.0
     b = np.sqrt(s) * np.linspace(1, 2, 200)
