@@ -599,3 +599,20 @@ def test_every_quantity_is_homogeneous_in_the_population_scale(scale):
     given = ridge_risk(0.1 * scale, scale * s, n_samples=100, target_energy=b ** 2,
                        noise_var=0.3 * scale, kappa=kappa)
     assert float(given.test) / scale == pytest.approx(ref.test_error()[0, 2], rel=1e-12)
+
+
+def test_simulation_uses_one_decomposition_per_draw_for_the_whole_ridge_grid(monkeypatch):
+    # issue requirement: one eigendecomposition (here a thin SVD) per draw serves every
+    # ridge; 2 sample sizes x 3 trials -> 6 SVDs for a grid of 7 ridges
+    calls = []
+    svd = np.linalg.svd
+
+    def counting_svd(*args, **kwargs):
+        calls.append(args[0].shape)
+        return svd(*args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "svd", counting_svd)
+    model = iso_model(30, [[20], [60]], np.geomspace(1e-3, 1.0, 7))
+    table = model.simulate(trials=3, seed=0)
+    assert len(calls) == 6 and sorted(set(calls)) == [(20, 30), (60, 30)]
+    assert table.ridge.nunique() == 7
