@@ -139,6 +139,17 @@ class Activation:
         value = np.reshape(value, like.shape)
         return float(value) if value.ndim == 0 else value
 
+    def _finite(self, value, what: str, scale, scale_name: str = "variance τ"):
+        """``value`` if finite, else a ValueError: the closed form overflows (e.g.
+        E exp(√τ ξ) = exp(τ/2) beyond τ ≈ 1419) and inf would be a wrong number."""
+        if not np.all(np.isfinite(value)):
+            bad = np.asarray(scale, dtype=float)
+            raise ValueError(
+                f"{what} of activation {self.name!r} exceeds the floating-point range "
+                f"(overflow to inf) at {scale_name} up to {float(np.max(bad)):.6g}; "
+                f"rescale the inputs (smaller variance, e.g. a smaller weight_variance)")
+        return value
+
     # -- moments ---------------------------------------------------------------------------
     def mean(self, variance=1.0):
         """E s(√τ ξ), ξ ~ N(0, 1) (theory note §1.1, a0(τ)).
@@ -150,12 +161,16 @@ class Activation:
         0.398942
         """
         tau = self._variance(variance)
-        return self._shape_out(self._mean(tau.ravel()), tau)
+        with np.errstate(over="ignore"):
+            value = self._mean(tau.ravel())
+        return self._shape_out(self._finite(value, "E s(√τ ξ)", tau), tau)
 
     def second_moment(self, variance=1.0):
         """E s(√τ ξ)² (theory note §1.1, m2(τ))."""
         tau = self._variance(variance)
-        return self._shape_out(self._second_moment(tau.ravel()), tau)
+        with np.errstate(over="ignore"):
+            value = self._second_moment(tau.ravel())
+        return self._shape_out(self._finite(value, "E s(√τ ξ)²", tau), tau)
 
     def derivative_mean(self, variance=1.0, order: int = 1):
         """E s^(k)(√τ ξ) for k = ``order`` ≥ 1 (derivative in the distribution sense).
@@ -167,11 +182,12 @@ class Activation:
                              low_inclusive=True, integer=True)
         tau = self._variance(variance)
         flat = tau.ravel()
-        closed = self._derivative_mean(flat, order)
+        with np.errstate(over="ignore"):
+            closed = self._derivative_mean(flat, order)
         if closed is None:
             coef = self._hermite_quad(flat, order)[:, order]
             closed = coef * math.sqrt(math.factorial(order)) / flat ** (order / 2)
-        return self._shape_out(closed, tau)
+        return self._shape_out(self._finite(closed, f"E s^({order})(√τ ξ)", tau), tau)
 
     def hermite_coefficients(self, order: int, variance=1.0) -> np.ndarray:
         """Normalized Hermite coefficients c_k(τ) = E[s(√τ ξ) h_k(ξ)], k = 0..order.
@@ -209,12 +225,14 @@ class Activation:
         """
         tau = self._variance(variance)
         flat = tau.ravel()
-        mu0 = self._mean(flat)
-        mu1 = self._derivative_mean(flat, 1)
-        if mu1 is None:
-            mu1 = self._hermite_quad(flat, 1)[:, 1] / np.sqrt(flat)
-        rest = self._second_moment(flat) - mu0 ** 2 - flat * mu1 ** 2
-        scale = self._second_moment(flat)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu0 = self._mean(flat)
+            mu1 = self._derivative_mean(flat, 1)
+            if mu1 is None:
+                mu1 = self._hermite_quad(flat, 1)[:, 1] / np.sqrt(flat)
+            scale = self._second_moment(flat)
+            rest = scale - mu0 ** 2 - flat * mu1 ** 2
+        self._finite(rest, "the Gaussian-equivalent parameters (E s, E s', E s²)", tau)
         rest = np.where(rest < 0, np.where(rest > -1e-12 * scale, 0.0, rest), rest)
         mu_star = np.sqrt(np.maximum(rest, 0.0))
         return GaussianEquivalent(self._shape_out(mu0, tau), self._shape_out(mu1, tau),
@@ -274,16 +292,20 @@ class Activation:
         elif method == "quadrature":
             K = self.kernel_from_gram(a[:, None], b[None, :], A @ B.T, method=method)
         else:
-            K = self._kernel_matrix(A, B, a, b, same)
-            if K is None:   # generic route: Gram, then the (a, b, c) closed form
-                a2, b2 = a[:, None], b[None, :]
-                inner = A @ B.T
-                K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
-            s0 = float(self(np.zeros(())))
-            K[a == 0, :] = s0 * self._mean_or_zero(b)[None, :]
-            K[:, b == 0] = s0 * self._mean_or_zero(a)[:, None]
+            with np.errstate(over="ignore"):     # overflow: reported just below
+                K = self._kernel_matrix(A, B, a, b, same)
+                if K is None:   # generic route: Gram, then the (a, b, c) closed form
+                    a2, b2 = a[:, None], b[None, :]
+                    inner = A @ B.T
+                    K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
+                s0 = float(self(np.zeros(())))
+                K[a == 0, :] = s0 * self._mean_or_zero(b)[None, :]
+                K[:, b == 0] = s0 * self._mean_or_zero(a)[:, None]
         if same:
-            np.fill_diagonal(K, self._second_moment_or_zero(a))
+            with np.errstate(over="ignore"):
+                np.fill_diagonal(K, self._second_moment_or_zero(a))
+        self._finite(K, "the expected kernel", np.r_[a, b, 0.0],
+                     "squared row norm ||x||²")
         return K
 
     def kernel_from_gram(self, sq_norm_a, sq_norm_b, inner, method: str = "auto"):
@@ -312,7 +334,8 @@ class Activation:
             if not self.closed_form:
                 raise ValueError(f"`method` of {owner} must be 'quadrature' (no closed-form "
                                  f"kernel); got 'closed_form'")
-            out = self._kernel(a, b, c, _rho(a, b, c))
+            with np.errstate(over="ignore"):      # overflow: reported below
+                out = self._kernel(a, b, c, _rho(a, b, c))
         elif method == "quadrature":
             out = self._kernel_gh2d(a.ravel(), b.ravel(), c.ravel()).reshape(a.shape)
         else:
@@ -321,7 +344,10 @@ class Activation:
         zero = (a == 0) | (b == 0)
         if np.any(zero):
             s0 = float(self(np.zeros(())))
-            out = np.where(zero, s0 * self._mean_or_zero(np.where(a == 0, b, a)), out)
+            with np.errstate(over="ignore"):
+                out = np.where(zero, s0 * self._mean_or_zero(np.where(a == 0, b, a)), out)
+        self._finite(out, "the expected kernel", np.r_[a.ravel(), b.ravel(), 0.0],
+                     "squared norm")
         out = out.reshape(shape)
         return float(out) if out.ndim == 0 else out
 
@@ -900,7 +926,13 @@ class _Gaussian(_ClosedForm):
         return 1 / np.sqrt(1 + 2 * tau)
 
     def _kernel(self, a, b, c, rho):
-        return 1 / np.sqrt((1 + a) * (1 + b) - c * c)
+        # (1+a)(1+b) − c² = 1 + a + b + (ab − c²) with ab − c² >= 0 (Cauchy-Schwarz) clamped
+        # at 0: expanding the product cancels catastrophically (inf or NaN at ρ = ±1 once
+        # ab reaches ~1e16), the clamped form is accurate and never below 1 + a + b
+        det = a * b - c * c
+        np.maximum(det, 0.0, out=det)
+        det += 1.0 + a + b
+        return 1 / np.sqrt(det)
 
 
 def _sigmoid(t):

@@ -492,3 +492,40 @@ def test_closed_form_exp_is_not_affected():
     act = activation("exp")
     assert act.mean(np.array([1.0, 30.0])) == pytest.approx(np.exp([0.5, 15.0]), rel=1e-14)
     assert act.second_moment(30.0) == pytest.approx(np.exp(60.0), rel=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# closed forms at huge norms (audit: the Gaussian-bump kernel gave inf / divide-by-zero at
+# ρ = ±1 once ab ~ 1e16; exp overflowed to inf with a RuntimeWarning instead of an error)
+# --------------------------------------------------------------------------------------------
+
+def test_gaussian_bump_kernel_at_huge_norms_and_correlation_one():
+    """k = 1/sqrt((1+a)(1+b) − c²): at a = b = c the exact value is 1/sqrt(1 + 2a)."""
+    act = activation("gaussian")
+    for a in (1e8, 1e12, 1e16, 1e20):
+        assert act.kernel_from_gram(a, a, a) == pytest.approx(1 / math.sqrt(1 + 2 * a),
+                                                              rel=1e-12)
+    X = np.random.default_rng(0).standard_normal((4, 3)) * 1e8
+    X[1] = X[0]
+    X[2] = -X[0]
+    for K in (act.kernel(X), act.kernel(X, X.copy())):
+        assert np.all(np.isfinite(K))
+        d = X[0] @ X[0]
+        assert K[0, 1] == pytest.approx(1 / math.sqrt(1 + 2 * d), rel=1e-9)
+        assert K[0, 2] == pytest.approx(1 / math.sqrt(1 + 2 * d), rel=1e-9)   # c = −a
+    assert act.kernel_from_gram(1.3, 0.7, 0.4) == pytest.approx(0.516398, abs=1e-6)
+
+
+def test_exp_overflow_is_a_value_error_not_inf():
+    """E exp(√τ ξ) = exp(τ/2) exceeds float range for τ > ~1419: a ValueError naming the
+    overflow (warnings are errors in this test run, so a RuntimeWarning fails too)."""
+    act = activation("exp")
+    calls = [lambda: act.mean(1e4), lambda: act.second_moment(800.0),
+             lambda: act.derivative_mean(1e4), lambda: act.gaussian_equivalent(1e4),
+             lambda: act.kernel(np.full((3, 2), 30.0)),
+             lambda: act.kernel(np.full((3, 2), 30.0), np.ones((2, 2))),
+             lambda: act.kernel_from_gram(1e4, 1.0, 0.0)]
+    for call in calls:
+        with pytest.raises(ValueError, match="exceeds the floating-point range"):
+            call()
+    assert act.kernel(np.ones((2, 2)))[0, 1] == pytest.approx(np.exp(4.0), rel=1e-14)
