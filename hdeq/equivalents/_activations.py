@@ -77,8 +77,15 @@ def _hermite_matrix(nodes: np.ndarray, order: int) -> np.ndarray:
     return H
 
 
+#: cap on the √τ widening of the rule (growth like exp(√τ ξ) shifts the integrand's mass
+#: to ξ ≈ √τ); beyond it the tail and two-rule checks decide (a ValueError, never a rule
+#: of millions of nodes: τ = 1e16 once asked for 2e9 of them)
+_MAX_SHIFT = 60
+
+
 def _rule_size(order: int, tau_max: float) -> tuple[int, float]:
-    length = 12.0 + 2.0 * math.sqrt(order + 1.0) + math.ceil(math.sqrt(max(tau_max, 0.0)))
+    shift = min(math.ceil(math.sqrt(max(tau_max, 0.0))), _MAX_SHIFT)
+    length = 12.0 + 2.0 * math.sqrt(order + 1.0) + shift
     n_nodes = int(60 + 3 * order + 6 * length)
     return n_nodes, length
 

@@ -529,3 +529,20 @@ def test_exp_overflow_is_a_value_error_not_inf():
         with pytest.raises(ValueError, match="exceeds the floating-point range"):
             call()
     assert act.kernel(np.ones((2, 2)))[0, 1] == pytest.approx(np.exp(4.0), rel=1e-14)
+
+
+@pytest.mark.parametrize("tau", [1e12, 1e16])
+def test_quadrature_tier_at_huge_variance(tau):
+    """The rule widened with sqrt(τ) without bound: τ = 1e16 asked for 2e9 nodes
+    (MemoryError). Now capped; values against the closed forms of theory note §1.2 (GELU:
+    a0 = τ/sqrt(2π(1+τ)), e1 = 1/2, e2 = (2+τ)/((1+τ) sqrt(2π(1+τ)))) and the sign limit
+    of tanh(√τ ξ) (E s² -> 1, τ e1² -> 2/π)."""
+    gelu = activation("gelu")
+    assert gelu.mean(tau) == pytest.approx(tau / math.sqrt(2 * math.pi * (1 + tau)), rel=1e-8)
+    assert gelu.derivative_mean(tau) == pytest.approx(0.5, rel=1e-8)
+    assert gelu.derivative_mean(tau, order=2) == pytest.approx(
+        (2 + tau) / ((1 + tau) * math.sqrt(2 * math.pi * (1 + tau))), rel=1e-8)
+    tanh = activation("tanh")
+    assert tanh.second_moment(tau) == pytest.approx(1.0, abs=1e-8)
+    assert tanh.gaussian_equivalent(tau).mu_star == pytest.approx(math.sqrt(1 - 2 / math.pi),
+                                                                  abs=1e-8)
