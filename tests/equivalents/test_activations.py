@@ -546,3 +546,82 @@ def test_quadrature_tier_at_huge_variance(tau):
     assert tanh.second_moment(tau) == pytest.approx(1.0, abs=1e-8)
     assert tanh.gaussian_equivalent(tau).mu_star == pytest.approx(math.sqrt(1 - 2 / math.pi),
                                                                   abs=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# quadrature tier at correlation ±1 and large norms (audit: duplicated or negated rows with
+# squared norm >= 4 made kernel() raise for tanh, softplus, ... with both methods; the 2-D
+# Gauss-Hermite rule returned E tanh² = 1.0 at τ = 1e4 instead of 0.99202)
+# --------------------------------------------------------------------------------------------
+
+def _gauss_1d(f):
+    """E f(ξ) by adaptive quadrature split at 0 (an independent route)."""
+    from scipy import integrate
+    g = lambda x: f(x) * math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)   # noqa: E731
+    return sum(integrate.quad(g, lo, hi, epsabs=1e-14, epsrel=1e-13, limit=400)[0]
+               for lo, hi in ((-np.inf, 0.0), (0.0, np.inf)))
+
+
+@pytest.mark.parametrize("name", QUAD)
+@pytest.mark.parametrize("norm", [2.0, 5.0, 30.0])
+def test_quadrature_kernel_at_correlation_one_and_large_norms(name, norm):
+    act = activation(name)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 8))
+    X *= norm / np.linalg.norm(X, axis=1, keepdims=True)
+    X[1] = X[0]                                # ρ = 1
+    X[2] = -X[3]                               # ρ = −1
+    X[5] = X[4] + 1e-4 * X[6]
+    X[5] *= norm / np.linalg.norm(X[5])        # same norm, ρ = 1 − O(1e-9)
+    X[7] = 0.0
+    a = norm ** 2
+    m2 = act.second_moment(a)
+    anti = _gauss_1d(lambda x: float(act(math.sqrt(a) * x) * act(-math.sqrt(a) * x)))
+    scale = math.sqrt(m2)
+    for K in (act.kernel(X), act.kernel(X, X[:9].copy())):
+        assert np.all(np.isfinite(K))
+        assert abs(K[0, 1] - m2) <= 1e-8 * scale
+        assert abs(K[2, 3] - anti) <= 1e-8 * scale
+        # K(ρ) = E s² − (1 − ρ) a E s'(u)² + ...: within 1e-6 of E s² at 1 − ρ ~ 1e-9,
+        # and never above it (Cauchy-Schwarz)
+        assert -1e-6 * scale <= K[4, 5] - m2 <= 1e-8 * scale
+    K = act.kernel(X)
+    np.testing.assert_array_equal(K, K.T)
+    assert np.linalg.eigvalsh(K).min() >= -1e-7 * np.abs(K).max()
+    np.testing.assert_allclose(K[:, :9], act.kernel(X, X[:9].copy()), rtol=0,
+                               atol=1e-8 * scale)
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "softplus"])
+def test_nested_quadrature_equals_mehler_where_both_apply(rng, name):
+    """Two routes at squared norms ~4 and |ρ| <= 0.9: the Mehler series (exact tail bound)
+    and the nested Gauss-Legendre quadrature (method='nested')."""
+    act = activation(name)
+    A, B = _data(rng, 10, 6) * 1.5, _data(rng, 8, 6) * 1.5
+    a, b, c = (A * A).sum(1), (B * B).sum(1), A @ B.T
+    rho = c / np.sqrt(np.outer(a, b))
+    keep = np.abs(rho) <= 0.9
+    K_h = act.kernel(A, B, method="hermite")
+    K_n = act.kernel_from_gram(a[:, None], b[None, :], c, method="nested")
+    scale = math.sqrt(act.second_moment(a.max()))
+    assert keep.sum() > 60
+    assert np.max(np.abs(K_h - K_n)[keep]) <= 2 * QUADRATURE_RTOL * scale
+
+
+@pytest.mark.parametrize("name", QUAD)
+def test_kernel_from_gram_is_exact_at_correlation_one(name):
+    """(a, a, a) is E s(√a ξ)² at any norm; 'auto' is the nested rule for this tier."""
+    act = activation(name)
+    for a in (4.0, 100.0, 1e4):
+        m2 = act.second_moment(a)
+        assert act.kernel_from_gram(a, a, a) == pytest.approx(m2, rel=1e-8)
+
+
+def test_gauss_hermite_kernel_refuses_what_it_cannot_resolve():
+    """tanh(100 ξ) is steep between the Gauss-Hermite nodes: the 96- and 144-node rules
+    agreed on E tanh² = 1.0 (true 0.99202); the marginal check now says so."""
+    act = activation("tanh")
+    with pytest.raises(ValueError, match="stated accuracy"):
+        act.kernel_from_gram(1e4, 1e4, 1e4, method="quadrature")
+    assert act.kernel_from_gram(1.3, 0.7, 0.4, method="quadrature") == pytest.approx(
+        REFERENCE["tanh"]["kernel"][0][3], rel=1e-8)

@@ -297,3 +297,16 @@ def test_replace_rejects_unknown_names():
     with pytest.raises(ValueError, match="RandomFeaturesRidge.replace must be among "
                                          "n_random_features, ridge; got 'activation'"):
         model.replace(activation="tanh")
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+def test_test_error_on_the_training_rows_is_the_training_error(act):
+    """With X̂ = X, ŷ = y the §3.1 test-error formula reduces to the training-error formula
+    (y − Ψ Q̄ y = γ Q̄ y and the bracket becomes γ² tr Ψ Q̄²): an identity. Regression: with
+    a quadrature-tier activation and pre-activation variance ~4 the cross kernel at ρ = 1
+    (each training row against itself) made the Mehler expansion raise."""
+    X, y, _, _ = small_problem(10, n=80, p=40)
+    model = RandomFeaturesRidge(X, y, X.copy(), y, activation=act,
+                                n_random_features=[[20], [80], [300]], ridge=[1e-3, 0.1],
+                                weight_variance=4.0)
+    np.testing.assert_allclose(model.test_error(), model.train_error(), rtol=1e-7)
