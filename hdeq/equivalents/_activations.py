@@ -83,14 +83,26 @@ def _unit_rule(n_nodes: int):
 _NESTED_BUDGET = 2e9
 
 
-def _hermite_matrix(nodes: np.ndarray, order: int) -> np.ndarray:
-    """Normalized probabilists' Hermite h_k = He_k/sqrt(k!) at ``nodes``, shape (order+1, n)."""
-    H = np.empty((order + 1, nodes.size))
-    H[0] = 1.0
-    if order >= 1:
-        H[1] = nodes
-    for k in range(1, order):
-        H[k + 1] = (nodes * H[k] - math.sqrt(k) * H[k - 1]) / math.sqrt(k + 1)
+def _hermite_weighted(nodes: np.ndarray, weights: np.ndarray, order: int) -> np.ndarray:
+    """``weights[i] h_k(nodes[i])`` for the normalized probabilists' Hermite polynomials
+    h_k = He_k/sqrt(k!), k = 0..order, shape (order+1, n), for Gaussian-weighted rules
+    (``weights`` carry the factor e^(−x²/2)).
+
+    The three-term recurrence runs on the Hermite functions h_k(x) e^(−x²/4), bounded by
+    1.09 (Cramér's inequality), and the weights are divided by e^(−x²/4): h_k alone
+    overflows at the outer nodes once k >~ 450 (|x| ~ 60, h_k ~ e^(x²/4)), and inf times
+    an underflowed weight gave NaN. Where e^(−x²/4) underflows the weighted value is below
+    1e-300 and is set to 0."""
+    with np.errstate(under="ignore"):
+        g = np.exp(-0.25 * nodes * nodes)
+        ws = np.divide(weights, g, out=np.zeros_like(weights), where=g > 0)
+        H = np.empty((order + 1, nodes.size))
+        H[0] = g
+        if order >= 1:
+            H[1] = nodes * g
+        for k in range(1, order):
+            H[k + 1] = (nodes * H[k] - math.sqrt(k) * H[k - 1]) / math.sqrt(k + 1)
+    H *= ws
     return H
 
 
@@ -477,8 +489,7 @@ class Activation:
         n_nodes, length = _rule_size(order, float(tau.max()) if tau.size else 1.0)
         nodes, weights = _half_rule(n_nodes, length)
         S = self._quad_values(tau, nodes)
-        H = _hermite_matrix(nodes, order)
-        coef = (S * weights) @ H.T
+        coef = S @ _hermite_weighted(nodes, weights, order).T
         if check and tau.size:
             self._check_rule(tau, order, coef, n_nodes, length)
         return coef
@@ -510,14 +521,14 @@ class Activation:
         n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
         nodes2, weights2 = _half_rule(n2, l2)
         S2 = self._quad_values(tau[probe], nodes2)
-        H2 = _hermite_matrix(nodes2, order)
-        coef2 = (S2 * weights2) @ H2.T
+        H2 = _hermite_weighted(nodes2, weights2, order)
+        coef2 = S2 @ H2.T
         # tails: each coefficient's integrand s h_k φ must decay (its own L¹ size is the
         # reference); E s² is the accuracy scale only where it exists (its tail decays)
         what = ("E s(√τ ξ)" if order == 0 else
                 f"E s(√τ ξ) h_k(ξ), k <= {order} (Hermite coefficients)")
         with np.errstate(over="ignore", invalid="ignore"):   # inf: reported as divergence
-            G = (S2 * weights2)[:, None, :] * H2[None, :, :]
+            G = S2[:, None, :] * H2[None, :, :]
             l1 = self._check_tails(tau[probe], nodes2, length, G, None, what)
             G2 = S2 ** 2 * weights2
             outer = np.abs(nodes2) > length

@@ -625,3 +625,26 @@ def test_gauss_hermite_kernel_refuses_what_it_cannot_resolve():
         act.kernel_from_gram(1e4, 1e4, 1e4, method="quadrature")
     assert act.kernel_from_gram(1.3, 0.7, 0.4, method="quadrature") == pytest.approx(
         REFERENCE["tanh"]["kernel"][0][3], rel=1e-8)
+
+
+def test_hermite_coefficients_to_high_order():
+    """Order 1000 (h_k overflowed at the outer nodes beyond k ~ 450, and the NaN was
+    reported as a divergent moment). Closed forms: ReLU c_k = He_{k-2}(0) φ(0)/sqrt(k!)
+    for k >= 2 (integration by parts of ξ He_k φ = (−1)^k ξ φ^(k)), He_m(0) =
+    (−1)^(m/2) (m−1)!! for even m, 0 for odd m; sin c_k = e^(−1/2) (−1)^((k−1)/2)/sqrt(k!)
+    for odd k, 0 for even k."""
+    from scipy.special import gammaln
+    order = 1000
+    k = np.arange(order + 1)
+    relu = activation("relu").hermite_coefficients(order)
+    m = k[2:] - 2
+    log_dfact = gammaln(m + 1) - (m / 2) * np.log(2) - gammaln(m / 2 + 1)
+    ref = np.where(m % 2 == 0, (-1.0) ** (m // 2) * np.exp(log_dfact - 0.5 * gammaln(k[2:] + 1)),
+                   0.0) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(relu[2:], ref, rtol=0, atol=1e-11)
+    sin = activation("sin").hermite_coefficients(order)
+    ref = np.where(k % 2 == 1, math.exp(-0.5) * (-1.0) ** ((k - 1) // 2)
+                   * np.exp(-0.5 * gammaln(k + 1)), 0.0)
+    np.testing.assert_allclose(sin, ref, rtol=0, atol=1e-11)
+    tanh = activation("tanh").hermite_coefficients(500)
+    assert np.sum(tanh ** 2) == pytest.approx(activation("tanh").second_moment(), rel=1e-10)
