@@ -186,7 +186,6 @@ def test_theory_note_oracle_3_1(act):
     # theory note §3.2 table (default_rng(3)); the second row is the peak at 2N = n
     (256, 0.1, ("1.4956", "2.3167"), "0.25806", "0.55874"),
     (512, 1e-3, ("14.273", "14.323"), "0.01053", "2.46849"),
-    (1024, 0.1, ("0.55899", "0.62983"), "0.02688", "0.40513"),
 ])
 def test_random_fourier_oracle_3_2(N, ridge, deltas, train, test):
     """Theory note §3.2 table on the note's data draw: the two δ's (cos, sin) and the
