@@ -586,7 +586,9 @@ class Activation:
             direct = np.triu(direct, 1)        # K is symmetric: compute i < j, mirror
         bound = tails * rho_max ** np.arange(1, order_max + 2)
         # rounding in the tail t_i = E s² - Σ c_k² is ~1e-15 E s²; ignore below that
-        order = int(np.nonzero(bound <= tol)[0][0])
+        ok = np.nonzero(bound <= tol)[0]
+        # every |ρ| <= rho_cut meets the bound at order_max (up to rounding at ρ = rho_cut)
+        order = int(ok[0]) if ok.size else order_max
         K = np.multiply.outer(Ca[:, order], Cb[:, order])
         for k in range(order - 1, -1, -1):  # Horner in ρ
             K *= rho
