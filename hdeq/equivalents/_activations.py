@@ -8,8 +8,10 @@ Two tiers (theory note nonlinear.md §1):
   norms and inner product (§1.3), exact to rounding;
 * quadrature (tanh, sigmoid, gelu, swish, softplus and any user callable): one-dimensional
   Gauss-Legendre rules split at 0 for moments and Hermite coefficients, kernels by the Mehler
-  (Hermite) expansion with a rigorous truncation bound (§1.4, option A), or by direct
-  two-dimensional Gauss-Hermite quadrature (``method="quadrature"``, §1.4 option C). The
+  (Hermite) expansion with a rigorous truncation bound (§1.4, option A; pairs too close
+  to correlation ±1 for it by a nested Gauss-Legendre quadrature split at the kinks,
+  option B, ``method="nested"``), or by direct two-dimensional Gauss-Hermite quadrature
+  (``method="quadrature"``, §1.4 option C, smooth activations of moderate norm). The
   stated accuracy is ``QUADRATURE_RTOL`` relative to sqrt(E s²); a ``ValueError`` is raised
   when it cannot be reached (for instance a user callable with a kink away from 0), and
   when the integrand does not decay in the tail of the rule: the Gaussian moment does not
@@ -66,19 +68,53 @@ def _half_rule(n_nodes: int, length: float):
     return nodes, weights
 
 
-def _hermite_matrix(nodes: np.ndarray, order: int) -> np.ndarray:
-    """Normalized probabilists' Hermite h_k = He_k/sqrt(k!) at ``nodes``, shape (order+1, n)."""
-    H = np.empty((order + 1, nodes.size))
-    H[0] = 1.0
-    if order >= 1:
-        H[1] = nodes
-    for k in range(1, order):
-        H[k + 1] = (nodes * H[k] - math.sqrt(k) * H[k - 1]) / math.sqrt(k + 1)
+@functools.lru_cache(maxsize=16)
+def _unit_rule(n_nodes: int):
+    """Gauss-Legendre nodes and weights on (0, 1)."""
+    x, w = special.roots_legendre(n_nodes)
+    x, w = 0.5 * (x + 1.0), 0.5 * w
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
+#: most activation evaluations the nested kernel quadrature may spend in one call (pairs
+#: whose correlation is too close to ±1 for the Mehler series); beyond it a ValueError
+_NESTED_BUDGET = 2e9
+
+
+def _hermite_weighted(nodes: np.ndarray, weights: np.ndarray, order: int) -> np.ndarray:
+    """``weights[i] h_k(nodes[i])`` for the normalized probabilists' Hermite polynomials
+    h_k = He_k/sqrt(k!), k = 0..order, shape (order+1, n), for Gaussian-weighted rules
+    (``weights`` carry the factor e^(−x²/2)).
+
+    The three-term recurrence runs on the Hermite functions h_k(x) e^(−x²/4), bounded by
+    1.09 (Cramér's inequality), and the weights are divided by e^(−x²/4): h_k alone
+    overflows at the outer nodes once k >~ 450 (|x| ~ 60, h_k ~ e^(x²/4)), and inf times
+    an underflowed weight gave NaN. Where e^(−x²/4) underflows the weighted value is below
+    1e-300 and is set to 0."""
+    with np.errstate(under="ignore"):
+        g = np.exp(-0.25 * nodes * nodes)
+        ws = np.divide(weights, g, out=np.zeros_like(weights), where=g > 0)
+        H = np.empty((order + 1, nodes.size))
+        H[0] = g
+        if order >= 1:
+            H[1] = nodes * g
+        for k in range(1, order):
+            H[k + 1] = (nodes * H[k] - math.sqrt(k) * H[k - 1]) / math.sqrt(k + 1)
+    H *= ws
     return H
 
 
+#: cap on the √τ widening of the rule (growth like exp(√τ ξ) shifts the integrand's mass
+#: to ξ ≈ √τ); beyond it the tail and two-rule checks decide (a ValueError, never a rule
+#: of millions of nodes: τ = 1e16 once asked for 2e9 of them)
+_MAX_SHIFT = 60
+
+
 def _rule_size(order: int, tau_max: float) -> tuple[int, float]:
-    length = 12.0 + 2.0 * math.sqrt(order + 1.0) + math.ceil(math.sqrt(max(tau_max, 0.0)))
+    shift = min(math.ceil(math.sqrt(max(tau_max, 0.0))), _MAX_SHIFT)
+    length = 12.0 + 2.0 * math.sqrt(order + 1.0) + shift
     n_nodes = int(60 + 3 * order + 6 * length)
     return n_nodes, length
 
@@ -139,6 +175,17 @@ class Activation:
         value = np.reshape(value, like.shape)
         return float(value) if value.ndim == 0 else value
 
+    def _finite(self, value, what: str, scale, scale_name: str = "variance τ"):
+        """``value`` if finite, else a ValueError: the closed form overflows (e.g.
+        E exp(√τ ξ) = exp(τ/2) beyond τ ≈ 1419) and inf would be a wrong number."""
+        if not np.all(np.isfinite(value)):
+            bad = np.asarray(scale, dtype=float)
+            raise ValueError(
+                f"{what} of activation {self.name!r} exceeds the floating-point range "
+                f"(overflow to inf) at {scale_name} up to {float(np.max(bad)):.6g}; "
+                f"rescale the inputs (smaller variance, e.g. a smaller weight_variance)")
+        return value
+
     # -- moments ---------------------------------------------------------------------------
     def mean(self, variance=1.0):
         """E s(√τ ξ), ξ ~ N(0, 1) (theory note §1.1, a0(τ)).
@@ -150,12 +197,16 @@ class Activation:
         0.398942
         """
         tau = self._variance(variance)
-        return self._shape_out(self._mean(tau.ravel()), tau)
+        with np.errstate(over="ignore"):
+            value = self._mean(tau.ravel())
+        return self._shape_out(self._finite(value, "E s(√τ ξ)", tau), tau)
 
     def second_moment(self, variance=1.0):
         """E s(√τ ξ)² (theory note §1.1, m2(τ))."""
         tau = self._variance(variance)
-        return self._shape_out(self._second_moment(tau.ravel()), tau)
+        with np.errstate(over="ignore"):
+            value = self._second_moment(tau.ravel())
+        return self._shape_out(self._finite(value, "E s(√τ ξ)²", tau), tau)
 
     def derivative_mean(self, variance=1.0, order: int = 1):
         """E s^(k)(√τ ξ) for k = ``order`` ≥ 1 (derivative in the distribution sense).
@@ -167,11 +218,12 @@ class Activation:
                              low_inclusive=True, integer=True)
         tau = self._variance(variance)
         flat = tau.ravel()
-        closed = self._derivative_mean(flat, order)
+        with np.errstate(over="ignore"):
+            closed = self._derivative_mean(flat, order)
         if closed is None:
             coef = self._hermite_quad(flat, order)[:, order]
             closed = coef * math.sqrt(math.factorial(order)) / flat ** (order / 2)
-        return self._shape_out(closed, tau)
+        return self._shape_out(self._finite(closed, f"E s^({order})(√τ ξ)", tau), tau)
 
     def hermite_coefficients(self, order: int, variance=1.0) -> np.ndarray:
         """Normalized Hermite coefficients c_k(τ) = E[s(√τ ξ) h_k(ξ)], k = 0..order.
@@ -209,12 +261,14 @@ class Activation:
         """
         tau = self._variance(variance)
         flat = tau.ravel()
-        mu0 = self._mean(flat)
-        mu1 = self._derivative_mean(flat, 1)
-        if mu1 is None:
-            mu1 = self._hermite_quad(flat, 1)[:, 1] / np.sqrt(flat)
-        rest = self._second_moment(flat) - mu0 ** 2 - flat * mu1 ** 2
-        scale = self._second_moment(flat)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu0 = self._mean(flat)
+            mu1 = self._derivative_mean(flat, 1)
+            if mu1 is None:
+                mu1 = self._hermite_quad(flat, 1)[:, 1] / np.sqrt(flat)
+            scale = self._second_moment(flat)
+            rest = scale - mu0 ** 2 - flat * mu1 ** 2
+        self._finite(rest, "the Gaussian-equivalent parameters (E s, E s', E s²)", tau)
         rest = np.where(rest < 0, np.where(rest > -1e-12 * scale, 0.0, rest), rest)
         mu_star = np.sqrt(np.maximum(rest, 0.0))
         return GaussianEquivalent(self._shape_out(mu0, tau), self._shape_out(mu1, tau),
@@ -235,7 +289,10 @@ class Activation:
             ``closed_form`` (theory note §1.3; only for closed-form activations),
             ``hermite``: Mehler expansion K = Σ_k c_k(|a_i|) c_k(|b_j|) ρ_ijᵏ with the order
             chosen so the rigorous tail bound sqrt(t_i t_j)|ρ|^(K+1) is below
-            ``QUADRATURE_RTOL`` · max sqrt(E s²) (t_i = E s² − Σ_{k≤K} c_k²),
+            ``QUADRATURE_RTOL`` · max sqrt(E s²) (t_i = E s² − Σ_{k≤K} c_k²); pairs with
+            |ρ| too close to 1 for 120 terms (duplicated or negated rows, near-duplicates
+            at large norms) are computed by the nested quadrature of
+            :meth:`kernel_from_gram` (``method="nested"``) instead,
             ``quadrature``: two-dimensional Gauss-Hermite on the Cholesky factor of the
             2×2 covariance (smooth activations only). ``auto``: closed form when available,
             else hermite.
@@ -274,16 +331,20 @@ class Activation:
         elif method == "quadrature":
             K = self.kernel_from_gram(a[:, None], b[None, :], A @ B.T, method=method)
         else:
-            K = self._kernel_matrix(A, B, a, b, same)
-            if K is None:   # generic route: Gram, then the (a, b, c) closed form
-                a2, b2 = a[:, None], b[None, :]
-                inner = A @ B.T
-                K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
-            s0 = float(self(np.zeros(())))
-            K[a == 0, :] = s0 * self._mean_or_zero(b)[None, :]
-            K[:, b == 0] = s0 * self._mean_or_zero(a)[:, None]
+            with np.errstate(over="ignore"):     # overflow: reported just below
+                K = self._kernel_matrix(A, B, a, b, same)
+                if K is None:   # generic route: Gram, then the (a, b, c) closed form
+                    a2, b2 = a[:, None], b[None, :]
+                    inner = A @ B.T
+                    K = self._kernel(a2, b2, inner, _rho(a2, b2, inner))
+                s0 = float(self(np.zeros(())))
+                K[a == 0, :] = s0 * self._mean_or_zero(b)[None, :]
+                K[:, b == 0] = s0 * self._mean_or_zero(a)[:, None]
         if same:
-            np.fill_diagonal(K, self._second_moment_or_zero(a))
+            with np.errstate(over="ignore"):
+                np.fill_diagonal(K, self._second_moment_or_zero(a))
+        self._finite(K, "the expected kernel", np.r_[a, b, 0.0],
+                     "squared row norm ||x||²")
         return K
 
     def kernel_from_gram(self, sq_norm_a, sq_norm_b, inner, method: str = "auto"):
@@ -291,7 +352,14 @@ class Activation:
         c = xᵀy, elementwise with broadcasting (theory note §1.3 notation).
 
         The correlation ρ = c/sqrt(ab) is clipped to [-1, 1]; a zero-norm input gives
-        s(0) · E s(√b ξ).
+        s(0) · E s(√b ξ). ``method``: ``"closed_form"`` (closed-form activations),
+        ``"quadrature"`` (two-dimensional Gauss-Hermite, smooth activations),
+        ``"nested"`` (nested Gauss-Legendre rules split at the kinks: any activation of
+        the quadrature tier, also at correlation ±1 and at large norms, where the
+        Gauss-Hermite nodes cannot resolve a steep s(√a ξ)) or ``"auto"``: closed form
+        when available, else nested. Accuracy of both rules: ``QUADRATURE_RTOL``
+        relative to sqrt(E s(u)² E s(v)²), checked by a finer rule (a ``ValueError``
+        when it is not reached).
 
         Examples
         --------
@@ -307,21 +375,33 @@ class Activation:
         shape = a.shape
         a, b, c = (np.array(v, dtype=float, ndmin=1) for v in (a, b, c))
         if method == "auto":
-            method = "closed_form" if self.closed_form else "quadrature"
+            method = "closed_form" if self.closed_form else "nested"
         if method == "closed_form":
             if not self.closed_form:
                 raise ValueError(f"`method` of {owner} must be 'quadrature' (no closed-form "
                                  f"kernel); got 'closed_form'")
-            out = self._kernel(a, b, c, _rho(a, b, c))
-        elif method == "quadrature":
-            out = self._kernel_gh2d(a.ravel(), b.ravel(), c.ravel()).reshape(a.shape)
+            with np.errstate(over="ignore"):      # overflow: reported below
+                out = self._kernel(a, b, c, _rho(a, b, c))
+        elif method in ("quadrature", "nested"):
+            af, bf, cf = a.ravel(), b.ravel(), c.ravel()
+            pos = (af > 0) & (bf > 0)              # zero norms: filled in below
+            out = np.zeros(af.shape)
+            if method == "quadrature":
+                out[pos] = self._kernel_gh2d(af[pos], bf[pos], cf[pos])
+            else:
+                out[pos] = self._kernel_nested(af[pos], bf[pos],
+                                               _rho(af[pos], bf[pos], cf[pos]))
+            out = out.reshape(a.shape)
         else:
-            raise ValueError(f"`method` of {owner} must be 'auto', 'closed_form' or "
-                             f"'quadrature'; got {method!r}")
+            raise ValueError(f"`method` of {owner} must be 'auto', 'closed_form', "
+                             f"'quadrature' or 'nested'; got {method!r}")
         zero = (a == 0) | (b == 0)
         if np.any(zero):
             s0 = float(self(np.zeros(())))
-            out = np.where(zero, s0 * self._mean_or_zero(np.where(a == 0, b, a)), out)
+            with np.errstate(over="ignore"):
+                out = np.where(zero, s0 * self._mean_or_zero(np.where(a == 0, b, a)), out)
+        self._finite(out, "the expected kernel", np.r_[a.ravel(), b.ravel(), 0.0],
+                     "squared norm")
         out = out.reshape(shape)
         return float(out) if out.ndim == 0 else out
 
@@ -409,8 +489,7 @@ class Activation:
         n_nodes, length = _rule_size(order, float(tau.max()) if tau.size else 1.0)
         nodes, weights = _half_rule(n_nodes, length)
         S = self._quad_values(tau, nodes)
-        H = _hermite_matrix(nodes, order)
-        coef = (S * weights) @ H.T
+        coef = S @ _hermite_weighted(nodes, weights, order).T
         if check and tau.size:
             self._check_rule(tau, order, coef, n_nodes, length)
         return coef
@@ -442,14 +521,14 @@ class Activation:
         n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
         nodes2, weights2 = _half_rule(n2, l2)
         S2 = self._quad_values(tau[probe], nodes2)
-        H2 = _hermite_matrix(nodes2, order)
-        coef2 = (S2 * weights2) @ H2.T
+        H2 = _hermite_weighted(nodes2, weights2, order)
+        coef2 = S2 @ H2.T
         # tails: each coefficient's integrand s h_k φ must decay (its own L¹ size is the
         # reference); E s² is the accuracy scale only where it exists (its tail decays)
         what = ("E s(√τ ξ)" if order == 0 else
                 f"E s(√τ ξ) h_k(ξ), k <= {order} (Hermite coefficients)")
         with np.errstate(over="ignore", invalid="ignore"):   # inf: reported as divergence
-            G = (S2 * weights2)[:, None, :] * H2[None, :, :]
+            G = S2[:, None, :] * H2[None, :, :]
             l1 = self._check_tails(tau[probe], nodes2, length, G, None, what)
             G2 = S2 ** 2 * weights2
             outer = np.abs(nodes2) > length
@@ -495,34 +574,119 @@ class Activation:
                 Cb[pos_b] = self._hermite_quad(b[pos_b], order_max)
         tail_a = np.maximum(m2a[:, None] - np.cumsum(Ca ** 2, axis=1), 0.0)
         tail_b = np.maximum(m2b[:, None] - np.cumsum(Cb ** 2, axis=1), 0.0)
-        bound = np.sqrt(tail_a.max(axis=0) * tail_b.max(axis=0))
-        bound = bound * rho_max ** np.arange(1, order_max + 2)
+        tails = np.sqrt(tail_a.max(axis=0) * tail_b.max(axis=0))
+        tol = QUADRATURE_RTOL * scale
+        # pairs with |ρ| above rho_cut (duplicated or negated rows, near-duplicates at large
+        # norms) are beyond the series at order_max: the nested quadrature takes them
+        rho_cut = 1.0 if tails[-1] <= tol else (tol / tails[-1]) ** (1.0 / (order_max + 1))
+        direct = np.abs(rho) > rho_cut
+        if np.any(direct):
+            rho_max = float(np.max(np.abs(rho), where=~direct, initial=0.0))
+        if same:
+            direct = np.triu(direct, 1)        # K is symmetric: compute i < j, mirror
+        bound = tails * rho_max ** np.arange(1, order_max + 2)
         # rounding in the tail t_i = E s² - Σ c_k² is ~1e-15 E s²; ignore below that
-        ok = np.nonzero(bound <= QUADRATURE_RTOL * scale)[0]
-        if ok.size == 0:
-            raise ValueError(
-                f"Hermite expansion of the kernel of activation {self.name!r} cannot reach "
-                f"the stated accuracy {QUADRATURE_RTOL:g} with {order_max} terms (max |ρ| = "
-                f"{rho_max:.6f}); use method='quadrature' or a closed-form activation")
-        order = int(ok[0])
+        ok = np.nonzero(bound <= tol)[0]
+        # every |ρ| <= rho_cut meets the bound at order_max (up to rounding at ρ = rho_cut)
+        order = int(ok[0]) if ok.size else order_max
         K = np.multiply.outer(Ca[:, order], Cb[:, order])
         for k in range(order - 1, -1, -1):  # Horner in ρ
             K *= rho
             K += np.multiply.outer(Ca[:, k], Cb[:, k])
+        if np.any(direct):
+            i, j = np.nonzero(direct)
+            K[i, j] = self._kernel_nested(a[i], b[j], rho[i, j], rho_cut=rho_cut)
+            if same:
+                K[j, i] = K[i, j]
         return K
 
-    def _kernel_gh2d(self, a, b, c, n_nodes: int = 96) -> np.ndarray:
+    def _kernel_nested(self, a, b, rho, rho_cut=None):
+        """E[s(u) s(v)] for u = √a ξ, v = √b (ρ ξ + sqrt(1 − ρ²) η), ξ, η ~ N(0, 1)
+        independent (flat arrays, a, b > 0), as the nested integral
+        E_ξ[s(√a ξ) E_η s(v)] (theory note §1.4 option B) with Gauss-Legendre rules split
+        at the kinks: at ξ = 0 outside, at η = −ρξ/sqrt(1 − ρ²) (where v crosses 0)
+        inside; at ρ = ±1 the inner integral is s(±√b ξ) itself. Accuracy
+        ``QUADRATURE_RTOL`` relative to sqrt(E s(u)² E s(v)²), checked by a longer, finer
+        rule on the extreme pairs (norms, correlation)."""
+        if a.size == 0:
+            return np.zeros(0)
+        n_nodes, length = _rule_size(0, float(max(a.max(), b.max())))
+        cost = a.size * (2 * n_nodes) ** 2
+        if cost > _NESTED_BUDGET:
+            where = "" if rho_cut is None else f" (|ρ| > {rho_cut:.6f})"
+            raise ValueError(
+                f"the expected kernel of activation {self.name!r} has {a.size} pairs of rows "
+                f"too correlated{where} for its Hermite expansion to reach the stated accuracy "
+                f"{QUADRATURE_RTOL:g} at squared norms up to "
+                f"{float(max(a.max(), b.max())):.4g}, and the nested quadrature for them "
+                f"would need {cost:.2g} evaluations; use rows of smaller norm (e.g. a smaller "
+                f"weight_variance), fewer near-duplicate rows, or a closed-form activation")
+        out = self._nested(a, b, rho, n_nodes, length)
+        r = np.sqrt(np.maximum((1.0 - rho) * (1.0 + rho), 0.0))
+        probe = [np.argsort(a)[[0, -1]], np.argsort(b)[[0, -1]], np.argsort(r)[[0, -1]]]
+        if np.any(r > 0):
+            probe.append([int(np.argmin(np.where(r > 0, r, np.inf)))])
+        idx = np.unique(np.concatenate(probe))
+        fine = self._nested(a[idx], b[idx], rho[idx], int(1.5 * n_nodes) + 7, length + 4.0)
+        scale = np.sqrt(self._second_moment_or_zero(a[idx]) *
+                        self._second_moment_or_zero(b[idx]))
+        err = np.max(np.abs(fine - out[idx]) / np.maximum(scale, 1e-300))
+        self._raise_if_inaccurate(err, "the nested kernel quadrature (correlation near ±1)")
+        return out
+
+    def _nested(self, a, b, rho, n_nodes, length):
+        x, wx = _half_rule(n_nodes, length)           # weights include the N(0, 1) density
+        u, wu = _unit_rule(n_nodes)
+        r = np.sqrt(np.maximum((1.0 - rho) * (1.0 + rho), 0.0))
+        sa, sb = np.sqrt(a), np.sqrt(b)
+        out = np.empty(a.size)
+        chunk = max(1, 2_000_000 // (x.size * 2 * n_nodes))
+        for start in range(0, a.size, chunk):
+            sl = slice(start, start + chunk)
+            su = self._eval_checked(sa[sl, None] * x[None, :], "at the quadrature nodes")
+            rs, rh = r[sl, None], rho[sl, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                kink = np.where(rs > 0, -rh * x[None, :] / rs, 0.0)
+            np.clip(kink, -length, length, out=kink)              # (m, 2n)
+            lo, hi = (kink + length)[..., None], (length - kink)[..., None]
+            eta = np.concatenate([-length + lo * u, kink[..., None] + hi * u], axis=-1)
+            w = np.concatenate([lo * wu, hi * wu], axis=-1)
+            w *= np.exp(-0.5 * eta ** 2) / _SQRT2PI
+            arg = sb[sl, None, None] * (rh[..., None] * x[None, :, None] + rs[..., None] * eta)
+            sv = self._eval_checked(arg, "at the quadrature nodes")
+            inner = np.einsum("mij,mij->mi", sv, w)                # E[s(v) | ξ]
+            out[sl] = (su * inner) @ wx
+        return out
+
+    def _kernel_gh2d(self, a, b, c) -> np.ndarray:
         """E[s(u)s(v)], (u, v) ~ N(0, [[a, c], [c, b]]), by a tensor Gauss-Hermite rule on the
-        Cholesky factor (theory note §1.4 option C); accuracy checked against a finer rule."""
+        Cholesky factor (theory note §1.4 option C). The number of nodes (96 to 324) is the
+        first whose one-dimensional marginal reproduces E s(√τ ξ)² (split Gauss-Legendre
+        rule) at the extreme variances to ``0.1 QUADRATURE_RTOL``; the kernel is then
+        checked against a finer rule and that marginal error. (Two Gauss-Hermite rules
+        can agree with each other and both be wrong when s(√τ ξ) is steep between their
+        nodes: tanh at τ = 1e4.)"""
+        if a.size == 0:
+            return np.zeros(0)
+        idx = np.unique(np.concatenate([np.argsort(a)[[0, -1]], np.argsort(b)[[0, -1]],
+                                        np.argsort(np.abs(c))[[0, -1]]]))
+        taus = np.unique(np.r_[a[idx], b[idx]])
+        m2 = self._second_moment_or_zero(taus)
+        for n_nodes in (96, 144, 216, 324):
+            x, w = special.roots_hermitenorm(n_nodes)
+            w = w / w.sum()
+            gh = self._eval_checked(np.sqrt(taus)[:, None] * x[None, :],
+                                    "at the quadrature nodes") ** 2 @ w
+            marginal = float(np.max(np.abs(gh - m2) / np.maximum(m2, 1e-300)))
+            if marginal <= 0.1 * QUADRATURE_RTOL:
+                break
         out = self._gh2d(a, b, c, n_nodes)
-        if a.size:
-            idx = np.unique(np.concatenate([np.argsort(a)[[0, -1]], np.argsort(b)[[0, -1]],
-                                            np.argsort(np.abs(c))[[0, -1]]]))
-            fine = self._gh2d(a[idx], b[idx], c[idx], int(1.5 * n_nodes))
-            scale = np.sqrt(self._second_moment_or_zero(a[idx]) *
-                            self._second_moment_or_zero(b[idx]))
-            err = np.max(np.abs(fine - out[idx]) / np.maximum(scale, 1e-300))
-            self._raise_if_inaccurate(err, "the two-dimensional Gauss-Hermite kernel")
+        fine = self._gh2d(a[idx], b[idx], c[idx], int(1.5 * n_nodes))
+        scale = np.sqrt(self._second_moment_or_zero(a[idx]) *
+                        self._second_moment_or_zero(b[idx]))
+        err = np.max(np.abs(fine - out[idx]) / np.maximum(scale, 1e-300))
+        self._raise_if_inaccurate(max(err, marginal), "the two-dimensional Gauss-Hermite "
+                                  "kernel (method='nested' handles steep activations)")
         return out
 
     def _gh2d(self, a, b, c, n_nodes):
@@ -900,7 +1064,13 @@ class _Gaussian(_ClosedForm):
         return 1 / np.sqrt(1 + 2 * tau)
 
     def _kernel(self, a, b, c, rho):
-        return 1 / np.sqrt((1 + a) * (1 + b) - c * c)
+        # (1+a)(1+b) − c² = 1 + a + b + (ab − c²) with ab − c² >= 0 (Cauchy-Schwarz) clamped
+        # at 0: expanding the product cancels catastrophically (inf or NaN at ρ = ±1 once
+        # ab reaches ~1e16), the clamped form is accurate and never below 1 + a + b
+        det = a * b - c * c
+        np.maximum(det, 0.0, out=det)
+        det += 1.0 + a + b
+        return 1 / np.sqrt(det)
 
 
 def _sigmoid(t):

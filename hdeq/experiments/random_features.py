@@ -59,7 +59,7 @@ def _agreement(gaps, rel, peak_offset, what):
           area="random_features")
 def rf_mnist_double_descent(quick: bool, seed: int) -> ExperimentResult:
     """Theory note §3.1 on MNIST (even vs odd), three activations, two ridges."""
-    n, n_test, trials = (300, 300, 2) if quick else (600, 600, 3)
+    n, n_test, trials = (300, 300, 2) if quick else (1000, 1000, 4)
     Xtr, ytr, Xte, yte, wv = _mnist_split(n, n_test, seed)
     N_grid = np.union1d(np.round(np.geomspace(n / 20, 5 * n, 16 if quick else 22)), [n])
     N_grid = N_grid.astype(int)
@@ -116,7 +116,7 @@ def rf_mnist_double_descent(quick: bool, seed: int) -> ExperimentResult:
           "Random Fourier features on MNIST: double descent at 2N = n", area="random_features")
 def rff_mnist_double_descent(quick: bool, seed: int) -> ExperimentResult:
     """Theory note §3.2: [cos; sin] features sharing W, two δ's, peak at 2N = n."""
-    n, n_test, trials = (160, 200, 3) if quick else (400, 400, 4)
+    n, n_test, trials = (160, 200, 3) if quick else (400, 400, 12)
     Xtr, ytr, Xte, yte, wv = _mnist_split(n, n_test, seed)
     ratios = np.array([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0]) if quick else \
         np.array([0.1, 0.2, 0.35, 0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0])

@@ -492,3 +492,159 @@ def test_closed_form_exp_is_not_affected():
     act = activation("exp")
     assert act.mean(np.array([1.0, 30.0])) == pytest.approx(np.exp([0.5, 15.0]), rel=1e-14)
     assert act.second_moment(30.0) == pytest.approx(np.exp(60.0), rel=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# closed forms at huge norms (audit: the Gaussian-bump kernel gave inf / divide-by-zero at
+# ρ = ±1 once ab ~ 1e16; exp overflowed to inf with a RuntimeWarning instead of an error)
+# --------------------------------------------------------------------------------------------
+
+def test_gaussian_bump_kernel_at_huge_norms_and_correlation_one():
+    """k = 1/sqrt((1+a)(1+b) − c²): at a = b = c the exact value is 1/sqrt(1 + 2a)."""
+    act = activation("gaussian")
+    for a in (1e8, 1e12, 1e16, 1e20):
+        assert act.kernel_from_gram(a, a, a) == pytest.approx(1 / math.sqrt(1 + 2 * a),
+                                                              rel=1e-12)
+    X = np.random.default_rng(0).standard_normal((4, 3)) * 1e8
+    X[1] = X[0]
+    X[2] = -X[0]
+    for K in (act.kernel(X), act.kernel(X, X.copy())):
+        assert np.all(np.isfinite(K))
+        d = X[0] @ X[0]
+        assert K[0, 1] == pytest.approx(1 / math.sqrt(1 + 2 * d), rel=1e-9)
+        assert K[0, 2] == pytest.approx(1 / math.sqrt(1 + 2 * d), rel=1e-9)   # c = −a
+    assert act.kernel_from_gram(1.3, 0.7, 0.4) == pytest.approx(0.516398, abs=1e-6)
+
+
+def test_exp_overflow_is_a_value_error_not_inf():
+    """E exp(√τ ξ) = exp(τ/2) exceeds float range for τ > ~1419: a ValueError naming the
+    overflow (warnings are errors in this test run, so a RuntimeWarning fails too)."""
+    act = activation("exp")
+    calls = [lambda: act.mean(1e4), lambda: act.second_moment(800.0),
+             lambda: act.derivative_mean(1e4), lambda: act.gaussian_equivalent(1e4),
+             lambda: act.kernel(np.full((3, 2), 30.0)),
+             lambda: act.kernel(np.full((3, 2), 30.0), np.ones((2, 2))),
+             lambda: act.kernel_from_gram(1e4, 1.0, 0.0)]
+    for call in calls:
+        with pytest.raises(ValueError, match="exceeds the floating-point range"):
+            call()
+    assert act.kernel(np.ones((2, 2)))[0, 1] == pytest.approx(np.exp(4.0), rel=1e-14)
+
+
+@pytest.mark.parametrize("tau", [1e12, 1e16])
+def test_quadrature_tier_at_huge_variance(tau):
+    """The rule widened with sqrt(τ) without bound: τ = 1e16 asked for 2e9 nodes
+    (MemoryError). Now capped; values against the closed forms of theory note §1.2 (GELU:
+    a0 = τ/sqrt(2π(1+τ)), e1 = 1/2, e2 = (2+τ)/((1+τ) sqrt(2π(1+τ)))) and the sign limit
+    of tanh(√τ ξ) (E s² -> 1, τ e1² -> 2/π)."""
+    gelu = activation("gelu")
+    assert gelu.mean(tau) == pytest.approx(tau / math.sqrt(2 * math.pi * (1 + tau)), rel=1e-8)
+    assert gelu.derivative_mean(tau) == pytest.approx(0.5, rel=1e-8)
+    assert gelu.derivative_mean(tau, order=2) == pytest.approx(
+        (2 + tau) / ((1 + tau) * math.sqrt(2 * math.pi * (1 + tau))), rel=1e-8)
+    tanh = activation("tanh")
+    assert tanh.second_moment(tau) == pytest.approx(1.0, abs=1e-8)
+    assert tanh.gaussian_equivalent(tau).mu_star == pytest.approx(math.sqrt(1 - 2 / math.pi),
+                                                                  abs=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# quadrature tier at correlation ±1 and large norms (audit: duplicated or negated rows with
+# squared norm >= 4 made kernel() raise for tanh, softplus, ... with both methods; the 2-D
+# Gauss-Hermite rule returned E tanh² = 1.0 at τ = 1e4 instead of 0.99202)
+# --------------------------------------------------------------------------------------------
+
+def _gauss_1d(f):
+    """E f(ξ) by adaptive quadrature split at 0 (an independent route)."""
+    from scipy import integrate
+    g = lambda x: f(x) * math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)   # noqa: E731
+    return sum(integrate.quad(g, lo, hi, epsabs=1e-14, epsrel=1e-13, limit=400)[0]
+               for lo, hi in ((-np.inf, 0.0), (0.0, np.inf)))
+
+
+@pytest.mark.parametrize("name, norm", [(name, 5.0) for name in QUAD]
+                         + [("tanh", 2.0), ("tanh", 30.0), ("softplus", 30.0)])
+def test_quadrature_kernel_at_correlation_one_and_large_norms(name, norm):
+    act = activation(name)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 8))
+    X *= norm / np.linalg.norm(X, axis=1, keepdims=True)
+    X[1] = X[0]                                # ρ = 1
+    X[2] = -X[3]                               # ρ = −1
+    X[5] = X[4] + 1e-4 * X[6]
+    X[5] *= norm / np.linalg.norm(X[5])        # same norm, ρ = 1 − O(1e-9)
+    X[7] = 0.0
+    a = norm ** 2
+    m2 = act.second_moment(a)
+    anti = _gauss_1d(lambda x: float(act(math.sqrt(a) * x) * act(-math.sqrt(a) * x)))
+    scale = math.sqrt(m2)
+    for K in (act.kernel(X), act.kernel(X, X[:9].copy())):
+        assert np.all(np.isfinite(K))
+        assert abs(K[0, 1] - m2) <= 1e-8 * scale
+        assert abs(K[2, 3] - anti) <= 1e-8 * scale
+        # K(ρ) = E s² − (1 − ρ) a E s'(u)² + ...: within 1e-6 of E s² at 1 − ρ ~ 1e-9,
+        # and never above it (Cauchy-Schwarz)
+        assert -1e-6 * scale <= K[4, 5] - m2 <= 1e-8 * scale
+    K = act.kernel(X)
+    np.testing.assert_array_equal(K, K.T)
+    assert np.linalg.eigvalsh(K).min() >= -1e-7 * np.abs(K).max()
+    np.testing.assert_allclose(K[:, :9], act.kernel(X, X[:9].copy()), rtol=0,
+                               atol=1e-8 * scale)
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "softplus"])
+def test_nested_quadrature_equals_mehler_where_both_apply(rng, name):
+    """Two routes at squared norms ~4 and |ρ| <= 0.9: the Mehler series (exact tail bound)
+    and the nested Gauss-Legendre quadrature (method='nested')."""
+    act = activation(name)
+    A, B = _data(rng, 10, 6) * 1.5, _data(rng, 8, 6) * 1.5
+    a, b, c = (A * A).sum(1), (B * B).sum(1), A @ B.T
+    rho = c / np.sqrt(np.outer(a, b))
+    keep = np.abs(rho) <= 0.9
+    K_h = act.kernel(A, B, method="hermite")
+    K_n = act.kernel_from_gram(a[:, None], b[None, :], c, method="nested")
+    scale = math.sqrt(act.second_moment(a.max()))
+    assert keep.sum() > 60
+    assert np.max(np.abs(K_h - K_n)[keep]) <= 2 * QUADRATURE_RTOL * scale
+
+
+@pytest.mark.parametrize("name", QUAD)
+def test_kernel_from_gram_is_exact_at_correlation_one(name):
+    """(a, a, a) is E s(√a ξ)² at any norm; 'auto' is the nested rule for this tier."""
+    act = activation(name)
+    for a in (4.0, 100.0, 1e4):
+        m2 = act.second_moment(a)
+        assert act.kernel_from_gram(a, a, a) == pytest.approx(m2, rel=1e-8)
+
+
+def test_gauss_hermite_kernel_refuses_what_it_cannot_resolve():
+    """tanh(100 ξ) is steep between the Gauss-Hermite nodes: the 96- and 144-node rules
+    agreed on E tanh² = 1.0 (true 0.99202); the marginal check now says so."""
+    act = activation("tanh")
+    with pytest.raises(ValueError, match="stated accuracy"):
+        act.kernel_from_gram(1e4, 1e4, 1e4, method="quadrature")
+    assert act.kernel_from_gram(1.3, 0.7, 0.4, method="quadrature") == pytest.approx(
+        REFERENCE["tanh"]["kernel"][0][3], rel=1e-8)
+
+
+def test_hermite_coefficients_to_high_order():
+    """Order 700 (h_k overflowed at the outer nodes beyond k ~ 450, and the NaN was
+    reported as a divergent moment). Closed forms: ReLU c_k = He_{k-2}(0) φ(0)/sqrt(k!)
+    for k >= 2 (integration by parts of ξ He_k φ = (−1)^k ξ φ^(k)), He_m(0) =
+    (−1)^(m/2) (m−1)!! for even m, 0 for odd m; sin c_k = e^(−1/2) (−1)^((k−1)/2)/sqrt(k!)
+    for odd k, 0 for even k."""
+    from scipy.special import gammaln
+    order = 700
+    k = np.arange(order + 1)
+    relu = activation("relu").hermite_coefficients(order)
+    m = k[2:] - 2
+    log_dfact = gammaln(m + 1) - (m / 2) * np.log(2) - gammaln(m / 2 + 1)
+    ref = np.where(m % 2 == 0, (-1.0) ** (m // 2) * np.exp(log_dfact - 0.5 * gammaln(k[2:] + 1)),
+                   0.0) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(relu[2:], ref, rtol=0, atol=1e-11)
+    sin = activation("sin").hermite_coefficients(order)
+    ref = np.where(k % 2 == 1, math.exp(-0.5) * (-1.0) ** ((k - 1) // 2)
+                   * np.exp(-0.5 * gammaln(k + 1)), 0.0)
+    np.testing.assert_allclose(sin, ref, rtol=0, atol=1e-11)
+    tanh = activation("tanh").hermite_coefficients(500)
+    assert np.sum(tanh ** 2) == pytest.approx(activation("tanh").second_moment(), rel=1e-10)

@@ -127,6 +127,20 @@ def test_subcritical_means_give_no_spike():
     assert keq.spikes()["eigenvalue"].size == 0
 
 
+@pytest.mark.parametrize("f, z, m_ref", [
+    # theory note §2.1 oracle (n = 1200, p = 1000, Sigma = I), column "limit"
+    (np.exp, -1.0, 0.41957), (np.exp, 1 + 0.5j, 0.12520 + 1.05744j),
+    (lambda t: 1 / (1 + np.exp(-4 * t)), -1.0, 1.09349),
+    (lambda t: 1 / (1 + np.exp(-4 * t)), 1 + 0.5j, -0.33040 + 0.56094j),
+])
+def test_inner_product_limit_oracle(f, z, m_ref):
+    """Limiting Stieltjes transform of the El Karoui equivalent, m_MP((z - c0)/f'(0))/f'(0)
+    with c0 = f(tau) - f(0) - tau f'(0), against the note's limit values (5 decimals)."""
+    keq = kernel_equivalent(f, kind="inner_product", n_features=1000, n_samples=1200)
+    m = complex(keq.spectrum().stieltjes(np.array([z], dtype=complex))[0])
+    assert abs(m.real - m_ref.real) <= 6e-6 and abs(m.imag - complex(m_ref).imag) <= 6e-6
+
+
 def test_linear_inner_product_spectrum_is_mp():
     keq = kernel_equivalent(lambda t: 2.0 * t, kind="inner_product", n_features=100,
                             n_samples=50, derivatives=(lambda t: 2.0 + 0 * t,
