@@ -799,6 +799,8 @@ def _correlation(A, B, a, b, same):
 
 
 class _ClosedForm(Activation):
+    """An :class:`Activation` whose moments and kernels are closed forms (§1.2-1.3)."""
+
     closed_form = True
     # dictionaries order -> function(tau) of E s^(order)
     _dmeans: dict = {}

@@ -98,8 +98,7 @@ class RandomFeaturesRidge:
     """
 
     def __init__(self, X_train, y_train, X_test, y_test, *, activation="relu",
-                 n_random_features, ridge, weight_variance: float = 1.0,
-                 _shared_weights: bool = False):
+                 n_random_features, ridge, weight_variance: float = 1.0):
         X_train, y_train = check_data(X_train, "X_train", _OWNER, y=y_train,
                                       y_name="y_train")
         X_test, y_test = check_data(X_test, "X_test", _OWNER, y=y_test, y_name="y_test")
@@ -129,7 +128,7 @@ class RandomFeaturesRidge:
         self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
         self.n_samples, self.n_features = X_train.shape
         self.n_test = X_test.shape[0]
-        self.shared_weights = bool(_shared_weights)
+        self.shared_weights = False   # True only for the cos/sin pair of :meth:`fourier`
         self._cache = {}
 
     # -- construction helpers ------------------------------------------------------------------
@@ -141,9 +140,11 @@ class RandomFeaturesRidge:
         the Gaussian kernel exp(−||x − y||² weight_variance/(2p)), but at N ~ n the two
         blocks keep separate δ's; the interpolation peak sits at 2N = n.
         """
-        return cls(X_train, y_train, X_test, y_test, activation=("cos", "sin"),
-                   n_random_features=n_random_features, ridge=ridge,
-                   weight_variance=weight_variance, _shared_weights=True)
+        model = cls(X_train, y_train, X_test, y_test, activation=("cos", "sin"),
+                    n_random_features=n_random_features, ridge=ridge,
+                    weight_variance=weight_variance)
+        model.shared_weights = True
+        return model
 
     def replace(self, **changes) -> "RandomFeaturesRidge":
         """A model on the same data and activations with another grid of
@@ -162,7 +163,8 @@ class RandomFeaturesRidge:
             n_random_features=(self._grid_args[0] if n_random_features is None
                                else n_random_features),
             ridge=self._grid_args[1] if ridge is None else ridge,
-            weight_variance=self.weight_variance, _shared_weights=self.shared_weights)
+            weight_variance=self.weight_variance)
+        new.shared_weights = self.shared_weights
         new._cache = {k: v for k, v in self._cache.items() if k in ("kernels", "eig")}
         return new
 
