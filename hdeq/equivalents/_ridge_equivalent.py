@@ -408,11 +408,15 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
         with np.errstate(divide="ignore", invalid="ignore"):
             new = (a_k * (a_k * s12) / a_n + a_lam) / slope
         outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
-        new = np.where(outside, 0.5 * (a_lo + a_hi), new)
+        # midpoint as a sum of halves (identical to 0.5 (lo + hi), which overflows for a
+        # bracket near the largest float)
+        new = np.where(outside, 0.5 * a_lo + 0.5 * a_hi, new)
         # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation;
         # or after a Newton step of relative size <= 1e-8 where g' is not small (the
         # quadratic convergence leaves an error ~1e-16; the residual check certifies it)
-        noise = 8 * _EPS * (a_k + np.abs(a_lam) + a_k * df1 / a_n)
+        # each term scaled before the sum: a_k + |ridge| overflows for ridges near the
+        # largest float (the scaling by a power of two is exact, so values are unchanged)
+        noise = 8 * _EPS * a_k + 8 * _EPS * np.abs(a_lam) + 8 * _EPS * (a_k * df1 / a_n)
         step = np.abs(new - a_k)
         done = ((step <= 4 * _EPS * np.abs(a_k) + 1e-300) | (np.abs(g) <= noise)
                 | (~outside & (step <= 1e-8 * np.abs(a_k)) & (slope >= 1e-3)))
@@ -476,11 +480,14 @@ def _initial_guess(lam, j, hi_points, n_unique, k0_all, n_inv, hi_all, t, m):
     low = np.full(nu, np.inf)
     np.minimum.at(low, j, lam)
     low = np.where(np.isfinite(low), low, 1.0)
-    span = np.maximum(top - k0, low * 1.000001)
     M = _GUESS_POINTS
-    logu = np.log(low)[:, None] + (np.log(span) - np.log(low))[:, None] * np.linspace(
-        0.0, 1.0, M)[None, :]
-    kap = k0[:, None] + np.exp(logu)
+    # a smallest ridge within 1e-6 of the largest float overflows this grid: its guesses
+    # are then not finite and fall back to the bracket end (``ok`` below)
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = np.maximum(top - k0, low * 1.000001)
+        logu = np.log(low)[:, None] + (np.log(span) - np.log(low))[:, None] * np.linspace(
+            0.0, 1.0, M)[None, :]
+        kap = k0[:, None] + np.exp(logu)
     df1, = spectral_sums(kap, t, [m], [(0, 1, 1)])
     G = kap * (1 - df1 / n_unique[:, None])                    # (nu, M), increasing in M
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -558,6 +558,29 @@ def test_huge_ridge_tends_to_null_risk_without_overflow():
     assert np.all(np.isfinite(model.variance())) and np.all(model.variance() < 1e-9)
 
 
+@pytest.mark.parametrize("population", [np.ones(200), np.geomspace(1e-3, 1e3, 200)])
+@pytest.mark.parametrize("n_samples", [1, 100, 400])
+def test_ridges_up_to_the_largest_float_without_warnings(population, n_samples):
+    # fresh-user report P2.9: ridge=1e308 warned "overflow encountered in add" (the solver's
+    # noise floor); a grid reaching the largest float failed to converge (the bisection
+    # midpoint overflowed) and a lone ridge at it warned in the initial guess. RuntimeWarnings
+    # are errors in this test run; the values are the ridge -> inf limits
+    top = np.finfo(float).max
+    ridges = np.array([1.0, 1e300, 1e308, top / 2, top])
+    model = RidgeRegression(population, signal_var=1.0, noise_var=0.5, ridge=ridges,
+                            n_samples=n_samples)
+    big = ridges > 1e299
+    null = 0.5 + np.mean(population)          # beta^T Sigma beta + noise_var
+    assert model.null_risk == pytest.approx(null, rel=1e-14)
+    np.testing.assert_allclose(model.test_error()[big], null, rtol=1e-12)
+    np.testing.assert_allclose(model.train_error()[big], null, rtol=1e-12)
+    np.testing.assert_allclose(model.bias()[big], null - 0.5, rtol=1e-12)
+    np.testing.assert_allclose(model.effective_ridge()[big], ridges[big], rtol=1e-12)
+    # each ridge alone gives the same numbers as in the grid
+    for lam, risk in zip(ridges, model.test_error()):
+        assert model.replace(ridge=lam).test_error() == pytest.approx(risk, rel=1e-12)
+
+
 def test_replace_and_broadcast_errors_name_the_arguments():
     model = RidgeRegression(np.ones(50), signal_var=1, noise_var=0.1, ridge=[0.1, 1.0],
                             n_samples=100)
