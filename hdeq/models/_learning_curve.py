@@ -22,6 +22,11 @@ def _pool(X, y, center):
     """Pool statistics: centred data, eigen-decomposition of the pool covariance, the best
     linear predictor in that eigenbasis and the pool residual variance."""
     X, y = check_data(X, "X", _OWNER, y=y)
+    if center and X.shape[0] < 2:
+        raise ValueError(f"`X` of {_OWNER} must have at least 2 rows with center=True (one "
+                         f"row minus the pool mean is zero, so the pool covariance would be "
+                         f"zero); got {X.shape[0]} row (or pass center=False to use the raw "
+                         f"second moments)")
     if center:
         X = X - X.mean(axis=0)
         y = y - y.mean()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hdeq.models import RidgeRegression, learning_curve
-from hdeq.models._learning_curve import _fit_subset, _pool
+from hdeq.models._learning_curve import _fit_subset, _pool, pool_model
 
 
 @pytest.fixture
@@ -90,6 +90,30 @@ def test_bad_input(pool):
     with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant "
                                          "column.*got only constant columns"):
         learning_curve(np.ones_like(X), y, [10], 0.1)
+    with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant "
+                                         "column.*got only zero columns"):
+        learning_curve(np.zeros_like(X), y, [10], 0.1, center=False)
+
+
+def test_one_row_is_an_error_about_X_not_an_internal_model():
+    # fresh-user report P2.11: one row (or an all-zero X) was reported as "`population` of
+    # RidgeRegression must have a positive eigenvalue"
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((1, 10)), rng.standard_normal(1)
+    for call in (lambda: learning_curve(X, y, [1], [0.1]), lambda: pool_model(X, y, 0.1, 1)):
+        with pytest.raises(ValueError, match=r"`X` of learning_curve must have at least 2 "
+                                             r"rows with center=True.*got 1 row") as info:
+            call()
+        assert "RidgeRegression" not in str(info.value)
+    with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant"):
+        learning_curve(np.zeros((5, 3)), rng.standard_normal(5), [2], [0.1])
+    # without centring one non-zero row is a valid (rank-one) pool: the fit on that row,
+    # scored on it, has residual y - x beta_hat = y ridge / (|x|^2 + ridge)
+    table = learning_curve(X, y, [1], [0.1], center=False, simulate=True, trials=2, seed=0)
+    test = table[table.quantity == "test_error"]
+    np.testing.assert_allclose(test.empirical, (y[0] * 0.1 / (X[0] @ X[0] + 0.1)) ** 2,
+                               rtol=1e-10)
+    assert np.all(np.isfinite(test.theory))
 
 
 @pytest.mark.simulation
