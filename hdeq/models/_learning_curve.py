@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core._validation import as_generator, check_array, check_data, check_scalar
+from ..core._validation import as_generator, check_array, check_data
+from ._population import check_trials
 from ._ridge import RidgeRegression
 
 __all__ = ["learning_curve", "pool_model"]
@@ -127,7 +128,7 @@ def learning_curve(X, y, n_samples, ridge, *, center=True, simulate=False, trial
     n = _check_sizes(n_samples, pool[0].shape[0])
     lam = np.atleast_1d(check_array(ridge, "ridge", _OWNER, ndim=(0, 1), nonnegative=True))
     if simulate:
-        trials = check_scalar(trials, "trials", _OWNER, low=2, low_inclusive=True, integer=True)
+        trials = check_trials(trials, _OWNER)
     return _curve(pool, n, lam, simulate, trials, seed)
 
 

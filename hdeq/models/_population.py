@@ -17,7 +17,22 @@ import numpy as np
 from ..core._validation import check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
-__all__ = ["LinearProblem", "HasLinearProblem", "parse_population"]
+__all__ = ["LinearProblem", "HasLinearProblem", "parse_population", "check_trials"]
+
+#: Fewest Monte-Carlo draws a linear model's simulation twin accepts: with two or more the
+#: standard error of the mean (``std(ddof=1) / sqrt(trials)``) exists; one rule for all.
+MIN_TRIALS = 2
+
+
+def check_trials(trials, owner: str) -> int:
+    """``trials`` of a linear model's simulation twin, an integer ``>= MIN_TRIALS``
+    (ValueError naming ``owner`` and saying why otherwise)."""
+    try:
+        return check_scalar(trials, "trials", owner, low=MIN_TRIALS, low_inclusive=True,
+                            integer=True)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (the standard error of the mean needs at least "
+                         f"{MIN_TRIALS} draws)") from None
 
 
 def _quantile_atoms(law, n_atoms):

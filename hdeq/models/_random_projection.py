@@ -29,7 +29,7 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import _unit_scale, ridgeless_threshold, spectral_sums
-from ._population import HasLinearProblem, parse_population
+from ._population import HasLinearProblem, check_trials, parse_population
 
 __all__ = ["RandomProjectionRegression"]
 
@@ -185,7 +185,8 @@ class RandomProjectionRegression(HasLinearProblem):
 
         For each grid point and trial: ``Z = X F``, ``a = (Z^T Z/n + ridge)^{-1} Z^T y/n``
         (minimum-norm least squares at ridge 0), ``w = F a``; the test error is exact over a
-        fresh test point, ``noise_var + (w - beta)^T Sigma (w - beta)``.
+        fresh test point, ``noise_var + (w - beta)^T Sigma (w - beta)``. ``trials >= 2``
+        independent draws (so that the standard error exists).
 
         Returns
         -------
@@ -193,8 +194,7 @@ class RandomProjectionRegression(HasLinearProblem):
             Tidy: ``ridge, n_samples, n_random_features, quantity, theory, empirical,
             stderr, trials`` (quantity ``test_error``).
         """
-        trials = check_scalar(trials, "trials", _OWNER, low=2, low_inclusive=True,
-                              integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         lam, n_b, N_b, theory = (np.broadcast_to(a, self.shape).reshape(-1)
                                  for a in (self.ridge, self.n_samples, self.n_random_features,

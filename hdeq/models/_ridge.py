@@ -19,7 +19,7 @@ from ..core._validation import as_generator, check_array, check_on_failure, chec
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
                                              ridge_risk, spectral_sums)
 from ._gcv import _gcv_from_svd
-from ._population import HasLinearProblem, parse_population
+from ._population import HasLinearProblem, check_trials, parse_population
 
 __all__ = ["RidgeRegression"]
 
@@ -332,11 +332,9 @@ class RidgeRegression(HasLinearProblem):
             Tidy: columns ``ridge, n_samples, quantity, theory, empirical, stderr,
             trials``, one row per (ridge, n_samples, quantity).
         """
-        trials = check_scalar(trials, "trials", f"{_OWNER}.simulate", low=2,
-                              low_inclusive=True, integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         lam_b, n_b = np.broadcast_arrays(self.ridge, self.n_samples)
-        pairs = pd.DataFrame({"ridge": lam_b.reshape(-1), "n_samples": n_b.reshape(-1)})
         theory = {
             "test_error": self._risk.test, "excess_error": self._risk.excess,
             "bias": self._risk.bias, "variance": self._risk.variance,
@@ -356,7 +354,7 @@ class RidgeRegression(HasLinearProblem):
             for k in range(trials):
                 values[k] = self._one_draw(int(n), lam_u, s, sqrt_s, p, rng)
             mean = values.mean(axis=0)
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"):     # inf - inf at the interpolation peak
                 se = values.std(axis=0, ddof=1) / np.sqrt(trials)
             for qi, q in enumerate(QUANTITIES):
                 for i_local, i in enumerate(idx):

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..core._validation import check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
+from ._population import check_trials
 
 __all__ = ["ScalingExponent", "scaling_exponent", "PowerLawRidge", "fit_power_law"]
 
@@ -235,9 +236,10 @@ class PowerLawRidge:
         ``b_k = k^{(alpha - 1 - 2 alpha r)/2}`` (positive signs; the risk does not depend on
         them), and fits ridge with ``ridge(n)`` at each ``n_samples``. Returns the rows of
         quantity ``excess_error`` (columns ``n_samples, ridge, theory, empirical, stderr,
-        trials``).
+        trials``); ``trials >= 2`` independent draws (so that the standard error exists).
         """
         from ._ridge import RidgeRegression
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         if self.n_modes is None:
             raise ValueError(f"`n_modes` of {_OWNER} must be an integer to simulate; got None "
                              f"(the infinite spectrum cannot be drawn)")

@@ -275,3 +275,48 @@ def test_every_model_exposes_the_parsed_problem_alike():
         assert model.signal_var is None and model.n_features == P
     iso = GradientFlow(**_isotropic_forms()["spectrum"], noise_var=0.3, n_samples=N_SAMPLES)
     assert iso.target is None and iso.signal_var == 1.3
+
+
+def _linear_model_simulations():
+    """Every linear model's simulation twin (and learning_curve), as
+    ``(owner named in the message, call taking trials)``."""
+    from hdeq.models import GaussianMixtureGradientFlow, PowerLawRidge, learning_curve
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5))
+    y = X @ np.ones(5) + rng.standard_normal(40)
+    ridge = RidgeRegression(np.ones(10), signal_var=1.0, noise_var=0.5, ridge=0.1,
+                            n_samples=20)
+    proj = RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.5, ridge=0.1,
+                                      n_samples=20, n_random_features=15)
+    flow = GradientFlow(np.ones(10), signal_var=1.0, noise_var=0.5, n_samples=20)
+    descent = GradientDescent(np.ones(10), signal_var=1.0, noise_var=0.5, n_samples=20,
+                              learning_rate=0.5)
+    mixture = GaussianMixtureGradientFlow(mean_sq_norm=2.0, n_features=10, n_samples=20)
+    power = PowerLawRidge(alpha=1.5, source=0.5, n_modes=30, noise_var=0.1, ridge_decay=1.0)
+    return [
+        ("RidgeRegression.simulate", lambda t: ridge.simulate(trials=t, seed=0)),
+        ("RandomProjectionRegression.simulate", lambda t: proj.simulate(trials=t, seed=0)),
+        ("GradientFlow.simulate", lambda t: flow.simulate([1.0], trials=t, seed=0)),
+        ("GradientDescent.simulate", lambda t: descent.simulate([3], trials=t, seed=0)),
+        ("GaussianMixtureGradientFlow.simulate",
+         lambda t: mixture.simulate([1.0], trials=t, seed=0)),
+        ("PowerLawRidge.simulate", lambda t: power.simulate([10, 20], trials=t, seed=0)),
+        ("learning_curve", lambda t: learning_curve(X, y, [10], [0.1], simulate=True,
+                                                    trials=t, seed=0)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_one_trials_rule_for_every_linear_model(case):
+    # fresh-user report P2.17: trials=1 was rejected by RidgeRegression and learning_curve
+    # but accepted (stderr NaN) by GradientFlow / GradientDescent / the mixture flow. One
+    # rule now: trials >= 2, so that the standard error exists, with one message
+    owner, run = _linear_model_simulations()[case]
+    for bad in (1, 0, 2.5, True):
+        with pytest.raises(ValueError, match=rf"`trials` of {owner} must be an integer in "
+                                             r"\[2, inf\); got .* \(the standard error of "
+                                             r"the mean needs at least 2 draws\)"):
+            run(bad)
+    table = run(2)
+    assert (table.trials == 2).all()
+    assert np.all(np.isfinite(table.stderr)) and np.all(table.stderr >= 0)
