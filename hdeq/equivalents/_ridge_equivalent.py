@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core._errors import ConvergenceError, ConvergenceWarning
-from ..core._validation import check_array, check_on_failure
+from ..core._validation import _show, check_array, check_on_failure
 
 __all__ = ["EffectiveRidgeResult", "RidgeRisk", "effective_ridge", "ridge_risk",
            "solve_effective_ridge", "spectral_sums", "ridgeless_threshold",
@@ -189,8 +189,7 @@ def _unit_scale(eigenvalues) -> float:
 
 
 def _check_n(n_samples, owner):
-    n = check_array(n_samples, "n_samples", owner, positive=True)
-    return n
+    return check_array(n_samples, "n_samples", owner, positive=True, allow_bool=False)
 
 
 def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
@@ -326,15 +325,15 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
 
 
 def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, residual,
-           energy=None):
+           energy=None, owner="effective_ridge"):
     """Body of :func:`solve_effective_ridge`. With per-atom ``energy`` (aligned with the
     merged atoms) it also returns ``(df1, df2, a)`` at the returned kappa, ``a = sum_j e_j
     t_j/(t_j+kappa)^2``, from the last Newton evaluation: there the final step delta has
     |delta| <= 1e-8 kappa (or is 0), and the first-order Taylor update df1 - delta s12,
     df2 - 2 delta sum m t^2/(t+kappa)^3, a - 2 delta sum e t/(t+kappa)^3 is exact up to
-    O((delta/kappa)^2) <= ~1e-16 relative; this saves a separate pass over the grid."""
+    O((delta/kappa)^2) <= ~1e-16 relative; this saves a separate pass over the grid.
+    ``owner`` names the public caller in the messages about ``ridge`` and ``n_samples``."""
     _residual = residual
-    owner = "effective_ridge"
     t, m = _prepare(eigenvalues, multiplicity, owner)
     unit = _unit_scale(t)           # solve on t / unit (exact), scale kappa back at the end
     t = t / unit
@@ -349,7 +348,7 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     lam, n = lam.reshape(-1), n.reshape(-1)
     if not allow_negative and np.any(lam < 0):
         raise ValueError(f"`ridge` of {owner} must be >= 0 (pass allow_negative=True for a "
-                         f"negative ridge); got minimum {lam.min()!r}")
+                         f"negative ridge); got minimum {_show(lam.min())}")
     lam_given = lam
     lam = lam / unit
     # ridgeless roots, once per distinct n
@@ -367,7 +366,7 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
             i = np.flatnonzero(bad)[0]
             raise ValueError(f"`ridge` of {owner} must be > {bound[i] * unit:.6g} (minus the "
                              f"lower edge of the limiting spectrum of S) at n_samples="
-                             f"{n[i]:g}; got {lam_given[i]!r}")
+                             f"{n[i]:g}; got {_show(lam_given[i])}")
         lo[neg] = kc_u[n_inv][neg]
     trace = float(np.sum(m * t))
     hi = np.where(neg, k0, lam + trace / n)
@@ -658,7 +657,7 @@ class RidgeRisk:
 
 
 def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_energy,
-               noise_var, allow_negative=False, kappa=None) -> RidgeRisk:
+               noise_var, allow_negative=False, kappa=None, _owner="ridge_risk") -> RidgeRisk:
     r"""Bias, variance, test and training error of ridge regression (deterministic equivalent).
 
     With ``kappa`` the effective ridge (:func:`effective_ridge`), ``e_j`` the energy of the
@@ -698,7 +697,7 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     >>> round(float(r.bias), 6), round(float(r.variance), 6), round(float(r.test), 6)
     (0.034522, 0.284522, 0.819045)
     """
-    owner = "ridge_risk"
+    owner = _owner         # the public caller (a model passes its name), for the messages
     t_all = check_array(eigenvalues, "eigenvalues", owner, ndim=1, nonnegative=True)
     e_all = check_array(target_energy, "target_energy", owner, ndim=1, nonnegative=True)
     if e_all.shape != t_all.shape:
@@ -711,7 +710,8 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
                          f"{t_all.shape}; got {m_all.shape}")
     sigma2 = float(noise_var)
     if not np.isfinite(sigma2) or sigma2 < 0:
-        raise ValueError(f"`noise_var` of {owner} must be a float in [0, inf); got {noise_var!r}")
+        raise ValueError(f"`noise_var` of {owner} must be a float in [0, inf); got "
+                         f"{_show(noise_var)}")
     keep = (t_all > 0) & (m_all > 0)
     if not np.any(keep):
         raise ValueError(f"`eigenvalues` of {owner} must contain a positive eigenvalue "
@@ -719,7 +719,7 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     t, m, (e,) = merge_atoms(t_all[keep], m_all[keep], e_all[keep])
     if kappa is None:
         res, (df1, df2, a) = _solve(ridge, t, m, n_samples, allow_negative=allow_negative,
-                                    residual=False, energy=e)
+                                    residual=False, energy=e, owner=owner)
         kappa, k0 = res.value, res.kappa_0
         lam, n, kappa, df1, df2, a = np.broadcast_arrays(
             np.asarray(ridge, float), np.asarray(n_samples, float), kappa, df1, df2, a)

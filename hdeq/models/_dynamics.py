@@ -42,7 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
-from ._population import HasLinearProblem, check_trials, parse_population
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
 
@@ -560,11 +560,7 @@ class GradientDescent(_LeastSquaresDynamics):
         return (1.0 - self.learning_rate * z) ** k
 
     def _check_arg(self, steps):
-        steps = check_array(steps, "steps", self._owner, nonnegative=True)
-        if np.any(steps != np.round(steps)):
-            raise ValueError(f"`steps` of {self._owner} must be non-negative integers; "
-                             f"got {steps!r}")
-        return steps
+        return check_counts(steps, "steps", self._owner, low=0)
 
     def simulate(self, steps, trials=8, seed=None) -> pd.DataFrame:
         """Monte-Carlo twin running the actual gradient-descent loop.

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core._validation import as_generator, check_array, check_data
-from ._population import check_trials
+from ._population import check_counts, check_trials
 from ._ridge import RidgeRegression
 
 __all__ = ["learning_curve", "pool_model"]
@@ -48,10 +48,8 @@ def _pool(X, y, center):
 
 
 def _check_sizes(n_samples, N):
-    n = check_array(n_samples, "n_samples", _OWNER, ndim=(0, 1))
-    if np.any(n < 1) or np.any(n > N) or np.any(n != np.round(n)):
-        raise ValueError(f"`n_samples` of {_OWNER} must be integers in [1, {N}] (the number of "
-                         f"rows of X); got {n_samples!r}")
+    n = check_counts(n_samples, "n_samples", _OWNER, high=N, ndim=(0, 1),
+                     high_note=" (the number of rows of X)")
     return np.atleast_1d(n).astype(int)
 
 

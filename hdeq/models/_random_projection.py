@@ -29,7 +29,7 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import _unit_scale, ridgeless_threshold, spectral_sums
-from ._population import HasLinearProblem, check_trials, parse_population
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["RandomProjectionRegression"]
 
@@ -99,7 +99,7 @@ class RandomProjectionRegression(HasLinearProblem):
             raise ValueError(f"`n_random_features` of {_OWNER} must differ from n_samples when "
                              f"ridge = 0, noise_var = 0 and n_random_features >= rank "
                              f"{rank:g} (the interpolation peak is then 0/0); got "
-                             f"{self.n_random_features!r}")
+                             f"{int(N[peak & (N >= rank)][0])} = n_samples")
         # the equivalent is homogeneous in the scale of Sigma: solve on Sigma / unit (exact;
         # the bisection's absolute floors and the sums then work at any scale)
         self._unit = _unit_scale(prob.atoms)
@@ -113,11 +113,7 @@ class RandomProjectionRegression(HasLinearProblem):
 
     @staticmethod
     def _check_int(value, name):
-        arr = check_array(value, name, _OWNER)
-        if np.any(arr < 1) or np.any(arr != np.round(arr)) or np.any(arr >= 2.0 ** 63):
-            raise ValueError(f"`{name}` of {_OWNER} must be integers in [1, 2^63); got "
-                             f"{value!r}")
-        return arr.astype(int)
+        return check_counts(value, name, _OWNER).astype(int)
 
     def _sums(self, kappa2):
         t, m, e = self._t, self._m, self._e

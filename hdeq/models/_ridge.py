@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (_show, as_generator, check_array, check_on_failure,
+                                check_scalar)
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
                                              ridge_risk, spectral_sums)
 from ._gcv import _gcv_from_svd
-from ._population import HasLinearProblem, check_trials, parse_population
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["RidgeRegression"]
 
@@ -124,11 +125,8 @@ class RidgeRegression(HasLinearProblem):
         if not self.allow_negative and np.any(lam < 0):
             raise ValueError(f"`ridge` of {_OWNER} must be >= 0 (or pass allow_negative=True "
                              f"for a negative ridge above minus the lower spectral edge); got "
-                             f"minimum {lam.min()!r}")
-        n = check_array(n_samples, "n_samples", _OWNER)
-        if np.any(n < 1) or np.any(n != np.round(n)) or np.any(n >= 2.0 ** 63):
-            raise ValueError(f"`n_samples` of {_OWNER} must be integers in [1, 2^63); got "
-                             f"{n_samples!r}")
+                             f"minimum {_show(lam.min())}")
+        n = check_counts(n_samples, "n_samples", _OWNER)
         self.ridge = lam
         self.n_samples = n.astype(int)
         try:
@@ -140,7 +138,7 @@ class RidgeRegression(HasLinearProblem):
         # solve once (the object is a value); raises for invalid negative ridges
         self._risk = ridge_risk(lam, self._atoms, self._mult, n.astype(float),
                                 target_energy=self._energy, noise_var=self.noise_var,
-                                allow_negative=self.allow_negative)
+                                allow_negative=self.allow_negative, _owner=_OWNER)
 
     # ------------------------------------------------------------------ helpers
     def _out(self, values):

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..core._validation import check_array, check_scalar
+from ..core._validation import _show, check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
 from ._population import check_trials
 
@@ -200,11 +200,11 @@ class PowerLawRidge:
         return (self.ridge_scale * n ** -self.ridge_decay)[()]
 
     def _check_n(self, n_samples):
-        n = check_array(n_samples, "n_samples", _OWNER, positive=True)
+        n = check_array(n_samples, "n_samples", _OWNER, positive=True, allow_bool=False)
         if self.ridge_decay is None and self.n_modes is not None and np.any(n == self.n_modes):
             raise ValueError(f"`n_samples` of {_OWNER} must differ from n_modes = "
                              f"{self.n_modes} when ridgeless (interpolation peak); got "
-                             f"{n_samples!r}")
+                             f"{self.n_modes}")
         return n
 
     def risk(self, n_samples):
@@ -246,8 +246,8 @@ class PowerLawRidge:
         n = self._check_n(n_samples).reshape(-1)
         if np.any(n != np.round(n)):
             raise ValueError(f"`n_samples` of {_OWNER}.simulate must be whole numbers of "
-                             f"samples; got {n_samples!r} (round the grid, e.g. "
-                             f"np.unique(np.round(n)))")
+                             f"samples; got {_show(n[n != np.round(n)][0])} (round the grid, "
+                             f"e.g. np.unique(np.round(n)))")
         n = n.astype(int)
         s, _, energy = self._atoms
         model = RidgeRegression(s, np.sqrt(energy), noise_var=self.noise_var,
