@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core._validation import check_array, check_data
+from ..core._validation import _show, check_array, check_data
 
 __all__ = ["gcv", "loo"]
 
@@ -26,7 +26,7 @@ def _svd(X):
 def _check_ridge(ridge, owner):
     lam = check_array(ridge, "ridge", owner, ndim=(0, 1))
     if np.any(lam < 0):
-        raise ValueError(f"`ridge` of {owner} must be >= 0; got minimum {lam.min()!r}")
+        raise ValueError(f"`ridge` of {owner} must be >= 0; got minimum {_show(lam.min())}")
     return lam
 
 

@@ -190,7 +190,7 @@ def _spectrum_eigenvalues(population, n_features, owner):
                          f"length; got {values.size} and {weights.size}")
     if abs(weights.sum() - 1) > 1e-10:
         raise ValueError(f"`population` of {owner}: weights must sum to one; got "
-                         f"{weights.sum()!r}")
+                         f"{_show(weights.sum())}")
     return np.repeat(values, _largest_remainder(weights, p)), values, p * weights
 
 
@@ -274,7 +274,7 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
         if n_features is not None and check_scalar(
                 n_features, "n_features", owner, integer=True) != eig.size:
             raise ValueError(f"`n_features` of {owner} must match the population size "
-                             f"{eig.size}; got {n_features!r}")
+                             f"{eig.size}; got {_show(n_features)}")
     if eig.size == 0:
         raise ValueError(f"`population` of {owner} must contain at least one eigenvalue; got "
                          f"none")

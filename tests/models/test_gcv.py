@@ -92,8 +92,10 @@ def test_shapes_and_bad_input(data):
     X, y = data(20, 5)
     assert isinstance(gcv(X, y, 0.1), float) and isinstance(loo(X, y, 0.1), float)
     assert gcv(X, y, [0.1, 1.0]).shape == (2,)
-    with pytest.raises(ValueError, match="ridge"):
-        gcv(X, y, -0.1)
+    with pytest.raises(ValueError, match=r"`ridge` of gcv must be >= 0; got minimum -0\.1$"):
+        gcv(X, y, -0.1)             # a plain number (was np.float64(-0.1))
+    with pytest.raises(ValueError, match=r"`ridge` of loo must be >= 0; got minimum -0\.2$"):
+        loo(X, y, [0.1, -0.2])
     with pytest.raises(ValueError, match="same number of rows"):
         gcv(X, y[:-1], 0.1)
     Xn = X.copy()

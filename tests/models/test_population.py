@@ -386,3 +386,11 @@ def test_negative_ridge_error_names_the_model_and_the_plain_value():
     with pytest.raises(ValueError, match=r"^`ridge` of ridge_risk must be >= 0 .* got minimum "
                                          r"-5\.0$"):
         ridge_risk(-5.0, np.ones(20), n_samples=40, target_energy=np.ones(20), noise_var=0.1)
+
+
+def test_population_messages_show_plain_numbers():
+    with pytest.raises(ValueError, match=r"weights must sum to one; got 1\.1$"):
+        parse_population(([1.0, 2.0], [0.5, 0.6]), signal_var=1.0, n_features=4, owner="M")
+    with pytest.raises(ValueError, match=r"`n_features` of M must match the population size "
+                                         r"3; got 4$"):
+        parse_population(np.ones(3), signal_var=1.0, n_features=np.int64(4), owner="M")
