@@ -297,10 +297,20 @@ def _kappa_c(n, t, m):
 
 def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
                           allow_negative=False, _residual=True) -> EffectiveRidgeResult:
-    """Solve ``ridge = kappa (1 - df1(kappa)/n)`` for the effective ridge, vectorized.
+    r"""Solve ``ridge = kappa (1 - df1(kappa)/n)`` for the effective ridge, vectorized.
 
-    Low-level solver returning per-point status (see :func:`effective_ridge` for the
-    raising/NaN wrapper and the mathematics).
+    For each broadcast pair ``(ridge, n_samples)`` it finds ``kappa`` with
+
+    .. math:: \lambda = \kappa\,\Bigl(1 - \tfrac{1}{n}\sum_j m_j \tfrac{t_j}{t_j + \kappa}
+              \Bigr),
+
+    the self-consistent equation of the deterministic equivalent of ridge regression
+    (theory note linear.md §3.2 and §5.2; Dobriban & Wager 2018; Hastie et al. 2022).
+    This is the low-level solver: where the solve fails at a point it does not raise but
+    reports it, with the per-point status and the residual of the equation recomputed
+    after the solve (:func:`effective_ridge` is the wrapper that raises or returns NaN,
+    and documents the method: Newton from the right end of a bracket, bisection as
+    fallback).
 
     Parameters
     ----------
@@ -319,6 +329,23 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     Returns
     -------
     EffectiveRidgeResult
+        ``value`` (kappa), ``converged`` and ``residual`` per point, ``n_iter`` and the
+        ridgeless root ``kappa_0``.
+
+    Examples
+    --------
+    Isotropic population (1000 eigenvalues 1) and ``gamma = p/n = 2``: the closed form is
+    ``kappa = (b + sqrt(b^2 + 4 ridge)) / 2`` with ``b = ridge + gamma - 1`` (theory note
+    §5.5), and the ridgeless root is ``kappa_0 = gamma - 1``:
+
+    >>> res = solve_effective_ridge([0.0, 0.1, 1.0], [1.0], [1000], n_samples=500)
+    >>> res.value.round(8), res.kappa_0, bool(res.converged.all())
+    (array([1.        , 1.18442888, 2.41421356]), array([1., 1., 1.]), True)
+    >>> lam, b = np.array([0.0, 0.1, 1.0]), np.array([0.0, 0.1, 1.0]) + 2 - 1
+    >>> bool(np.allclose(res.value, (b + np.sqrt(b * b + 4 * lam)) / 2, rtol=1e-12))
+    True
+    >>> bool(res.residual.max() < 1e-15)
+    True
     """
     return _solve(ridge, eigenvalues, multiplicity, n_samples, allow_negative=allow_negative,
                   residual=_residual)[0]
