@@ -40,22 +40,24 @@ def _shrinkage(d, n, lam):
     (``q = inf`` from an overflow gives the exact limit ``u = 1``); for ``q < 1``
     (including a negative ridge above ``-s_r``), ``u_j = 1 / (sr_j + q)`` and ``k = q``.
     ``u`` is bounded by ``1 / (sr_r + q)``, at most ``1 / (max(n, p) eps)^2`` (the rank
-    tolerance of :func:`_svd`). Returns ``u`` of shape ``(R, r)`` and ``k`` of shape
-    ``(R,)``.
+    tolerance of :func:`_svd`). The hat-matrix eigenvalues ``1 - w_j = s_j / (s_j + lam)``
+    are formed as ``sr_j u_j`` (``q < 1``) or ``(sr_j / q) u_j`` (``q >= 1``), without the
+    cancellation of ``1 - w`` at large ridges. Returns ``u`` and ``hat`` of shape
+    ``(R, r)`` and ``k`` of shape ``(R,)``.
     """
     lam = np.asarray(lam, float).reshape(-1)
     if d.size == 0:
-        return np.zeros((lam.size, 0)), np.ones(lam.size)
+        return np.zeros((lam.size, 0)), np.ones(lam.size), np.zeros((lam.size, 0))
     sr = (d / d[0]) ** 2
     with np.errstate(over="ignore"):
         q = np.where(lam == 0, 0.0, (lam / d[0]) * (n / d[0]))
     big = q >= 1
     with np.errstate(divide="ignore"):
         inv_q = np.where(big, 1.0 / np.where(big, q, 1.0), 0.0)
-    u = 1.0 / np.where(big[:, None], sr[None, :] * inv_q[:, None] + 1.0,
-                       sr[None, :] + q[:, None])
+    sr_q = np.where(big[:, None], sr[None, :] * inv_q[:, None], sr[None, :])
+    u = 1.0 / (sr_q + np.where(big, 1.0, q)[:, None])
     k = np.where(big, 1.0, q)
-    return u, k
+    return u, k, sr_q * u
 
 
 def _gcv_from_svd(d, uty, perp2, n, lam):
@@ -75,7 +77,7 @@ def _gcv_from_svd(d, uty, perp2, n, lam):
     value is exact to rounding for every finite ridge; ``lam -> inf`` gives ``mean(y^2)``.
     """
     lam = np.asarray(lam, float)
-    u, k = _shrinkage(d, n, lam)
+    u, k, _ = _shrinkage(d, n, lam)
     uty2 = uty ** 2
     if d.size == n:       # no residual outside the span of X: k cancels
         out = n * ((u * u) @ uty2) / u.sum(axis=1) ** 2
@@ -212,7 +214,7 @@ def loo(X, y, ridge):
     out = np.empty(flat.shape)
     # residual e_i = y_perp_i + (U w U^T y)_i and 1 - H_ii = lev_perp_i + (U^2 w)_i with
     # w = k u (_shrinkage): A = U (u U^T y), B = U^2 u are bounded for every ridge
-    u, k = _shrinkage(d, n, flat)
+    u, k, _ = _shrinkage(d, n, flat)
     A = (u * uty[None, :]) @ U.T                               # (R, n)
     B = u @ (U ** 2).T
     if r == n:                # no part outside the span: k cancels, ridge 0 included

@@ -194,7 +194,7 @@ def _fit_subset(X, y, idx, lam):
     ev, vecs = np.linalg.eigh(Xs.T @ Xs if primal else Xs @ Xs.T)
     keep = ev > max(n, p) * np.finfo(float).eps * max(ev[-1], 0.0)
     ev, vecs = ev[keep], vecs[:, keep]
-    w = 1.0 / (ev[None, :] + n * lam[:, None])                       # (R, r)
+    w = (1.0 / n) / (ev[None, :] / n + lam[:, None])   # 1/(ev + n lam), no overflow of n lam
     if primal:
         B = vecs @ (w * (vecs.T @ (Xs.T @ ys))).T                       # (p, R)
     else:

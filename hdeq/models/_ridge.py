@@ -19,7 +19,7 @@ from ..core._validation import (_show, as_generator, check_array, check_on_failu
                                 check_scalar)
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
                                              ridge_risk, spectral_sums)
-from ._gcv import _gcv_from_svd
+from ._gcv import _gcv_from_svd, _shrinkage, _svd
 from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["RidgeRegression"]
@@ -368,24 +368,24 @@ class RidgeRegression(HasLinearProblem):
         X = rng.standard_normal((n, p)) * sqrt_s
         beta = self._problem.draw_target(rng)
         y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)
-        U, d, Vt = np.linalg.svd(X, full_matrices=False)
-        r = int(np.sum(d > max(n, p) * np.finfo(float).eps * d[0]))   # numerical rank
-        U, d, Vt = U[:, :r], d[:r], Vt[:r]
-        d2 = d[:, None] ** 2                                        # (r, 1)
-        nl = n * lam[None, :]                                       # (1, R)
-        if np.any(d2[-1] + nl <= 0):
+        U, d, Vt = _svd(X)                                          # numerical rank r
+        if np.any(lam <= -(d[-1] ** 2) / n):
             raise ValueError(f"`ridge` of {_OWNER}.simulate: a negative ridge is below minus "
                              f"the smallest non-zero eigenvalue of X^T X/n in a draw "
                              f"(n_samples={n}); use a ridge further from the bound")
-        shrink = d2 / (d2 + nl)                                     # (r, R)
+        # shrinkage d^2/(d^2 + n ridge) and residual factors n ridge/(d^2 + n ridge) in the
+        # bounded form of _shrinkage: no overflow up to the largest float
+        u, k, hat = _shrinkage(d, n, lam)
+        shrink = hat.T                                              # (r, R)
+        resid = (k[:, None] * u).T
         c = Vt @ beta
         mean_err = Vt.T @ (shrink * c[:, None]) - beta[:, None]     # E beta_hat - beta, (p, R)
         bias = s @ mean_err ** 2
         g = (Vt ** 2) @ s                                           # v_j^T Sigma v_j
-        variance = self.noise_var * (g @ (d2 / (d2 + nl) ** 2))
+        variance = self.noise_var * ((g / d ** 2) @ shrink ** 2)    # d^2/(d^2 + n ridge)^2
         uty = U.T @ y
-        perp2 = max(float(y @ y - uty @ uty), 0.0)
-        train = (perp2 + ((nl / (d2 + nl)) ** 2 * (uty ** 2)[:, None]).sum(axis=0)) / n
+        perp2 = float(np.sum((y - U @ uty) ** 2)) if d.size < n else 0.0
+        train = (perp2 + (resid ** 2 * (uty ** 2)[:, None]).sum(axis=0)) / n
         gcv_v = _gcv_from_svd(d, uty, perp2, n, lam)
         dof = shrink.sum(axis=0)
         test = self.noise_var + bias + variance

@@ -127,3 +127,17 @@ def test_simulation_agrees_on_gaussian_pool(pool):
     tol = 4 * part.stderr + 0.5 / np.sqrt(60) + 0.03 * part.theory
     assert np.all(np.abs(part.empirical - part.theory) <= tol), part
     assert (part.trials == 12).all()
+
+
+def test_huge_ridges_give_the_null_fit_without_overflow():
+    # _fit_subset formed n * ridge (overflow near the largest float); at such ridges the
+    # fit is 0, so the pool test error is the centred pool's mean of y^2, in theory too
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = X @ np.ones(5) + rng.standard_normal(200)
+    ridges = [1e300, 1e308, np.finfo(float).max]
+    table = learning_curve(X, y, [50], ridges, simulate=True, trials=3, seed=0)
+    test = table[table.quantity == "test_error"]
+    null = np.mean((y - y.mean()) ** 2)
+    np.testing.assert_allclose(test.empirical, null, rtol=1e-12)
+    np.testing.assert_allclose(test.theory, null, rtol=1e-12)

@@ -639,3 +639,23 @@ def test_simulation_uses_one_decomposition_per_draw_for_the_whole_ridge_grid(mon
     table = model.simulate(trials=3, seed=0)
     assert len(calls) == 6 and sorted(set(calls)) == [(20, 30), (60, 30)]
     assert table.ridge.nunique() == 7
+
+
+def test_simulation_twin_at_huge_ridges_without_overflow():
+    # the twin formed n * ridge (overflow above ~1e305 with n = 40) and nl / (d^2 + nl)
+    # (inf / inf = NaN). All ridges share the draws, so beyond 1e200 every draw has
+    # beta_hat = 0 to rounding: bias = beta^T Sigma beta, variance 0, train = gcv = |y|^2/n,
+    # and dof * ridge = tr S is the same number at every huge ridge
+    ridges = np.array([1e6, 1e200, 1e300, 1e308, np.finfo(float).max])
+    model = RidgeRegression(np.ones(20), signal_var=1.0, noise_var=0.5, ridge=ridges,
+                            n_samples=40)
+    table = model.simulate(trials=3, seed=0).set_index(["quantity", "ridge"]).empirical
+    huge = ridges[1:]
+    for q in ("bias", "train_error", "gcv", "test_error"):
+        np.testing.assert_allclose(table[q][huge], table[q][1e6], rtol=1e-4)
+        np.testing.assert_allclose(table[q][huge], table[q][huge[0]], rtol=1e-12)
+    np.testing.assert_allclose(table["gcv"][huge], table["train_error"][huge], rtol=1e-12)
+    assert np.all(table["variance"][huge] == 0)
+    trace = table["degrees_of_freedom"][huge] * huge
+    np.testing.assert_allclose(trace, trace.iloc[0], rtol=1e-12)
+    assert trace.iloc[0] == pytest.approx(20, rel=0.3)          # E tr S = tr Sigma = 20
