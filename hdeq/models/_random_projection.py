@@ -132,6 +132,12 @@ class RandomProjectionRegression(HasLinearProblem):
 
         trace = float(np.sum(m * t))
         hi = flat_lam + trace / flat_n + trace / flat_N + 1.0 + lo
+        # for a huge ridge the additive margin is lost to rounding (and doubling would
+        # overflow): a relative margin of 8 eps keeps h(hi) >= ridge there, as h(k) = k (1 -
+        # O(1/k)) while the root stays below the largest float
+        top = np.finfo(float).max
+        hi = np.maximum(hi, flat_lam + np.minimum(8 * np.finfo(float).eps * flat_lam,
+                                                  top - flat_lam))
         for _ in range(200):
             short = h(hi) < flat_lam
             if not short.any():
@@ -139,14 +145,16 @@ class RandomProjectionRegression(HasLinearProblem):
             hi = np.where(short, 2 * hi, hi)
         a, b = lo.copy(), hi.copy()
         for _ in range(200):
-            mid = 0.5 * (a + b)
+            mid = 0.5 * a + 0.5 * b      # = 0.5 (a + b), without overflow near the max
             below = h(mid) < flat_lam
             a = np.where(below, mid, a)
             b = np.where(below, b, mid)
             if np.all(b - a <= 4e-16 * b):
                 break
-        kappa2 = np.where(flat_lam == 0, lo, 0.5 * (a + b))
-        resid = np.abs(h(kappa2) - flat_lam) / (flat_lam + kappa2 * 1e-12 + 1e-300)
+        kappa2 = np.where(flat_lam == 0, lo, 0.5 * a + 0.5 * b)
+        # halves on both sides: the same quotient, without overflow at the largest ridges
+        resid = (0.5 * np.abs(h(kappa2) - flat_lam)) / (0.5 * flat_lam + 0.5e-12 * kappa2
+                                                        + 0.5e-300)
         ok = (flat_lam == 0) | (resid < 1e-8) | (np.abs(h(kappa2) - flat_lam) < 1e-14)
         if not np.all(ok):
             i = np.flatnonzero(~ok)[0]
