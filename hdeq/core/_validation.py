@@ -51,17 +51,34 @@ def check_scalar(value, name: str, owner: str | None = None, *, low=None, high=N
     return value
 
 
+def _contains_bool(value) -> bool:
+    """Whether ``value`` is a boolean or an array / (nested) sequence holding one
+    (``np.asarray([True, 2])`` is an integer array, so sequences are looked into)."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == np.bool_
+    if isinstance(value, (list, tuple)):
+        return any(_contains_bool(v) for v in value)
+    return False
+
+
 def check_array(value, name: str, owner: str | None = None, *, ndim=None,
                 nonnegative: bool = False, positive: bool = False,
                 allow_complex: bool = False, allow_infinite: bool = False,
-                dtype=float) -> np.ndarray:
+                allow_bool: bool = True, dtype=float) -> np.ndarray:
     """Return ``value`` as a finite ndarray (float, or complex where allowed; ``±inf``
     where ``allow_infinite``, never NaN).
 
     Raises ``ValueError`` for non-numeric, non-finite, complex (unless allowed),
-    negative (when ``nonnegative``) or wrongly shaped input.
+    negative (when ``nonnegative``), boolean (unless ``allow_bool``; pass
+    ``allow_bool=False`` for sizes and counts, where ``True`` is not a number) or wrongly
+    shaped input.
     """
     where = _where(name, owner)
+    if not allow_bool and _contains_bool(value):
+        shown = value.tolist() if isinstance(value, np.ndarray) else value
+        raise ValueError(f"{where} must be numbers, not booleans; got {_show(shown)}")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic objects

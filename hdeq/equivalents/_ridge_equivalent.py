@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core._errors import ConvergenceError, ConvergenceWarning
-from ..core._validation import check_array, check_on_failure
+from ..core._validation import _show, check_array, check_on_failure
 
 __all__ = ["EffectiveRidgeResult", "RidgeRisk", "effective_ridge", "ridge_risk",
            "solve_effective_ridge", "spectral_sums", "ridgeless_threshold",
@@ -189,8 +189,7 @@ def _unit_scale(eigenvalues) -> float:
 
 
 def _check_n(n_samples, owner):
-    n = check_array(n_samples, "n_samples", owner, positive=True)
-    return n
+    return check_array(n_samples, "n_samples", owner, positive=True, allow_bool=False)
 
 
 def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
@@ -298,10 +297,20 @@ def _kappa_c(n, t, m):
 
 def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
                           allow_negative=False, _residual=True) -> EffectiveRidgeResult:
-    """Solve ``ridge = kappa (1 - df1(kappa)/n)`` for the effective ridge, vectorized.
+    r"""Solve ``ridge = kappa (1 - df1(kappa)/n)`` for the effective ridge, vectorized.
 
-    Low-level solver returning per-point status (see :func:`effective_ridge` for the
-    raising/NaN wrapper and the mathematics).
+    For each broadcast pair ``(ridge, n_samples)`` it finds ``kappa`` with
+
+    .. math:: \lambda = \kappa\,\Bigl(1 - \tfrac{1}{n}\sum_j m_j \tfrac{t_j}{t_j + \kappa}
+              \Bigr),
+
+    the self-consistent equation of the deterministic equivalent of ridge regression
+    (theory note linear.md §3.2 and §5.2; Dobriban & Wager 2018; Hastie et al. 2022).
+    This is the low-level solver: where the solve fails at a point it does not raise but
+    reports it, with the per-point status and the residual of the equation recomputed
+    after the solve (:func:`effective_ridge` is the wrapper that raises or returns NaN,
+    and documents the method: Newton from the right end of a bracket, bisection as
+    fallback).
 
     Parameters
     ----------
@@ -320,21 +329,38 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     Returns
     -------
     EffectiveRidgeResult
+        ``value`` (kappa), ``converged`` and ``residual`` per point, ``n_iter`` and the
+        ridgeless root ``kappa_0``.
+
+    Examples
+    --------
+    Isotropic population (1000 eigenvalues 1) and ``gamma = p/n = 2``: the closed form is
+    ``kappa = (b + sqrt(b^2 + 4 ridge)) / 2`` with ``b = ridge + gamma - 1`` (theory note
+    §5.5), and the ridgeless root is ``kappa_0 = gamma - 1``:
+
+    >>> res = solve_effective_ridge([0.0, 0.1, 1.0], [1.0], [1000], n_samples=500)
+    >>> res.value.round(8), res.kappa_0, bool(res.converged.all())
+    (array([1.        , 1.18442888, 2.41421356]), array([1., 1., 1.]), True)
+    >>> lam, b = np.array([0.0, 0.1, 1.0]), np.array([0.0, 0.1, 1.0]) + 2 - 1
+    >>> bool(np.allclose(res.value, (b + np.sqrt(b * b + 4 * lam)) / 2, rtol=1e-12))
+    True
+    >>> bool(res.residual.max() < 1e-15)
+    True
     """
     return _solve(ridge, eigenvalues, multiplicity, n_samples, allow_negative=allow_negative,
                   residual=_residual)[0]
 
 
 def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, residual,
-           energy=None):
+           energy=None, owner="effective_ridge"):
     """Body of :func:`solve_effective_ridge`. With per-atom ``energy`` (aligned with the
     merged atoms) it also returns ``(df1, df2, a)`` at the returned kappa, ``a = sum_j e_j
     t_j/(t_j+kappa)^2``, from the last Newton evaluation: there the final step delta has
     |delta| <= 1e-8 kappa (or is 0), and the first-order Taylor update df1 - delta s12,
     df2 - 2 delta sum m t^2/(t+kappa)^3, a - 2 delta sum e t/(t+kappa)^3 is exact up to
-    O((delta/kappa)^2) <= ~1e-16 relative; this saves a separate pass over the grid."""
+    O((delta/kappa)^2) <= ~1e-16 relative; this saves a separate pass over the grid.
+    ``owner`` names the public caller in the messages about ``ridge`` and ``n_samples``."""
     _residual = residual
-    owner = "effective_ridge"
     t, m = _prepare(eigenvalues, multiplicity, owner)
     unit = _unit_scale(t)           # solve on t / unit (exact), scale kappa back at the end
     t = t / unit
@@ -349,7 +375,7 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     lam, n = lam.reshape(-1), n.reshape(-1)
     if not allow_negative and np.any(lam < 0):
         raise ValueError(f"`ridge` of {owner} must be >= 0 (pass allow_negative=True for a "
-                         f"negative ridge); got minimum {lam.min()!r}")
+                         f"negative ridge); got minimum {_show(lam.min())}")
     lam_given = lam
     lam = lam / unit
     # ridgeless roots, once per distinct n
@@ -367,7 +393,7 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
             i = np.flatnonzero(bad)[0]
             raise ValueError(f"`ridge` of {owner} must be > {bound[i] * unit:.6g} (minus the "
                              f"lower edge of the limiting spectrum of S) at n_samples="
-                             f"{n[i]:g}; got {lam_given[i]!r}")
+                             f"{n[i]:g}; got {_show(lam_given[i])}")
         lo[neg] = kc_u[n_inv][neg]
     trace = float(np.sum(m * t))
     hi = np.where(neg, k0, lam + trace / n)
@@ -408,11 +434,15 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
         with np.errstate(divide="ignore", invalid="ignore"):
             new = (a_k * (a_k * s12) / a_n + a_lam) / slope
         outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
-        new = np.where(outside, 0.5 * (a_lo + a_hi), new)
+        # midpoint as a sum of halves (identical to 0.5 (lo + hi), which overflows for a
+        # bracket near the largest float)
+        new = np.where(outside, 0.5 * a_lo + 0.5 * a_hi, new)
         # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation;
         # or after a Newton step of relative size <= 1e-8 where g' is not small (the
         # quadratic convergence leaves an error ~1e-16; the residual check certifies it)
-        noise = 8 * _EPS * (a_k + np.abs(a_lam) + a_k * df1 / a_n)
+        # each term scaled before the sum: a_k + |ridge| overflows for ridges near the
+        # largest float (the scaling by a power of two is exact, so values are unchanged)
+        noise = 8 * _EPS * a_k + 8 * _EPS * np.abs(a_lam) + 8 * _EPS * (a_k * df1 / a_n)
         step = np.abs(new - a_k)
         done = ((step <= 4 * _EPS * np.abs(a_k) + 1e-300) | (np.abs(g) <= noise)
                 | (~outside & (step <= 1e-8 * np.abs(a_k)) & (slope >= 1e-3)))
@@ -476,11 +506,14 @@ def _initial_guess(lam, j, hi_points, n_unique, k0_all, n_inv, hi_all, t, m):
     low = np.full(nu, np.inf)
     np.minimum.at(low, j, lam)
     low = np.where(np.isfinite(low), low, 1.0)
-    span = np.maximum(top - k0, low * 1.000001)
     M = _GUESS_POINTS
-    logu = np.log(low)[:, None] + (np.log(span) - np.log(low))[:, None] * np.linspace(
-        0.0, 1.0, M)[None, :]
-    kap = k0[:, None] + np.exp(logu)
+    # a smallest ridge within 1e-6 of the largest float overflows this grid: its guesses
+    # are then not finite and fall back to the bracket end (``ok`` below)
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = np.maximum(top - k0, low * 1.000001)
+        logu = np.log(low)[:, None] + (np.log(span) - np.log(low))[:, None] * np.linspace(
+            0.0, 1.0, M)[None, :]
+        kap = k0[:, None] + np.exp(logu)
     df1, = spectral_sums(kap, t, [m], [(0, 1, 1)])
     G = kap * (1 - df1 / n_unique[:, None])                    # (nu, M), increasing in M
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -651,7 +684,7 @@ class RidgeRisk:
 
 
 def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_energy,
-               noise_var, allow_negative=False, kappa=None) -> RidgeRisk:
+               noise_var, allow_negative=False, kappa=None, _owner="ridge_risk") -> RidgeRisk:
     r"""Bias, variance, test and training error of ridge regression (deterministic equivalent).
 
     With ``kappa`` the effective ridge (:func:`effective_ridge`), ``e_j`` the energy of the
@@ -691,7 +724,7 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     >>> round(float(r.bias), 6), round(float(r.variance), 6), round(float(r.test), 6)
     (0.034522, 0.284522, 0.819045)
     """
-    owner = "ridge_risk"
+    owner = _owner         # the public caller (a model passes its name), for the messages
     t_all = check_array(eigenvalues, "eigenvalues", owner, ndim=1, nonnegative=True)
     e_all = check_array(target_energy, "target_energy", owner, ndim=1, nonnegative=True)
     if e_all.shape != t_all.shape:
@@ -704,7 +737,8 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
                          f"{t_all.shape}; got {m_all.shape}")
     sigma2 = float(noise_var)
     if not np.isfinite(sigma2) or sigma2 < 0:
-        raise ValueError(f"`noise_var` of {owner} must be a float in [0, inf); got {noise_var!r}")
+        raise ValueError(f"`noise_var` of {owner} must be a float in [0, inf); got "
+                         f"{_show(noise_var)}")
     keep = (t_all > 0) & (m_all > 0)
     if not np.any(keep):
         raise ValueError(f"`eigenvalues` of {owner} must contain a positive eigenvalue "
@@ -712,7 +746,7 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     t, m, (e,) = merge_atoms(t_all[keep], m_all[keep], e_all[keep])
     if kappa is None:
         res, (df1, df2, a) = _solve(ridge, t, m, n_samples, allow_negative=allow_negative,
-                                    residual=False, energy=e)
+                                    residual=False, energy=e, owner=owner)
         kappa, k0 = res.value, res.kappa_0
         lam, n, kappa, df1, df2, a = np.broadcast_arrays(
             np.asarray(ridge, float), np.asarray(n_samples, float), kappa, df1, df2, a)

@@ -36,6 +36,7 @@ from scipy.special import erfc
 from ..core._contour import spectral_contour
 from ..core._validation import as_generator, check_array, check_scalar
 from ._dynamics import _check_total_mass, _tidy_table
+from ._population import check_trials
 
 __all__ = ["GaussianMixtureGradientFlow"]
 
@@ -196,7 +197,7 @@ class GaussianMixtureGradientFlow:
         means ``+-mu``, ``mu = sqrt(ell) e_1``, equal priors (labels ``y = +-1``) and
         ``w_0``; ``w(t) = g_t(S) X^T y/n + e^{-tS} w_0`` with ``S = X^T X/n``. It records
         the exact test misclassification given ``w`` (``Q(mu^T w/||w||)``, a Gaussian test
-        point), the training MSE, ``mu^T w`` and ``||w||^2``.
+        point), the training MSE, ``mu^T w`` and ``||w||^2``. ``trials >= 2`` independent draws (so that the standard error exists).
 
         Returns
         -------
@@ -206,8 +207,7 @@ class GaussianMixtureGradientFlow:
         """
         from ..data import gaussian_mixture
         times = self._check_times(times).reshape(-1)
-        trials = check_scalar(trials, "trials", _OWNER, low=1, low_inclusive=True,
-                              integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         p, n = self.n_features, self.n_samples
         mu = np.zeros(p)

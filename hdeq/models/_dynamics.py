@@ -42,7 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
-from ._population import HasLinearProblem, parse_population
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
 
@@ -103,13 +103,13 @@ def _as_output(values, arg):
 def _tidy_table(arg_name, params, draws, theory, **columns) -> pd.DataFrame:
     """Tidy simulation table: one row per (quantity, parameter value) with the theory, the
     mean of ``draws[quantity]`` (shape ``(trials, params.size)``) over the trials and its
-    standard error (NaN for a single trial), then ``columns`` and ``trials``."""
+    standard error (``trials >= 2``, :func:`check_trials`), then ``columns`` and
+    ``trials``."""
     rows = []
     for q, values in draws.items():
         trials = values.shape[0]
         mean = values.mean(axis=0)
-        se = (values.std(axis=0, ddof=1) / np.sqrt(trials) if trials > 1
-              else np.full(params.size, np.nan))
+        se = values.std(axis=0, ddof=1) / np.sqrt(trials)
         for j, x in enumerate(params):
             rows.append({arg_name: x, "quantity": q, "theory": theory[q][j],
                          "empirical": mean[j], "stderr": se[j], **columns, "trials": trials})
@@ -365,8 +365,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
 
     def _simulate_table(self, params, trials, seed, runner):
         params = np.asarray(params, dtype=float).reshape(-1)
-        trials = check_scalar(trials, "trials", self._owner, low=1, low_inclusive=True,
-                              integer=True)
+        trials = check_trials(trials, f"{self._owner}.simulate")
         rng = as_generator(seed)
         draws = {q: np.empty((trials, params.size)) for q in _QUANTITIES}
         for i in range(trials):
@@ -460,6 +459,7 @@ class GradientFlow(_LeastSquaresDynamics):
         formula above), and records the realized test error (exact expectation over a fresh
         test point: ``noise_var + (w - beta)^T Sigma (w - beta)``) and training error; the
         ``bias`` and ``variance`` rows are the exact conditional expectations given ``X``.
+        ``trials >= 2`` independent draws (so that the standard error exists).
 
         Returns
         -------
@@ -560,11 +560,7 @@ class GradientDescent(_LeastSquaresDynamics):
         return (1.0 - self.learning_rate * z) ** k
 
     def _check_arg(self, steps):
-        steps = check_array(steps, "steps", self._owner, nonnegative=True)
-        if np.any(steps != np.round(steps)):
-            raise ValueError(f"`steps` of {self._owner} must be non-negative integers; "
-                             f"got {steps!r}")
-        return steps
+        return check_counts(steps, "steps", self._owner, low=0)
 
     def simulate(self, steps, trials=8, seed=None) -> pd.DataFrame:
         """Monte-Carlo twin running the actual gradient-descent loop.
@@ -573,7 +569,8 @@ class GradientDescent(_LeastSquaresDynamics):
         up to ``max(steps)``, recording the realized test error (exact over a fresh test
         point) and training error at the requested step counts; ``bias`` and ``variance``
         are the exact conditional expectations given ``X`` (spectral formula with the GD
-        filter). Columns as in :meth:`GradientFlow.simulate`, with ``steps``.
+        filter). Columns as in :meth:`GradientFlow.simulate`, with ``steps``;
+        ``trials >= 2`` independent draws (so that the standard error exists).
         """
         steps = self._check_arg(steps)
         return self._simulate_table(steps, trials, seed, self._run_loop)

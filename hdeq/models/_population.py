@@ -14,10 +14,45 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core._validation import check_array, check_covariance, check_scalar
+from ..core._validation import _show, check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
-__all__ = ["LinearProblem", "HasLinearProblem", "parse_population"]
+__all__ = ["LinearProblem", "HasLinearProblem", "parse_population", "check_trials",
+           "check_counts"]
+
+#: Fewest Monte-Carlo draws a linear model's simulation twin accepts: with two or more the
+#: standard error of the mean (``std(ddof=1) / sqrt(trials)``) exists; one rule for all.
+MIN_TRIALS = 2
+
+
+def check_counts(value, name: str, owner: str, *, low: int = 1, high: int | None = None,
+                 high_note: str = "", ndim=None) -> np.ndarray:
+    """Sizes or counts (``n_samples``, ``n_random_features``, ``steps``): an array of
+    whole numbers in ``[low, high]`` (default: below ``2^63``, the int64 range), returned
+    as float; ``high_note`` says what ``high`` is; ``ndim`` as in ``check_array``. Booleans
+    are rejected (``True`` is not a size). The message shows the first offending value as
+    given."""
+    arr = check_array(value, name, owner, ndim=ndim, allow_bool=False)
+    top = 2.0 ** 63 if high is None else high
+    bad = (arr < low) | (arr != np.round(arr)) | (arr > top) | (arr >= 2.0 ** 63)
+    if np.any(bad):
+        first = np.asarray(value).reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]
+        among = f" (among {arr.size} values)" if arr.size > 1 else ""
+        span = f"[{low}, 2^63)" if high is None else f"[{low}, {high}]"
+        raise ValueError(f"`{name}` of {owner} must be integers in {span}{high_note}; got "
+                         f"{_show(first)}{among}")
+    return arr
+
+
+def check_trials(trials, owner: str) -> int:
+    """``trials`` of a linear model's simulation twin, an integer ``>= MIN_TRIALS``
+    (ValueError naming ``owner`` and saying why otherwise)."""
+    try:
+        return check_scalar(trials, "trials", owner, low=MIN_TRIALS, low_inclusive=True,
+                            integer=True)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (the standard error of the mean needs at least "
+                         f"{MIN_TRIALS} draws)") from None
 
 
 def _quantile_atoms(law, n_atoms):
@@ -155,7 +190,7 @@ def _spectrum_eigenvalues(population, n_features, owner):
                          f"length; got {values.size} and {weights.size}")
     if abs(weights.sum() - 1) > 1e-10:
         raise ValueError(f"`population` of {owner}: weights must sum to one; got "
-                         f"{weights.sum()!r}")
+                         f"{_show(weights.sum())}")
     return np.repeat(values, _largest_remainder(weights, p)), values, p * weights
 
 
@@ -239,7 +274,7 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
         if n_features is not None and check_scalar(
                 n_features, "n_features", owner, integer=True) != eig.size:
             raise ValueError(f"`n_features` of {owner} must match the population size "
-                             f"{eig.size}; got {n_features!r}")
+                             f"{eig.size}; got {_show(n_features)}")
     if eig.size == 0:
         raise ValueError(f"`population` of {owner} must contain at least one eigenvalue; got "
                          f"none")

@@ -29,7 +29,7 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import _unit_scale, ridgeless_threshold, spectral_sums
-from ._population import HasLinearProblem, parse_population
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["RandomProjectionRegression"]
 
@@ -99,7 +99,7 @@ class RandomProjectionRegression(HasLinearProblem):
             raise ValueError(f"`n_random_features` of {_OWNER} must differ from n_samples when "
                              f"ridge = 0, noise_var = 0 and n_random_features >= rank "
                              f"{rank:g} (the interpolation peak is then 0/0); got "
-                             f"{self.n_random_features!r}")
+                             f"{int(N[peak & (N >= rank)][0])} = n_samples")
         # the equivalent is homogeneous in the scale of Sigma: solve on Sigma / unit (exact;
         # the bisection's absolute floors and the sums then work at any scale)
         self._unit = _unit_scale(prob.atoms)
@@ -113,11 +113,7 @@ class RandomProjectionRegression(HasLinearProblem):
 
     @staticmethod
     def _check_int(value, name):
-        arr = check_array(value, name, _OWNER)
-        if np.any(arr < 1) or np.any(arr != np.round(arr)) or np.any(arr >= 2.0 ** 63):
-            raise ValueError(f"`{name}` of {_OWNER} must be integers in [1, 2^63); got "
-                             f"{value!r}")
-        return arr.astype(int)
+        return check_counts(value, name, _OWNER).astype(int)
 
     def _sums(self, kappa2):
         t, m, e = self._t, self._m, self._e
@@ -136,6 +132,12 @@ class RandomProjectionRegression(HasLinearProblem):
 
         trace = float(np.sum(m * t))
         hi = flat_lam + trace / flat_n + trace / flat_N + 1.0 + lo
+        # for a huge ridge the additive margin is lost to rounding (and doubling would
+        # overflow): a relative margin of 8 eps keeps h(hi) >= ridge there, as h(k) = k (1 -
+        # O(1/k)) while the root stays below the largest float
+        top = np.finfo(float).max
+        hi = np.maximum(hi, flat_lam + np.minimum(8 * np.finfo(float).eps * flat_lam,
+                                                  top - flat_lam))
         for _ in range(200):
             short = h(hi) < flat_lam
             if not short.any():
@@ -143,14 +145,16 @@ class RandomProjectionRegression(HasLinearProblem):
             hi = np.where(short, 2 * hi, hi)
         a, b = lo.copy(), hi.copy()
         for _ in range(200):
-            mid = 0.5 * (a + b)
+            mid = 0.5 * a + 0.5 * b      # = 0.5 (a + b), without overflow near the max
             below = h(mid) < flat_lam
             a = np.where(below, mid, a)
             b = np.where(below, b, mid)
             if np.all(b - a <= 4e-16 * b):
                 break
-        kappa2 = np.where(flat_lam == 0, lo, 0.5 * (a + b))
-        resid = np.abs(h(kappa2) - flat_lam) / (flat_lam + kappa2 * 1e-12 + 1e-300)
+        kappa2 = np.where(flat_lam == 0, lo, 0.5 * a + 0.5 * b)
+        # halves on both sides: the same quotient, without overflow at the largest ridges
+        resid = (0.5 * np.abs(h(kappa2) - flat_lam)) / (0.5 * flat_lam + 0.5e-12 * kappa2
+                                                        + 0.5e-300)
         ok = (flat_lam == 0) | (resid < 1e-8) | (np.abs(h(kappa2) - flat_lam) < 1e-14)
         if not np.all(ok):
             i = np.flatnonzero(~ok)[0]
@@ -185,7 +189,8 @@ class RandomProjectionRegression(HasLinearProblem):
 
         For each grid point and trial: ``Z = X F``, ``a = (Z^T Z/n + ridge)^{-1} Z^T y/n``
         (minimum-norm least squares at ridge 0), ``w = F a``; the test error is exact over a
-        fresh test point, ``noise_var + (w - beta)^T Sigma (w - beta)``.
+        fresh test point, ``noise_var + (w - beta)^T Sigma (w - beta)``. ``trials >= 2``
+        independent draws (so that the standard error exists).
 
         Returns
         -------
@@ -193,8 +198,7 @@ class RandomProjectionRegression(HasLinearProblem):
             Tidy: ``ridge, n_samples, n_random_features, quantity, theory, empirical,
             stderr, trials`` (quantity ``test_error``).
         """
-        trials = check_scalar(trials, "trials", _OWNER, low=2, low_inclusive=True,
-                              integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         lam, n_b, N_b, theory = (np.broadcast_to(a, self.shape).reshape(-1)
                                  for a in (self.ridge, self.n_samples, self.n_random_features,

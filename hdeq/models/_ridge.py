@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (_show, as_generator, check_array, check_on_failure,
+                                check_scalar)
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
                                              ridge_risk, spectral_sums)
-from ._gcv import _gcv_from_svd
-from ._population import HasLinearProblem, parse_population
+from ._gcv import _gcv_from_svd, _shrinkage, _svd
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["RidgeRegression"]
 
@@ -124,11 +125,8 @@ class RidgeRegression(HasLinearProblem):
         if not self.allow_negative and np.any(lam < 0):
             raise ValueError(f"`ridge` of {_OWNER} must be >= 0 (or pass allow_negative=True "
                              f"for a negative ridge above minus the lower spectral edge); got "
-                             f"minimum {lam.min()!r}")
-        n = check_array(n_samples, "n_samples", _OWNER)
-        if np.any(n < 1) or np.any(n != np.round(n)) or np.any(n >= 2.0 ** 63):
-            raise ValueError(f"`n_samples` of {_OWNER} must be integers in [1, 2^63); got "
-                             f"{n_samples!r}")
+                             f"minimum {_show(lam.min())}")
+        n = check_counts(n_samples, "n_samples", _OWNER)
         self.ridge = lam
         self.n_samples = n.astype(int)
         try:
@@ -140,7 +138,7 @@ class RidgeRegression(HasLinearProblem):
         # solve once (the object is a value); raises for invalid negative ridges
         self._risk = ridge_risk(lam, self._atoms, self._mult, n.astype(float),
                                 target_energy=self._energy, noise_var=self.noise_var,
-                                allow_negative=self.allow_negative)
+                                allow_negative=self.allow_negative, _owner=_OWNER)
 
     # ------------------------------------------------------------------ helpers
     def _out(self, values):
@@ -332,11 +330,9 @@ class RidgeRegression(HasLinearProblem):
             Tidy: columns ``ridge, n_samples, quantity, theory, empirical, stderr,
             trials``, one row per (ridge, n_samples, quantity).
         """
-        trials = check_scalar(trials, "trials", f"{_OWNER}.simulate", low=2,
-                              low_inclusive=True, integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         lam_b, n_b = np.broadcast_arrays(self.ridge, self.n_samples)
-        pairs = pd.DataFrame({"ridge": lam_b.reshape(-1), "n_samples": n_b.reshape(-1)})
         theory = {
             "test_error": self._risk.test, "excess_error": self._risk.excess,
             "bias": self._risk.bias, "variance": self._risk.variance,
@@ -356,7 +352,7 @@ class RidgeRegression(HasLinearProblem):
             for k in range(trials):
                 values[k] = self._one_draw(int(n), lam_u, s, sqrt_s, p, rng)
             mean = values.mean(axis=0)
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"):     # inf - inf at the interpolation peak
                 se = values.std(axis=0, ddof=1) / np.sqrt(trials)
             for qi, q in enumerate(QUANTITIES):
                 for i_local, i in enumerate(idx):
@@ -372,24 +368,24 @@ class RidgeRegression(HasLinearProblem):
         X = rng.standard_normal((n, p)) * sqrt_s
         beta = self._problem.draw_target(rng)
         y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)
-        U, d, Vt = np.linalg.svd(X, full_matrices=False)
-        r = int(np.sum(d > max(n, p) * np.finfo(float).eps * d[0]))   # numerical rank
-        U, d, Vt = U[:, :r], d[:r], Vt[:r]
-        d2 = d[:, None] ** 2                                        # (r, 1)
-        nl = n * lam[None, :]                                       # (1, R)
-        if np.any(d2[-1] + nl <= 0):
+        U, d, Vt = _svd(X)                                          # numerical rank r
+        if np.any(lam <= -(d[-1] ** 2) / n):
             raise ValueError(f"`ridge` of {_OWNER}.simulate: a negative ridge is below minus "
                              f"the smallest non-zero eigenvalue of X^T X/n in a draw "
                              f"(n_samples={n}); use a ridge further from the bound")
-        shrink = d2 / (d2 + nl)                                     # (r, R)
+        # shrinkage d^2/(d^2 + n ridge) and residual factors n ridge/(d^2 + n ridge) in the
+        # bounded form of _shrinkage: no overflow up to the largest float
+        u, k, hat = _shrinkage(d, n, lam)
+        shrink = hat.T                                              # (r, R)
+        resid = (k[:, None] * u).T
         c = Vt @ beta
         mean_err = Vt.T @ (shrink * c[:, None]) - beta[:, None]     # E beta_hat - beta, (p, R)
         bias = s @ mean_err ** 2
         g = (Vt ** 2) @ s                                           # v_j^T Sigma v_j
-        variance = self.noise_var * (g @ (d2 / (d2 + nl) ** 2))
+        variance = self.noise_var * ((g / d ** 2) @ shrink ** 2)    # d^2/(d^2 + n ridge)^2
         uty = U.T @ y
-        perp2 = max(float(y @ y - uty @ uty), 0.0)
-        train = (perp2 + ((nl / (d2 + nl)) ** 2 * (uty ** 2)[:, None]).sum(axis=0)) / n
+        perp2 = float(np.sum((y - U @ uty) ** 2)) if d.size < n else 0.0
+        train = (perp2 + (resid ** 2 * (uty ** 2)[:, None]).sum(axis=0)) / n
         gcv_v = _gcv_from_svd(d, uty, perp2, n, lam)
         dof = shrink.sum(axis=0)
         test = self.noise_var + bias + variance

@@ -26,8 +26,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..core._validation import check_array, check_scalar
+from ..core._validation import _show, check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
+from ._population import check_trials
 
 __all__ = ["ScalingExponent", "scaling_exponent", "PowerLawRidge", "fit_power_law"]
 
@@ -199,11 +200,11 @@ class PowerLawRidge:
         return (self.ridge_scale * n ** -self.ridge_decay)[()]
 
     def _check_n(self, n_samples):
-        n = check_array(n_samples, "n_samples", _OWNER, positive=True)
+        n = check_array(n_samples, "n_samples", _OWNER, positive=True, allow_bool=False)
         if self.ridge_decay is None and self.n_modes is not None and np.any(n == self.n_modes):
             raise ValueError(f"`n_samples` of {_OWNER} must differ from n_modes = "
                              f"{self.n_modes} when ridgeless (interpolation peak); got "
-                             f"{n_samples!r}")
+                             f"{self.n_modes}")
         return n
 
     def risk(self, n_samples):
@@ -235,17 +236,18 @@ class PowerLawRidge:
         ``b_k = k^{(alpha - 1 - 2 alpha r)/2}`` (positive signs; the risk does not depend on
         them), and fits ridge with ``ridge(n)`` at each ``n_samples``. Returns the rows of
         quantity ``excess_error`` (columns ``n_samples, ridge, theory, empirical, stderr,
-        trials``).
+        trials``); ``trials >= 2`` independent draws (so that the standard error exists).
         """
         from ._ridge import RidgeRegression
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         if self.n_modes is None:
             raise ValueError(f"`n_modes` of {_OWNER} must be an integer to simulate; got None "
                              f"(the infinite spectrum cannot be drawn)")
         n = self._check_n(n_samples).reshape(-1)
         if np.any(n != np.round(n)):
             raise ValueError(f"`n_samples` of {_OWNER}.simulate must be whole numbers of "
-                             f"samples; got {n_samples!r} (round the grid, e.g. "
-                             f"np.unique(np.round(n)))")
+                             f"samples; got {_show(n[n != np.round(n)][0])} (round the grid, "
+                             f"e.g. np.unique(np.round(n)))")
         n = n.astype(int)
         s, _, energy = self._atoms
         model = RidgeRegression(s, np.sqrt(energy), noise_var=self.noise_var,

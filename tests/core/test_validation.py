@@ -43,3 +43,16 @@ def test_data_whose_squares_overflow_is_rejected():
         hdeq.gcv(X, X[:, 0] * 1e200, 0.1)
     with pytest.raises(ValueError, match="`X` of gcv must have entries of magnitude"):
         hdeq.gcv(X * 1e200, X[:, 0], 0.1)
+
+
+def test_check_array_rejects_booleans_only_when_asked():
+    # audit: n_samples=True was accepted as 1. Data may be boolean (documented), sizes not;
+    # a list mixing bools and ints is an integer array for numpy, so it is looked into
+    from hdeq.core._validation import check_array
+    np.testing.assert_array_equal(check_array([True, False], "X"), [1.0, 0.0])
+    for value in (True, np.bool_(True), np.array([True, False]), [True, 2],
+                  [[1, 2], [3, False]]):
+        with pytest.raises(ValueError, match=r"`n_samples` of Model must be numbers, not "
+                                             r"booleans; got .*(True|False)"):
+            check_array(value, "n_samples", "Model", allow_bool=False)
+    np.testing.assert_array_equal(check_array([1, 2], "n_samples", allow_bool=False), [1, 2])

@@ -92,8 +92,10 @@ def test_shapes_and_bad_input(data):
     X, y = data(20, 5)
     assert isinstance(gcv(X, y, 0.1), float) and isinstance(loo(X, y, 0.1), float)
     assert gcv(X, y, [0.1, 1.0]).shape == (2,)
-    with pytest.raises(ValueError, match="ridge"):
-        gcv(X, y, -0.1)
+    with pytest.raises(ValueError, match=r"`ridge` of gcv must be >= 0; got minimum -0\.1$"):
+        gcv(X, y, -0.1)             # a plain number (was np.float64(-0.1))
+    with pytest.raises(ValueError, match=r"`ridge` of loo must be >= 0; got minimum -0\.2$"):
+        loo(X, y, [0.1, -0.2])
     with pytest.raises(ValueError, match="same number of rows"):
         gcv(X, y[:-1], 0.1)
     Xn = X.copy()
@@ -148,3 +150,74 @@ def test_gcv_oracle_means_of_the_theory_note(gamma, ridge, gcv_mean, gcv_se, for
                             n_samples=int(1000 / gamma))
     assert model.test_error() == pytest.approx(formula, abs=1e-5)
     assert abs(gcv_mean - model.test_error()) <= 4 * gcv_se
+
+
+def brute_hat(X, y, lam):
+    """GCV and LOO from the hat matrix H = X (X^T X + n lam I)^{-1} X^T (any ridge with
+    X^T X + n lam I invertible, negative ones included)."""
+    n, p = X.shape
+    H = X @ np.linalg.solve(X.T @ X + n * lam * np.eye(p), X.T)
+    res = y - H @ y
+    return (np.mean(res ** 2) / (1 - np.trace(H) / n) ** 2,
+            np.mean((res / (1 - np.diag(H))) ** 2))
+
+
+@pytest.mark.parametrize("n, p", [(500, 20), (20, 50)])
+def test_gcv_and_loo_at_huge_ridges_are_the_null_limit(n, p):
+    # fresh-user report P1.3: gcv gave [2.543, nan, nan] at [1e150, 1e200, 1e300] (overflow
+    # of (n ridge)^2). ridge -> inf: beta_hat -> 0, tr H -> 0, so both -> mean(y^2); the
+    # difference is O(||S|| / ridge) relative, below rounding here
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, p))
+    y = X @ rng.standard_normal(p) / 4 + rng.standard_normal(n)
+    lam = np.array([1e150, 1e200, 1e300, np.finfo(float).max])
+    np.testing.assert_allclose(gcv(X, y, lam), np.mean(y ** 2), rtol=1e-13)
+    np.testing.assert_allclose(loo(X, y, lam), np.mean(y ** 2), rtol=1e-13)
+
+
+@pytest.mark.parametrize("n, p", [(60, 20), (20, 50)])
+def test_gcv_and_loo_match_the_hat_matrix_from_tiny_to_large_ridges(n, p):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((n, p))
+    y = X @ rng.standard_normal(p) / 4 + rng.standard_normal(n)
+    s_max = np.linalg.norm(X, 2) ** 2 / n
+    # both sides of lam = s_max, where the overflow-free form switches branch
+    lam = np.array([1e-2, 1.0, s_max * (1 - 1e-9), s_max * (1 + 1e-9), 1e2, 1e4, 1e6])
+    brute = np.array([brute_hat(X, y, v) for v in lam])
+    np.testing.assert_allclose(gcv(X, y, lam), brute[:, 0], rtol=1e-9)
+    np.testing.assert_allclose(loo(X, y, lam), brute[:, 1], rtol=1e-9)
+    # tiny ridges, down to the smallest subnormal, are the ridgeless limit (were NaN)
+    tiny = np.array([1e-200, 1e-310, 5e-324])
+    np.testing.assert_allclose(gcv(X, y, tiny), gcv(X, y, 0.0), rtol=1e-12)
+    np.testing.assert_allclose(loo(X, y, tiny), loo(X, y, 0.0), rtol=1e-12)
+
+
+def test_gcv_and_loo_are_quadratic_in_y_at_any_magnitude():
+    # an ill-conditioned design (condition number 1e10) with |y| near the accepted
+    # maximum 1e150: the quotients u_j ~ s_1 / s_j would overflow with y^2 unscaled
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 60)) * np.geomspace(1.0, 1e-10, 60)
+    y = rng.standard_normal(30)
+    lam = np.array([0.0, 1e-12, 1e-3, 1.0])
+    big = 1e150 / np.max(np.abs(y))
+    for f in (gcv, loo):
+        small = f(X, y, lam)
+        assert np.all(np.isfinite(small))
+        np.testing.assert_allclose(f(X, big * y, lam), big ** 2 * small, rtol=1e-12)
+
+
+def test_gcv_of_the_simulation_twin_at_a_negative_ridge():
+    # RidgeRegression.simulate (allow_negative) evaluates GCV from the SVD at negative
+    # ridges too; they were treated as ridge 0
+    from hdeq.models._gcv import _gcv_from_svd, _svd
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((100, 20))
+    y = rng.standard_normal(100)
+    U, d, _ = _svd(X)
+    uty = U.T @ y
+    perp2 = float(np.sum((y - U @ uty) ** 2))
+    lam = np.array([-0.1, 0.0, 0.1])
+    got = _gcv_from_svd(d, uty, perp2, 100, lam)
+    np.testing.assert_allclose(got[[0, 2]], [brute_hat(X, y, v)[0] for v in lam[[0, 2]]],
+                               rtol=1e-10)
+    assert got[0] > got[1]            # the ridgeless value is a different number

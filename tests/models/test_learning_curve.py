@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hdeq.models import RidgeRegression, learning_curve
-from hdeq.models._learning_curve import _fit_subset, _pool
+from hdeq.models._learning_curve import _fit_subset, _pool, pool_model
 
 
 @pytest.fixture
@@ -90,6 +90,30 @@ def test_bad_input(pool):
     with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant "
                                          "column.*got only constant columns"):
         learning_curve(np.ones_like(X), y, [10], 0.1)
+    with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant "
+                                         "column.*got only zero columns"):
+        learning_curve(np.zeros_like(X), y, [10], 0.1, center=False)
+
+
+def test_one_row_is_an_error_about_X_not_an_internal_model():
+    # fresh-user report P2.11: one row (or an all-zero X) was reported as "`population` of
+    # RidgeRegression must have a positive eigenvalue"
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((1, 10)), rng.standard_normal(1)
+    for call in (lambda: learning_curve(X, y, [1], [0.1]), lambda: pool_model(X, y, 0.1, 1)):
+        with pytest.raises(ValueError, match=r"`X` of learning_curve must have at least 2 "
+                                             r"rows with center=True.*got 1 row") as info:
+            call()
+        assert "RidgeRegression" not in str(info.value)
+    with pytest.raises(ValueError, match="`X` of learning_curve must have a non-constant"):
+        learning_curve(np.zeros((5, 3)), rng.standard_normal(5), [2], [0.1])
+    # without centring one non-zero row is a valid (rank-one) pool: the fit on that row,
+    # scored on it, has residual y - x beta_hat = y ridge / (|x|^2 + ridge)
+    table = learning_curve(X, y, [1], [0.1], center=False, simulate=True, trials=2, seed=0)
+    test = table[table.quantity == "test_error"]
+    np.testing.assert_allclose(test.empirical, (y[0] * 0.1 / (X[0] @ X[0] + 0.1)) ** 2,
+                               rtol=1e-10)
+    assert np.all(np.isfinite(test.theory))
 
 
 @pytest.mark.simulation
@@ -103,3 +127,17 @@ def test_simulation_agrees_on_gaussian_pool(pool):
     tol = 4 * part.stderr + 0.5 / np.sqrt(60) + 0.03 * part.theory
     assert np.all(np.abs(part.empirical - part.theory) <= tol), part
     assert (part.trials == 12).all()
+
+
+def test_huge_ridges_give_the_null_fit_without_overflow():
+    # _fit_subset formed n * ridge (overflow near the largest float); at such ridges the
+    # fit is 0, so the pool test error is the centred pool's mean of y^2, in theory too
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = X @ np.ones(5) + rng.standard_normal(200)
+    ridges = [1e300, 1e308, np.finfo(float).max]
+    table = learning_curve(X, y, [50], ridges, simulate=True, trials=3, seed=0)
+    test = table[table.quantity == "test_error"]
+    null = np.mean((y - y.mean()) ** 2)
+    np.testing.assert_allclose(test.empirical, null, rtol=1e-12)
+    np.testing.assert_allclose(test.theory, null, rtol=1e-12)

@@ -275,3 +275,122 @@ def test_every_model_exposes_the_parsed_problem_alike():
         assert model.signal_var is None and model.n_features == P
     iso = GradientFlow(**_isotropic_forms()["spectrum"], noise_var=0.3, n_samples=N_SAMPLES)
     assert iso.target is None and iso.signal_var == 1.3
+
+
+def _linear_model_simulations():
+    """Every linear model's simulation twin (and learning_curve), as
+    ``(owner named in the message, call taking trials)``."""
+    from hdeq.models import GaussianMixtureGradientFlow, PowerLawRidge, learning_curve
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5))
+    y = X @ np.ones(5) + rng.standard_normal(40)
+    ridge = RidgeRegression(np.ones(10), signal_var=1.0, noise_var=0.5, ridge=0.1,
+                            n_samples=20)
+    proj = RandomProjectionRegression(np.ones(10), signal_var=1.0, noise_var=0.5, ridge=0.1,
+                                      n_samples=20, n_random_features=15)
+    flow = GradientFlow(np.ones(10), signal_var=1.0, noise_var=0.5, n_samples=20)
+    descent = GradientDescent(np.ones(10), signal_var=1.0, noise_var=0.5, n_samples=20,
+                              learning_rate=0.5)
+    mixture = GaussianMixtureGradientFlow(mean_sq_norm=2.0, n_features=10, n_samples=20)
+    power = PowerLawRidge(alpha=1.5, source=0.5, n_modes=30, noise_var=0.1, ridge_decay=1.0)
+    return [
+        ("RidgeRegression.simulate", lambda t: ridge.simulate(trials=t, seed=0)),
+        ("RandomProjectionRegression.simulate", lambda t: proj.simulate(trials=t, seed=0)),
+        ("GradientFlow.simulate", lambda t: flow.simulate([1.0], trials=t, seed=0)),
+        ("GradientDescent.simulate", lambda t: descent.simulate([3], trials=t, seed=0)),
+        ("GaussianMixtureGradientFlow.simulate",
+         lambda t: mixture.simulate([1.0], trials=t, seed=0)),
+        ("PowerLawRidge.simulate", lambda t: power.simulate([10, 20], trials=t, seed=0)),
+        ("learning_curve", lambda t: learning_curve(X, y, [10], [0.1], simulate=True,
+                                                    trials=t, seed=0)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_one_trials_rule_for_every_linear_model(case):
+    # fresh-user report P2.17: trials=1 was rejected by RidgeRegression and learning_curve
+    # but accepted (stderr NaN) by GradientFlow / GradientDescent / the mixture flow. One
+    # rule now: trials >= 2, so that the standard error exists, with one message
+    owner, run = _linear_model_simulations()[case]
+    for bad in (1, 0, 2.5, True):
+        with pytest.raises(ValueError, match=rf"`trials` of {owner} must be an integer in "
+                                             r"\[2, inf\); got .* \(the standard error of "
+                                             r"the mean needs at least 2 draws\)"):
+            run(bad)
+    table = run(2)
+    assert (table.trials == 2).all()
+    assert np.all(np.isfinite(table.stderr)) and np.all(table.stderr >= 0)
+
+
+def test_sizes_reject_booleans_and_show_plain_values():
+    # audit: n_samples=True was accepted as 1 by every linear model and the ridge
+    # equivalent; messages printed array([0]) or np.float64(-5.0)
+    from hdeq.equivalents import effective_ridge, ridge_risk
+    from hdeq.models import learning_curve
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    y = rng.standard_normal(30)
+    calls = {
+        "RidgeRegression": lambda n: RidgeRegression(np.ones(5), signal_var=1.0,
+                                                     noise_var=0.5, ridge=0.1, n_samples=n),
+        "RandomProjectionRegression": lambda n: RandomProjectionRegression(
+            np.ones(5), signal_var=1.0, noise_var=0.5, ridge=0.1, n_samples=n,
+            n_random_features=4),
+        "learning_curve": lambda n: learning_curve(X, y, n, [0.1]),
+        "effective_ridge": lambda n: effective_ridge(0.1, np.ones(5), n_samples=n),
+        "ridge_risk": lambda n: ridge_risk(0.1, np.ones(5), n_samples=n,
+                                           target_energy=np.ones(5), noise_var=0.1),
+    }
+    for owner, call in calls.items():
+        for bad in (True, [True, 2], np.array([False, True])):
+            with pytest.raises(ValueError, match=rf"`n_samples` of {owner} must be numbers, "
+                                                 r"not booleans"):
+                call(bad)
+    # the same sizes as integers are fine
+    assert RidgeRegression(np.ones(5), signal_var=1.0, noise_var=0.5, ridge=0.1,
+                           n_samples=[1, 2]).test_error().shape == (2,)
+    with pytest.raises(ValueError, match=r"`steps` of GradientDescent must be numbers, not "
+                                         r"booleans"):
+        GradientDescent(np.ones(5), signal_var=1.0, noise_var=0.5, n_samples=20,
+                        learning_rate=0.5).test_error(True)
+    # plain values in the messages: the first offending value, as given
+    with pytest.raises(ValueError, match=r"`n_samples` of RidgeRegression must be integers "
+                                         r"in \[1, 2\^63\); got 0 \(among 3 values\)$"):
+        calls["RidgeRegression"](np.array([0, 5, 7]))
+    with pytest.raises(ValueError, match=r"`n_samples` of learning_curve must be integers in "
+                                         r"\[1, 30\] \(the number of rows of X\); got 31 "
+                                         r"\(among 2 values\)$"):
+        learning_curve(X, y, np.array([2, 31]), [0.1])
+    with pytest.raises(ValueError, match=r"`n_random_features` of RandomProjectionRegression "
+                                         r"must be integers in \[1, 2\^63\); got 2\.5$"):
+        RandomProjectionRegression(np.ones(5), signal_var=1.0, noise_var=0.5, ridge=0.1,
+                                   n_samples=10, n_random_features=2.5)
+    with pytest.raises(ValueError, match=r"got minimum -5\.0$"):
+        RidgeRegression(np.ones(5), signal_var=1.0, noise_var=0.5, ridge=np.array([-5.0]),
+                        n_samples=10)
+
+
+def test_negative_ridge_error_names_the_model_and_the_plain_value():
+    # audit: raised through RidgeRegression the message named `effective_ridge` (an
+    # internal call) and printed np.float64(-5.0)
+    with pytest.raises(ValueError, match=r"^`ridge` of RidgeRegression must be > -0\.0857864 "
+                                         r"\(minus the lower edge .* at n_samples=40; got "
+                                         r"-5\.0$"):
+        RidgeRegression(np.ones(20), signal_var=1.0, noise_var=0.5, ridge=-5.0, n_samples=40,
+                        allow_negative=True)
+    # -0.0857864 = -(1 - sqrt(20/40))^2, the lower Marchenko-Pastur edge at ratio 1/2
+    assert -(1 - np.sqrt(0.5)) ** 2 == pytest.approx(-0.0857864, abs=1e-7)
+    from hdeq.equivalents import effective_ridge, ridge_risk
+    with pytest.raises(ValueError, match=r"^`ridge` of effective_ridge must be > "):
+        effective_ridge(-5.0, np.ones(20), n_samples=40, allow_negative=True)
+    with pytest.raises(ValueError, match=r"^`ridge` of ridge_risk must be >= 0 .* got minimum "
+                                         r"-5\.0$"):
+        ridge_risk(-5.0, np.ones(20), n_samples=40, target_energy=np.ones(20), noise_var=0.1)
+
+
+def test_population_messages_show_plain_numbers():
+    with pytest.raises(ValueError, match=r"weights must sum to one; got 1\.1$"):
+        parse_population(([1.0, 2.0], [0.5, 0.6]), signal_var=1.0, n_features=4, owner="M")
+    with pytest.raises(ValueError, match=r"`n_features` of M must match the population size "
+                                         r"3; got 4$"):
+        parse_population(np.ones(3), signal_var=1.0, n_features=np.int64(4), owner="M")

@@ -208,3 +208,17 @@ def test_theory_is_homogeneous_in_the_population_scale(scale):
     np.testing.assert_allclose(big.test_error() / scale, ref.test_error(), rtol=1e-10)
     np.testing.assert_allclose(big.kappa2 / scale, ref.kappa2, rtol=1e-10)
     np.testing.assert_allclose(big.kappa1 / scale, ref.kappa1, rtol=1e-10)
+
+
+def test_ridges_up_to_the_largest_float_give_the_null_risk():
+    # the kappa2 bracket lost its additive margin to rounding at ridge 1e308, doubled to
+    # inf and raised ConvergenceError (relative residual nan); RuntimeWarnings are errors
+    # here. ridge -> inf: w = 0, so the risk is beta^T Sigma beta + noise_var
+    top = np.finfo(float).max
+    for population in (np.ones(50), np.geomspace(0.01, 10, 50)):
+        for n, N in ((100, 80), (30, 80)):
+            model = RandomProjectionRegression(population, signal_var=1.0, noise_var=0.1,
+                                               ridge=[1e15, 1e300, 1e308, top], n_samples=n,
+                                               n_random_features=N)
+            np.testing.assert_allclose(model.test_error(), 0.1 + np.mean(population),
+                                       rtol=1e-12)

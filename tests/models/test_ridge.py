@@ -558,6 +558,29 @@ def test_huge_ridge_tends_to_null_risk_without_overflow():
     assert np.all(np.isfinite(model.variance())) and np.all(model.variance() < 1e-9)
 
 
+@pytest.mark.parametrize("population", [np.ones(200), np.geomspace(1e-3, 1e3, 200)])
+@pytest.mark.parametrize("n_samples", [1, 100, 400])
+def test_ridges_up_to_the_largest_float_without_warnings(population, n_samples):
+    # fresh-user report P2.9: ridge=1e308 warned "overflow encountered in add" (the solver's
+    # noise floor); a grid reaching the largest float failed to converge (the bisection
+    # midpoint overflowed) and a lone ridge at it warned in the initial guess. RuntimeWarnings
+    # are errors in this test run; the values are the ridge -> inf limits
+    top = np.finfo(float).max
+    ridges = np.array([1.0, 1e300, 1e308, top / 2, top])
+    model = RidgeRegression(population, signal_var=1.0, noise_var=0.5, ridge=ridges,
+                            n_samples=n_samples)
+    big = ridges > 1e299
+    null = 0.5 + np.mean(population)          # beta^T Sigma beta + noise_var
+    assert model.null_risk == pytest.approx(null, rel=1e-14)
+    np.testing.assert_allclose(model.test_error()[big], null, rtol=1e-12)
+    np.testing.assert_allclose(model.train_error()[big], null, rtol=1e-12)
+    np.testing.assert_allclose(model.bias()[big], null - 0.5, rtol=1e-12)
+    np.testing.assert_allclose(model.effective_ridge()[big], ridges[big], rtol=1e-12)
+    # each ridge alone gives the same numbers as in the grid
+    for lam, risk in zip(ridges, model.test_error()):
+        assert model.replace(ridge=lam).test_error() == pytest.approx(risk, rel=1e-12)
+
+
 def test_replace_and_broadcast_errors_name_the_arguments():
     model = RidgeRegression(np.ones(50), signal_var=1, noise_var=0.1, ridge=[0.1, 1.0],
                             n_samples=100)
@@ -616,3 +639,23 @@ def test_simulation_uses_one_decomposition_per_draw_for_the_whole_ridge_grid(mon
     table = model.simulate(trials=3, seed=0)
     assert len(calls) == 6 and sorted(set(calls)) == [(20, 30), (60, 30)]
     assert table.ridge.nunique() == 7
+
+
+def test_simulation_twin_at_huge_ridges_without_overflow():
+    # the twin formed n * ridge (overflow above ~1e305 with n = 40) and nl / (d^2 + nl)
+    # (inf / inf = NaN). All ridges share the draws, so beyond 1e200 every draw has
+    # beta_hat = 0 to rounding: bias = beta^T Sigma beta, variance 0, train = gcv = |y|^2/n,
+    # and dof * ridge = tr S is the same number at every huge ridge
+    ridges = np.array([1e6, 1e200, 1e300, 1e308, np.finfo(float).max])
+    model = RidgeRegression(np.ones(20), signal_var=1.0, noise_var=0.5, ridge=ridges,
+                            n_samples=40)
+    table = model.simulate(trials=3, seed=0).set_index(["quantity", "ridge"]).empirical
+    huge = ridges[1:]
+    for q in ("bias", "train_error", "gcv", "test_error"):
+        np.testing.assert_allclose(table[q][huge], table[q][1e6], rtol=1e-4)
+        np.testing.assert_allclose(table[q][huge], table[q][huge[0]], rtol=1e-12)
+    np.testing.assert_allclose(table["gcv"][huge], table["train_error"][huge], rtol=1e-12)
+    assert np.all(table["variance"][huge] == 0)
+    trace = table["degrees_of_freedom"][huge] * huge
+    np.testing.assert_allclose(trace, trace.iloc[0], rtol=1e-12)
+    assert trace.iloc[0] == pytest.approx(20, rel=0.3)          # E tr S = tr Sigma = 20
