@@ -14,6 +14,7 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
 from ..equivalents import activation as _as_activation
+from ._population import check_trials
 
 __all__ = ["MeiMontanari"]
 
@@ -244,8 +245,7 @@ class MeiMontanari:
         """
         d = check_scalar(n_features, "n_features", f"{_OWNER}.simulate", low=1,
                          integer=True)
-        trials = check_scalar(trials, "trials", f"{_OWNER}.simulate", low=1,
-                              low_inclusive=True, integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         n_test = check_scalar(n_test, "n_test", f"{_OWNER}.simulate", low=1,
                               low_inclusive=True, integer=True)
         if np.ndim(self.psi2) != 0:
@@ -270,8 +270,7 @@ class MeiMontanari:
                              n_random_features=N, n_samples=n,
                              theory=float(np.atleast_1d(theory)[k]),
                              empirical=float(errors.mean()),
-                             stderr=float(errors.std(ddof=1) / np.sqrt(trials))
-                             if trials > 1 else np.nan))
+                             stderr=float(errors.std(ddof=1) / np.sqrt(trials))))
         return pd.DataFrame(rows)
 
     def _one_trial(self, rng, d, N, n, n_test) -> float:

@@ -28,6 +28,7 @@ from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_data, check_scalar
 from ..equivalents._activations import Activation, activation as _activation
 from ..equivalents._ridge_equivalent import solve_effective_ridge, _finish
+from ._population import check_counts, check_trials
 
 __all__ = ["RandomFeaturesRidge"]
 
@@ -110,10 +111,7 @@ class RandomFeaturesRidge:
             raise ValueError(f"`activation` of {_OWNER} must be an activation or a non-empty "
                              f"tuple of activations; got an empty tuple")
         self.activations = tuple(_activation(a) for a in acts)
-        N = check_array(n_random_features, "n_random_features", _OWNER, positive=True)
-        if np.any(N != np.round(N)):
-            raise ValueError(f"`n_random_features` of {_OWNER} must be positive integers; "
-                             f"got {n_random_features!r}")
+        N = check_counts(n_random_features, "n_random_features", _OWNER)
         ridge_arr = check_array(ridge, "ridge", _OWNER, positive=True)
         self.weight_variance = check_scalar(weight_variance, "weight_variance", _OWNER, low=0)
         self._grid_args = (N.astype(int), ridge_arr)
@@ -342,8 +340,7 @@ class RandomFeaturesRidge:
         DataFrame with columns n_random_features, ridge, quantity ('train_error' or
         'test_error'), theory, empirical, stderr, trials.
         """
-        trials = check_scalar(trials, "trials", f"{_OWNER}.simulate", low=1,
-                              low_inclusive=True, integer=True)
+        trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         N_flat = self.n_random_features.ravel()
         g_flat = self.ridge.ravel()
@@ -374,8 +371,7 @@ class RandomFeaturesRidge:
         for quantity, emp, th in (("train_error", train, theory_train),
                                   ("test_error", test, theory_test)):
             mean = emp.mean(0)
-            se = emp.std(0, ddof=1) / math.sqrt(trials) if trials > 1 else np.full(
-                mean.shape, np.nan)
+            se = emp.std(0, ddof=1) / math.sqrt(trials)
             for i in range(N_flat.size):
                 rows.append({"n_random_features": int(N_flat[i]), "ridge": float(g_flat[i]),
                              "quantity": quantity, "theory": float(th[i]),

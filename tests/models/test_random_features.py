@@ -368,3 +368,15 @@ def test_test_error_on_the_training_rows_is_the_training_error(act):
                                 n_random_features=[[20], [80], [300]], ridge=[1e-3, 0.1],
                                 weight_variance=4.0)
     np.testing.assert_allclose(model.test_error(), model.train_error(), rtol=1e-7)
+
+
+@pytest.mark.parametrize("trials", [0, 1, True, 2.5])
+def test_simulate_needs_two_trials(trials):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 5))
+    model = hdeq.RandomFeaturesRidge(X[:10], X[:10, 0], X[10:], X[10:, 0],
+                                     n_random_features=4, ridge=0.1)
+    with pytest.raises(ValueError, match="trials"):
+        model.simulate(trials=trials, seed=0)
+    with pytest.raises(ValueError, match="trials"):
+        hdeq.MeiMontanari(psi1=1.0, psi2=1.0, ridge=0.1).simulate(10, trials=trials, seed=0)
