@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv as _csv
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from ..core import check_data
 from ._app import app
-from ._options import check_figure_file, check_output_file
+from ._options import check_figure_file, check_output_file, fail
 
 console = Console()
 
@@ -43,58 +44,137 @@ def _numbers(values: Optional[List[str]], option: str, integer: bool = False):
     return np.array(out)
 
 
+# ------------------------------------------------------------------------------ reading
 def load_table(path: Path, target: str):
-    """Read FILE and split off the target; both validated (finite, numeric, not too large:
-    :func:`hdeq.core.check_data`)."""
+    """Read FILE and split off the target, with messages naming the file, and the row
+    and column of a bad value. Returns ``(X, y, feature_names)``; ValueError on bad
+    files (:func:`hdeq.core.check_data` validates the rest)."""
     X, y, names = _read_table(path, target)
-    X, y = check_data(X, "features", "FILE", y=y, y_name=f"target {target!r}")
+    _check_finite(path, X, y, names, target)
+    try:
+        X, y = check_data(X, "features", path.name, y=y, y_name=f"target {target!r}")
+    except ValueError as exc:   # e.g. entries too large to square
+        text = str(exc).replace(f"`features` of {path.name}", f"the features of {path.name}")
+        raise ValueError(text.replace(f"`target {target!r}` of {path.name}",
+                                      f"the target {target!r} of {path.name}")) from None
     return X, y, names
 
 
 def _read_table(path: Path, target: str):
     """Read ``path`` (.csv with a header row, or .npy 2-D array) and split off the target.
 
-    For .csv the target is a column name, for .npy a column index (negative allowed).
-    Returns ``(X, y, feature_names)``; non-numeric CSV columns raise ValueError.
+    For .csv the target is a column name, for .npy a column index (negative counts from
+    the end). Returns ``(X, y, feature_names)``.
     """
     suffix = path.suffix.lower()
     if not path.exists():
         raise ValueError(f"FILE {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"FILE {str(path)!r} is a folder")
     if suffix == ".npy":
-        data = np.load(path, allow_pickle=False)
-        if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
-            raise ValueError(f"FILE must hold a numeric array; got dtype {data.dtype}")
-        if data.ndim != 2 or data.shape[1] < 2:
-            raise ValueError(f"FILE must hold a 2-D array with at least two columns; got shape "
-                             f"{data.shape}")
-        try:
-            col = int(target)
-        except ValueError:
-            raise ValueError(f"--target must be a column index for a .npy file; got {target!r}")
-        if not -data.shape[1] <= col < data.shape[1]:
-            raise ValueError(f"--target must be a column index in [0, {data.shape[1] - 1}]; "
-                             f"got {col}")
-        col %= data.shape[1]
-        names = [str(j) for j in range(data.shape[1]) if j != col]
-        return np.delete(data, col, axis=1), data[:, col], names
+        return _read_npy(path, target)
     if suffix == ".csv":
-        import pandas as pd
-
-        frame = pd.read_csv(path)
-        if target not in frame.columns:
-            raise ValueError(f"--target {target!r} is not a column of {path.name}; columns are: "
-                             f"{', '.join(map(str, frame.columns))}")
-        features = frame.drop(columns=[target])
-        numeric = pd.api.types.is_numeric_dtype
-        bad = [c for c in features.columns if not numeric(features[c].dtype)]
-        if bad or not numeric(frame[target].dtype):
-            raise ValueError(f"all columns must be numeric; non-numeric: "
-                             f"{', '.join(map(str, bad or [target]))}")
-        if features.shape[1] == 0:
-            raise ValueError(f"FILE must have at least one feature column besides the target "
-                             f"{target!r}; got only the target")
-        return features.to_numpy(float), frame[target].to_numpy(float), list(features.columns)
+        return _read_csv(path, target)
     raise ValueError(f"FILE must be a .csv or .npy file; got {path.name!r}")
+
+
+def _read_npy(path: Path, target: str):
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":
+        raise ValueError(f"{path.name} is not a NumPy .npy file (it does not start with the "
+                         f".npy header); save the array with numpy.save")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise ValueError(f"{path.name} holds Python objects, not numbers; save a numeric "
+                             f"2-D array") from None
+        raise ValueError(f"cannot read {path.name}: {exc}") from None
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"cannot read {path.name} (truncated or damaged?): {exc}") from None
+    if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
+        raise ValueError(f"{path.name} must hold a numeric array; got dtype {data.dtype}")
+    if data.ndim != 2 or data.shape[1] < 2:
+        raise ValueError(f"{path.name} must hold a 2-D array with at least two columns; got "
+                         f"shape {data.shape}")
+    if data.shape[0] == 0:
+        raise ValueError(f"{path.name} has no rows")
+    try:
+        col = int(target)
+    except ValueError:
+        raise ValueError(f"--target must be a column index for a .npy file; got {target!r}")
+    k = data.shape[1]
+    if not -k <= col < k:
+        raise ValueError(f"--target must be a column index of {path.name}, in [0, {k - 1}] "
+                         f"(or [-{k}, -1] from the end); got {col}")
+    col %= k
+    names = [str(j) for j in range(k) if j != col]
+    return np.delete(data, col, axis=1), data[:, col], names
+
+
+def _read_csv(path: Path, target: str):
+    import pandas as pd
+
+    _check_csv_fields(path)
+    try:
+        frame = pd.read_csv(path, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path.name} is empty (a .csv file needs a header row and data "
+                         f"rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path.name} as .csv: {exc}") from None
+    if target not in frame.columns:
+        raise ValueError(f"--target {target!r} is not a column of {path.name}; columns are: "
+                         f"{', '.join(map(str, frame.columns))}")
+    if len(frame) == 0:
+        raise ValueError(f"{path.name} has a header row but no data rows")
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise ValueError(f"{path.name} must have at least one feature column besides the "
+                         f"target {target!r}; got only the target")
+    numeric = pd.api.types.is_numeric_dtype
+    bad = [c for c in frame.columns if not numeric(frame[c].dtype)]
+    if bad:
+        col = bad[0]
+        values = pd.to_numeric(frame[col], errors="coerce")
+        row = int(np.flatnonzero(values.isna() & frame[col].notna())[0])
+        raise ValueError(f"all columns of {path.name} must be numeric; non-numeric: "
+                         f"{', '.join(map(str, bad))} (e.g. column {col!r}, data row "
+                         f"{row + 1}: {frame[col].iloc[row]!r})")
+    return features.to_numpy(float), frame[target].to_numpy(float), list(features.columns)
+
+
+def _check_csv_fields(path: Path) -> None:
+    """Every row of a .csv has as many fields as its header (pandas would otherwise
+    shift columns or fill NaN)."""
+    try:
+        with open(path, newline="") as fh:
+            reader = _csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                return  # empty: reported by the reader
+            for row in reader:
+                if row and len(row) != len(header):
+                    raise ValueError(f"{path.name}: line {reader.line_num} has {len(row)} "
+                                     f"fields but the header has {len(header)}")
+    except (UnicodeDecodeError, _csv.Error) as exc:
+        raise ValueError(f"cannot read {path.name} as .csv: {exc}") from None
+
+
+def _check_finite(path: Path, X, y, names, target) -> None:
+    """Name the first missing, NaN or infinite value by its data row and column."""
+    for values, cols in ((np.asarray(y, float)[:, None], [target]),
+                         (np.asarray(X, float), names)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            what = "missing or NaN" if np.isnan(values[i, j]) else "infinite"
+            column = f"column {cols[j]!r}" if path.suffix.lower() == ".csv" else \
+                f"column {cols[j]}"
+            raise ValueError(f"{path.name}: data row {i + 1}, {column} is {what} "
+                             f"({int(bad.sum())} such value{'s' if bad.sum() > 1 else ''} in "
+                             f"all); every value must be a finite number")
 
 
 def default_sizes(n_rows: int, n_features: int) -> np.ndarray:
@@ -167,8 +247,7 @@ def predict(
         table = learning_curve(X, y, sizes, lam, center=not no_center,
                                simulate=trials >= 2, trials=max(trials, 2), seed=seed)
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        fail(str(exc))
 
     shown = table[table.quantity == "test_error"]
     out = Table(title=f"ridge learning curve of {file.name} (target {target}): test error "
@@ -252,8 +331,7 @@ def _predict_random_features(file, target, ridge, widths, activation, test_fract
         else:
             table = _theory_table(rf)
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        fail(str(exc))
 
     out = Table(title=f"random-feature ridge ({activation}) on {file.name} (target {target}): "
                       f"n = {n} training rows, {n_test} test rows")

@@ -127,3 +127,61 @@ def test_predict_rejects_non_numeric_npy_and_infinite_values(tmp_path):
     pd.DataFrame({"a": [1.0, np.inf, 2.0], "y": [1.0, 2.0, 3.0]}).to_csv(inf, index=False)
     res = runner.invoke(app, ["predict", str(inf), "--target", "y"])
     assert res.exit_code == 2 and "finite" in res.output
+
+
+# -- fresh-user report: messages for bad files ------------------------------------------
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("header.csv", "x0,x1,y\n", "header.csv has a header row but no data rows"),
+    ("empty.csv", "", "empty.csv is empty"),
+    ("short.csv", "a,b,y\n1,2,3\n4,5\n7,8,9\n", "short.csv: line 3 has 2 fields but the "
+                                                "header has 3"),
+    ("long.csv", "a,b,y\n1,2,3,4\n4,5,6\n", "long.csv: line 2 has 4 fields but the header "
+                                            "has 3"),
+    ("cell.csv", "a,b,y\n1,2,3\n4,,6\n", "cell.csv: data row 2, column 'b' is missing or NaN"),
+    ("target.csv", "a,b,y\n1,2,3\n4,5,inf\n", "target.csv: data row 2, column 'y' is "
+                                              "infinite"),
+    ("text.csv", "a,b,y\n1,2,3\n4,x,6\n", "non-numeric: b (e.g. column 'b', data row 2: 'x')"),
+    ("bad.npy", "not a npy", "bad.npy is not a NumPy .npy file"),
+])
+def test_bad_files_get_specific_messages(tmp_path, name, content, message):
+    path = _write(tmp_path / name, content)
+    res = runner.invoke(app, ["predict", str(path), "-t", "0" if name.endswith(".npy") else "y"])
+    assert res.exit_code == 2
+    assert message in res.output, res.output
+    assert "FILE" not in res.output and "Traceback" not in res.output
+
+
+def test_npy_messages_name_the_cell_and_python_objects(tmp_path):
+    data = np.ones((5, 3))
+    data[3, 2] = np.nan
+    np.save(tmp_path / "nan.npy", data)
+    res = runner.invoke(app, ["predict", str(tmp_path / "nan.npy"), "-t", "0"])
+    # the cell as numbered in the file (the target is column 0)
+    assert res.exit_code == 2
+    assert "nan.npy: data row 4, column 2 is missing or NaN" in res.output
+    np.save(tmp_path / "huge.npy", np.array([[1.0, 1e200], [2.0, 3.0]]))
+    res = runner.invoke(app, ["predict", str(tmp_path / "huge.npy"), "-t", "0"])
+    assert res.exit_code == 2
+    assert "the features of huge.npy must have entries of magnitude at most" in res.output
+    np.save(tmp_path / "obj.npy", np.array([[1, "a"], [None, 2]], dtype=object))
+    res = runner.invoke(app, ["predict", str(tmp_path / "obj.npy"), "-t", "0"])
+    assert res.exit_code == 2 and "obj.npy holds Python objects" in res.output
+
+
+def test_negative_target_index_counts_from_the_end(files, tmp_path):
+    X, y, _, npy = files
+    last = tmp_path / "last.npy"
+    np.save(last, np.column_stack([X, y]))
+    out = tmp_path / "a.csv"
+    res = runner.invoke(app, ["predict", str(last), "-t", "-1", "--trials", "0", "--ridge",
+                              "0.1", "--n-samples", "50", "--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(pd.read_csv(out).theory,
+                               learning_curve(X, y, [50], 0.1).theory, rtol=1e-12)
+    res = runner.invoke(app, ["predict", str(last), "-t", "-200"])
+    assert res.exit_code == 2 and "in [0, 8] (or [-9, -1] from the end); got -200" in res.output
