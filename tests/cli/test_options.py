@@ -87,6 +87,27 @@ def test_write_checks_leave_nothing_behind(tmp_path):
     assert kept.read_text() == "data"   # an existing file is not truncated by the check
 
 
+@pytest.mark.parametrize("command", [[], ["predict"], ["spectrum"], ["reproduce"]])
+def test_help_shows_no_python_types(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    for oddity in ("<bool>", "list[str]", "<list"):
+        assert oddity not in result.output, oddity
+    # the description is re-wrapped to the width, not broken where the docstring's
+    # lines end: within a paragraph, only its last line may be short
+    text = result.output.split("Arguments:")[0].split("Options:")[0]
+    lines = text.splitlines()
+    for line, following in zip(lines, lines[1:] + [""]):
+        if following.strip() and line.startswith("  ") and not line.startswith("Usage"):
+            assert len(line) + 1 + len(following.split()[0]) > 79, (line, following)
+
+
+def test_help_of_predict_describes_both_ridge_defaults():
+    out = runner.invoke(app, ["predict", "--help"]).output.replace("\n", " ")
+    out = " ".join(out.split())
+    assert "for --model random-features: 0.001,0.1 (absolute)" in out
+    assert "1e-3,1e-2,1e-1,1 times the mean feature variance" in out
+    assert "N/10" in out   # the default training sizes and why they stop there
 
 
 def test_python_traceback_is_never_printed(tmp_path):
@@ -116,3 +137,21 @@ def test_long_work_is_announced_and_gets_a_bar(monkeypatch, capsys):
     with _progress.progress(6e10, "long work") as steps:  # 60 s: announced up front
         steps.advance(6e10)
     assert "note: long work: estimated 60 s (rough; Ctrl-C stops)" in capsys.readouterr().out
+
+
+def test_commands_announce_long_runs(monkeypatch, tmp_path, rng):
+    import pandas as pd
+
+    monkeypatch.setattr("hdeq.cli._progress.flop_rate", lambda: 1e6)
+    result = runner.invoke(app, ["spectrum", "mp", "-c", "1", "--simulate", "400"])
+    assert result.exit_code == 0, result.output
+    assert "note: drawing one 400 x 400 mp matrix: estimated" in result.output
+    X = rng.standard_normal((200, 5))
+    path = tmp_path / "d.csv"
+    pd.DataFrame(np.column_stack([X, X[:, 0]]), columns=[*"abcde", "y"]).to_csv(path,
+                                                                               index=False)
+    result = runner.invoke(app, ["predict", str(path), "-t", "y", "--model", "random-features",
+                                 "--n-random-features", "10,50", "--trials", "2"])
+    assert result.exit_code == 0, result.output
+    assert ("note: random-features theory (140 x 140 kernel) and 2 weight draws at 2 widths: "
+            "estimated") in result.output
