@@ -76,3 +76,65 @@ def test_theory_at_simulated_points_is_not_drawn_twice():
     fig = plot_table(make_table(rows))
     labels = [l.get_label() for l in fig.axes[0].get_lines()]
     assert "test (theory)" in labels and "test sim (theory)" not in labels
+
+
+def test_infinite_theory_breaks_the_line_and_is_marked():
+    # ridgeless test error: infinite at n = p = 10, finite on both sides
+    x = np.arange(5, 16)
+    theory = [np.inf if v == 10 else 1.0 / abs(v - 10.0) for v in x]
+    fig = plot_table(make_table([dict(panel="p", series="ridge=0", x=v, theory=t)
+                                 for v, t in zip(x, theory)]), FigureSpec(yscale="log"))
+    ax = fig.axes[0]
+    line = [l for l in ax.get_lines() if l.get_label() == "ridge=0 (theory)"][0]
+    y = np.asarray(line.get_ydata(), float)
+    assert np.isnan(y[list(x).index(10)])            # not joined across the threshold
+    marks = [l for l in ax.get_lines() if "∞" in l.get_label()]
+    assert len(marks) == 1 and np.allclose(marks[0].get_xdata(), 10)
+    assert marks[0].get_label() == "ridge=0 (theory) = ∞ at 10"
+
+
+def test_log_axis_is_not_stretched_by_round_off():
+    x = np.array([5.0, 8.0, 12.0, 20.0])
+    rows = [dict(panel="train", series="s", x=v, theory=t, empirical=t + e, stderr=0.0)
+            for v, t, e in zip(x, [0.0, 0.0, 0.3, 0.6], [1e-32, 3e-31, 0.01, 0.01])]
+    ax = plot_table(make_table(rows), FigureSpec(yscale="log")).axes[0]
+    assert ax.get_ylim()[0] >= 1e-9 * 0.61
+    assert any("below the axis" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_few_log_x_values_each_get_a_label():
+    rows = [dict(panel="p", series="s", x=v, theory=1.0 / v, empirical=1.0 / v, stderr=0.01)
+            for v in (100, 200, 300, 600)]
+    fig = plot_table(make_table(rows), FigureSpec(xscale="log"))
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert labels == ["100", "200", "300", "600"]
+
+
+def test_histogram_bins_never_straddle_a_support_edge():
+    from hdeq import MarchenkoPastur, SampleCovarianceLaw
+    from hdeq.report import SpectrumDisplay
+
+    for law in (SampleCovarianceLaw([1.0, 3.0, 10.0], 0.3), MarchenkoPastur(0.5)):
+        display = SpectrumDisplay.from_law(law, eigenvalues=law.sample(400, seed=1))
+        edges, dens = display.histogram()
+        for a, b in law.support:
+            for edge in (a, b):
+                assert np.min(np.abs(edges - edge)) < 1e-12 * max(1.0, edge)
+        # bins outside the support hold (almost) nothing: the density shown there comes
+        # only from eigenvalues of the finite draw outside the limit support
+        mids = (edges[1:] + edges[:-1]) / 2
+        inside = np.zeros(mids.shape, bool)
+        for a, b in law.support:
+            inside |= (mids > a) & (mids < b)
+        assert np.sum(dens[~inside] * np.diff(edges)[~inside]) < 0.02
+        assert abs(np.sum(dens * np.diff(edges)) - 1.0) < 1e-12
+
+
+def test_atom_is_named_in_the_legend_not_on_the_curve():
+    from hdeq import MarchenkoPastur
+    from hdeq.report import SpectrumDisplay
+
+    ax = SpectrumDisplay.from_law(MarchenkoPastur(2.0), label="mp").plot()
+    assert not ax.texts
+    assert "atom: mass 0.5 at 0" in [t.get_text() for t in ax.get_legend().get_texts()]

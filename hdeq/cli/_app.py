@@ -7,6 +7,9 @@ app = typer.Typer(
     help="Random-matrix-theory predictions for ML models, beside Monte-Carlo simulation.",
     no_args_is_help=True,
     add_completion=False,
+    # plain help: paragraphs re-wrapped to the terminal, no type shown beside flags
+    # (typer's rich help keeps docstring line breaks and prints `--quick <bool>`)
+    rich_markup_mode=None,
 )
 
 

@@ -10,15 +10,12 @@ from typing import List, Optional
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
 from ._app import app
-from ._options import check_output_folder
-
-console = Console()
+from ._options import check_output_folder, console, fail, names, write_or_fail
 
 
 def experiment_seed(seed: int, name: str) -> int:
@@ -31,16 +28,20 @@ def experiment_seed(seed: int, name: str) -> int:
 def reproduce(
     quick: bool = typer.Option(False, "--quick", help="Small sizes (about 30 s in all)."),
     out: Path = typer.Option(Path("hdeq-results"), "--out", help="Output folder."),
-    only: Optional[List[str]] = typer.Option(None, "--only",
-                                             help="Run only this experiment (repeatable)."),
+    only: Optional[List[str]] = typer.Option(
+        None, "--only", metavar="<names>",
+        help="Run only these experiments: comma-separated and/or repeated, e.g. "
+             "'mp_density,ridge_optimal' (see --list)."),
     seed: int = typer.Option(0, "--seed", min=0,
                              help="Run seed (each experiment derives its own)."),
     list_: bool = typer.Option(False, "--list", help="List the experiments and exit."),
     strict: bool = typer.Option(False, "--strict",
                                 help="Exit with status 1 when an agreement check fails."),
 ):
-    """Run the registered experiments and write, per experiment, a PNG and a CSV
-    (parameters, theory, empirical, stderr), plus report.md and summary.json.
+    """Run the experiments: theory beside simulation.
+
+    Writes, per experiment, a PNG and a CSV (parameters, theory, empirical, stderr),
+    plus report.md and summary.json.
 
     With --only, the experiments run are added to (or replace their sections in) the
     report already in --out, so a full report is never cut down to one experiment.
@@ -50,19 +51,22 @@ def reproduce(
 
     experiments = order = registered()
     if list_:
+        listing = Table.grid(padding=(0, 2))
+        listing.add_column(no_wrap=True, style="bold")
+        listing.add_column()
         for name, exp in experiments.items():
-            console.print(f"[bold]{name}[/bold]  {exp.title}")
+            listing.add_row(name, exp.title)
+        console.print(listing)
         raise typer.Exit(0)
+    only = names(only, "--only")
     if only:
         unknown = [n for n in only if n not in experiments]
         if unknown:
-            console.print(f"[red]Unknown experiment(s): {', '.join(unknown)}.[/red] "
-                          f"Known: {', '.join(experiments)}")
-            raise typer.Exit(2)
-        experiments = {n: experiments[n] for n in only}
+            fail(f"unknown experiment{'s' if len(unknown) > 1 else ''} for --only: "
+                 f"{', '.join(unknown)}; known: {', '.join(experiments)}")
+        experiments = {n: experiments[n] for n in dict.fromkeys(only)}
 
     check_output_folder(out, "--out")
-    out.mkdir(parents=True, exist_ok=True)
     entries, failures, timings = [], {}, {}
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
@@ -91,18 +95,24 @@ def reproduce(
         kept = [e for e in read_entries(out) if e["name"] not in experiments]
         entries = sorted(kept + entries, key=lambda e: list(order).index(e["name"])
                          if e["name"] in order else len(order))
-    write_report(entries, out, failures=failures)
+    write_or_fail(lambda: write_report(entries, out, failures=failures), out / "report.md",
+                  "--out")
 
+    # one section per experiment (its name on a row of its own, so that no name is cut
+    # at 80 columns), its statistics below
     table = Table(title=f"hdeq reproduce{' --quick' if quick else ''}: {out}/report.md")
-    for col in ("experiment", "statistic", "value", "tolerance", "ok", "seconds"):
-        table.add_column(col)
+    table.add_column("experiment / statistic", ratio=1, overflow="fold")
+    for col in ("value", "tolerance", "ok"):
+        table.add_column(col, no_wrap=True, justify="right" if col != "ok" else "left")
     for e in run_entries:
-        for a in e["agreement"]:
-            table.add_row(e["name"], a["statistic"], f"{a['value']:.3g}",
-                          f"{a['tolerance']:.3g}", "yes" if a["passed"] else "[red]no[/red]",
-                          f"{e['seconds']:.1f}")
+        table.add_row(f"[bold]{e['name']}[/bold] ({e['seconds']:.1f} s)", "", "", "",
+                      end_section=False)
+        for k, a in enumerate(e["agreement"]):
+            table.add_row(f"  {a['statistic']}", f"{a['value']:.3g}", f"{a['tolerance']:.3g}",
+                          "yes" if a["passed"] else "[red]no[/red]",
+                          end_section=k == len(e["agreement"]) - 1)
     for name, err in failures.items():
-        table.add_row(name, "[red]error[/red]", "-", "-", "[red]no[/red]", "-")
+        table.add_row(f"[bold]{name}[/bold]", "-", "-", "[red]error[/red]", end_section=True)
     console.print(table)
     if failures:
         console.print(f"[red]{len(failures)} experiment(s) raised; see {out}/*.error.txt[/red]")

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from . import _progress
 from ._app import app
-from ._options import check_figure_file, check_output_file
+from ._options import (NUMBERS, check_figure_file, check_output_file, cli_message, console,
+                       fail, parse_number, parse_numbers, reject_unused, write_or_fail)
 
 #: Largest --simulate size: one dense eigendecomposition of that size (about 5 s at
 #: 4000 features on two cores, growing like the cube).
 MAX_SIMULATE = 6000
+#: Largest simulated matrix, n_samples x n_features entries (float64: 320 MB); the
+#: Gram matrix costs about 2 n_samples n_features min(n_samples, n_features) operations.
+MAX_ENTRIES = 40_000_000
+#: Most relative difference allowed between the aspect ratio asked for and the one a
+#: finite draw has (n_samples = round(n_features / aspect_ratio)), and the fewest
+#: samples of a draw (which keeps the rounding within RATIO_RTOL).
+RATIO_RTOL = 0.05
+MIN_SAMPLES = 10
 
-console = Console()
+#: Library parameter names and the options that set them (for error messages).
+OPTION_NAMES = {"aspect_ratio": "--aspect-ratio", "scale": "--scale",
+                "population": "--population", "population[0] (values)": "--population",
+                "population[1] (weights)": "--weights"}
 
 
 class LawName(str, Enum):
@@ -27,71 +40,136 @@ class LawName(str, Enum):
     semicircle = "semicircle"
 
 
-def _floats(text: str, option: str) -> np.ndarray:
-    try:
-        return np.array([float(v) for v in text.split(",") if v.strip()])
-    except ValueError:
-        raise typer.BadParameter(f"{option} must be comma-separated numbers; got {text!r}")
-
-
 def build_law(law: LawName, aspect_ratio: Optional[float], scale: float,
-              population: Optional[str],
-              weights: Optional[str]):
+              population: Optional[str], weights: Optional[str]):
     """The law object named on the command line (ValueError on bad parameters)."""
     import hdeq
 
-    if law is not LawName.sample_covariance and (population or weights):
-        raise typer.BadParameter("--population and --weights apply to sample-covariance only")
-    if law is LawName.semicircle and aspect_ratio is not None:
-        raise typer.BadParameter("--aspect-ratio applies to mp and sample-covariance only")
     aspect_ratio = 0.5 if aspect_ratio is None else aspect_ratio
     if law is LawName.mp:
         return hdeq.MarchenkoPastur(aspect_ratio, scale=scale)
     if law is LawName.semicircle:
         return hdeq.Semicircle(scale)
     if population is None:
-        raise typer.BadParameter("sample-covariance needs --population (e.g. '1,4')")
-    values = _floats(population, "--population")
-    pop = values if weights is None else (values, _floats(weights, "--weights"))
+        fail("sample-covariance needs --population (e.g. '1,4')")
+    values = parse_numbers(population, "--population")
+    if weights is None:
+        return hdeq.SampleCovarianceLaw(values, aspect_ratio)
+    w = parse_numbers(weights, "--weights")
+    if w.size != values.size:
+        fail(f"--weights must have one entry per --population value ({values.size}); got "
+             f"{w.size}")
+    if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-10:
+        fail(f"--weights must be non-negative and sum to 1; got {weights!r} (sum {w.sum():g})")
+    pop = (values, w)
     return hdeq.SampleCovarianceLaw(pop, aspect_ratio)
+
+
+def simulation_shape(law: LawName, n_features: int, aspect_ratio: float) -> tuple[int, int]:
+    """Shape (n_samples, n_features) of the matrix the law's ``sample`` draws (semicircle:
+    a square n_features x n_features matrix)."""
+    if law is LawName.semicircle:
+        return n_features, n_features
+    return max(1, int(round(n_features / aspect_ratio))), n_features
+
+
+def check_simulation(law: LawName, n_features: int, aspect_ratio: float) -> None:
+    """Refuse a draw that is too large, or whose aspect ratio is far from the one asked
+    for (too few samples to represent it), naming the options to change."""
+    if law is LawName.semicircle:
+        return   # p x p, bounded by MAX_SIMULATE
+    n, p = simulation_shape(law, n_features, aspect_ratio)
+    effective = p / n
+    off = abs(effective - aspect_ratio) > RATIO_RTOL * aspect_ratio
+    if off or n < MIN_SAMPLES:
+        need = math.ceil(MIN_SAMPLES * aspect_ratio)   # n_samples >= 10: ratio within 5 %
+        fix = (f"raise --simulate to at least {need}" if need <= MAX_SIMULATE else
+               f"no draw with at most {MAX_SIMULATE} features has enough: lower "
+               f"--aspect-ratio to at most {MAX_SIMULATE / MIN_SAMPLES:g} or drop --simulate")
+        what = (f"whose aspect ratio is {effective:.4g}, not {aspect_ratio:g}" if off else
+                f"only {n} samples (at least {MIN_SAMPLES} are needed to show the law)")
+        fail(f"--simulate {p} at --aspect-ratio {aspect_ratio:g} gives a {n} x {p} matrix, "
+             f"{what}; {fix}")
+    if n * p > MAX_ENTRIES:
+        most_p = int(math.sqrt(MAX_ENTRIES * aspect_ratio))
+        least_c = p * p / MAX_ENTRIES
+        fix = [f"lower --simulate to at most {most_p}"] if most_p >= 1 else []
+        if least_c <= 1e6:
+            fix.append(f"raise --aspect-ratio to at least {least_c:.3g}")
+        fail(f"--simulate {p} at --aspect-ratio {aspect_ratio:g} draws a {n} x {p} matrix "
+             f"({_count(n * p)} entries, {_progress.fmt_bytes(8.0 * n * p)}); the most is "
+             f"{_count(MAX_ENTRIES)} entries: {' or '.join(fix)}")
+
+
+def _count(n: float) -> str:
+    return f"{n:.3g}".replace("e+0", "e").replace("e+", "e")
 
 
 @app.command()
 def spectrum(
+    ctx: typer.Context,
     law: LawName = typer.Argument(..., help="Which law."),
-    aspect_ratio: Optional[float] = typer.Option(
-        None, "--aspect-ratio", "-c",
+    aspect_ratio: Optional[str] = typer.Option(
+        None, "--aspect-ratio", "-c", metavar="<float>",
         help="n_features / n_samples (mp, sample-covariance; default 0.5)."),
-    scale: float = typer.Option(1.0, "--scale", help="Entry variance (mp) or radius/2 "
-                                                      "(semicircle)."),
-    population: Optional[str] = typer.Option(None, "--population",
-                                             help="Population eigenvalues, e.g. '1,4'."),
-    weights: Optional[str] = typer.Option(None, "--weights",
-                                          help="Their weights, e.g. '0.5,0.5' (default equal)."),
+    scale: Optional[str] = typer.Option(None, "--scale", metavar="<float>",
+                                        help="Entry variance (mp) or radius/2 (semicircle); "
+                                             "default 1. For sample-covariance scale "
+                                             "--population instead."),
+    population: Optional[str] = typer.Option(None, "--population", metavar=NUMBERS,
+                                             help="sample-covariance: population eigenvalues, "
+                                                  "e.g. '1,4'."),
+    weights: Optional[str] = typer.Option(None, "--weights", metavar=NUMBERS,
+                                          help="sample-covariance: their weights, e.g. "
+                                               "'0.5,0.5' (default equal)."),
     points: int = typer.Option(400, "--points", min=10, help="Grid size."),
     simulate: int = typer.Option(0, "--simulate", min=0, max=MAX_SIMULATE,
                                  help="Also draw one finite matrix with this many features "
-                                      "and show its eigenvalue histogram."),
-    seed: int = typer.Option(0, "--seed"),
+                                      "(n_features / aspect ratio samples, at most "
+                                      f"{MAX_ENTRIES / 1e6:.0f} million entries) and show "
+                                      "its eigenvalue histogram."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --simulate draw."),
     png: Optional[Path] = typer.Option(None, "--png", help="Save the figure here."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Save the table here."),
 ):
-    """Print the support, atoms and moments of a law; save its density on a grid."""
+    """Support, atoms and moments of a law; its density on a grid.
+
+    With --simulate, also the eigenvalues of one finite draw beside the density.
+    """
     from ..report import SpectrumDisplay
 
     check_figure_file(png, "--png")
     check_output_file(csv, "--csv")
+    if law is not LawName.sample_covariance:
+        reject_unused(ctx, {"population": "--population", "weights": "--weights"},
+                      "sample-covariance only")
+    if law is LawName.semicircle:
+        reject_unused(ctx, {"aspect_ratio": "--aspect-ratio"},
+                      "mp and sample-covariance only")
+    if law is LawName.sample_covariance:
+        reject_unused(ctx, {"scale": "--scale"},
+                      "mp and semicircle only (for sample-covariance, scale --population)")
+    if not simulate:
+        reject_unused(ctx, {"seed": "--seed"}, "--simulate only")
+    ratio = parse_number(aspect_ratio, "--aspect-ratio")
+    scale_value = parse_number(scale, "--scale")
     try:
-        obj = build_law(law, aspect_ratio, scale, population, weights)
-        eig = None
-        if simulate:
-            with console.status(f"drawing one {law.value} matrix with {simulate} features ..."):
-                eig = obj.sample(simulate, seed=seed)
-        display = SpectrumDisplay.from_law(obj, n_points=points, eigenvalues=eig,
-                                           label=law.value)
+        obj = build_law(law, ratio, 1.0 if scale_value is None else scale_value,
+                        population, weights)
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        fail(cli_message(exc, OPTION_NAMES))
+    eig = None
+    if simulate:
+        c = 0.5 if ratio is None else ratio
+        check_simulation(law, simulate, c)
+        n, p = simulation_shape(law, simulate, c)
+        m = min(n, p)
+        work = 2.0 * n * p * m + 5.0 * m ** 3
+        with _progress.progress(work, f"drawing one {n} x {p} {law.value} matrix") as steps:
+            steps.describe(f"drawing one {n} x {p} matrix and its eigenvalues")
+            eig = obj.sample(simulate, seed=seed)
+            steps.advance(work)
+    display = SpectrumDisplay.from_law(obj, n_points=points, eigenvalues=eig, label=law.value)
 
     table = Table(title=f"{law.value} law")
     table.add_column("quantity")
@@ -104,7 +182,7 @@ def spectrum(
         table.add_row("simulated mean / variance", f"{eig.mean():.6g} / {eig.var():.6g}")
     console.print(table)
     if csv is not None:
-        display.table().to_csv(csv, index=False)
+        write_or_fail(lambda: display.table().to_csv(csv, index=False), csv, "--csv")
         console.print(f"table written to {csv}")
     if png is not None:
         from ..report import save_figure
@@ -112,5 +190,5 @@ def spectrum(
         ax = display.plot()
         ax.set_title(f"{law.value} law" + (f" over one draw with {simulate} features"
                                            if simulate else ""))
-        save_figure(ax.figure, png)
+        write_or_fail(lambda: save_figure(ax.figure, png), png, "--png")
         console.print(f"figure written to {png}")

@@ -26,13 +26,40 @@ def _label(name: str, kind: str) -> str:
 
 def _style_log_axis(axis, values) -> None:
     """Readable ticks on a log axis: plain numbers at 1-2-5 when the data span under
-    two decades (where default minor labels overprint), no minor labels otherwise."""
+    two decades (where default minor labels overprint), no minor labels otherwise; at
+    most eight distinct values (sizes of a sweep) are each labelled where they are."""
     values = np.asarray(values, float)
     values = values[np.isfinite(values) & (values > 0)]
     axis.set_minor_formatter(mticker.NullFormatter())
-    if values.size and np.log10(values.max() / values.min()) < 2:
+    if not values.size or np.log10(values.max() / values.min()) >= 2:
+        return
+    plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    distinct = np.unique(values)
+    if distinct.size <= 8 and axis is getattr(axis.axes, "xaxis", None):
+        axis.set_major_locator(mticker.FixedLocator(distinct))
+    else:
         axis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_major_formatter(plain)
+
+
+#: On a log y axis, values below this share of the panel's largest value (the zero
+#: training error of an interpolating fit, up to rounding) fall below the axis.
+LOG_FLOOR = 1e-8
+
+
+def _clip_log_y(ax, values) -> None:
+    """Keep a log y axis on the values that carry information: round-off (a zero up to
+    rounding, say 1e-32) would otherwise stretch the axis over 30 decades. Values under
+    the floor are left below the axis, and the legend says so."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return
+    floor = LOG_FLOOR * values.max()
+    if values.min() < floor:
+        ax.set_ylim(bottom=floor / 2)
+        ax.plot([], [], " ", label=f"values < {floor:.1g} (zero up to rounding) are "
+                                   f"below the axis")
 
 
 def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec, panel: str = "") -> None:
@@ -53,7 +80,8 @@ def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec, panel: str = "") -> N
         color = _COLORS[k % len(_COLORS)]
         part = frame[frame["series"].astype(str) == name]
         emp = part[np.isfinite(part["empirical"].to_numpy(float))].sort_values("x")
-        theo = part[np.isfinite(part["theory"].to_numpy(float))].sort_values("x")
+        theory = part["theory"].to_numpy(float)
+        theo = part[np.isfinite(theory) | (theory == np.inf)].sort_values("x")
         if spec.kind == "density" and len(emp) > 1:
             x = emp["x"].to_numpy(float)
             ax.bar(x, emp["empirical"], width=np.diff(x).min(), color=color, alpha=0.3,
@@ -64,16 +92,26 @@ def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec, panel: str = "") -> N
                         yerr=np.where(np.isfinite(err), err, 0.0), fmt="o", ms=4,
                         color=color, capsize=2, label=_label(name, spec.empirical_label))
         if len(theo) and (name in dense or not dense):
+            y = theo["theory"].to_numpy(float)
+            infinite = y == np.inf
             style = "-" if len(theo) >= 3 else "s"
-            ax.plot(theo["x"], theo["theory"], style, color=color, lw=1.6, ms=7,
-                    mfc="none", label=_label(name, "theory"))
+            # an infinite value (ridgeless risk at the interpolation threshold) breaks
+            # the line there and is marked by a dotted vertical line
+            ax.plot(theo["x"], np.where(infinite, np.nan, y), style, color=color, lw=1.6,
+                    ms=7, mfc="none", label=_label(name, "theory"))
+            for k, x_inf in enumerate(theo["x"].to_numpy(float)[infinite]):
+                ax.axvline(x_inf, color=color, ls=":", lw=1.2,
+                           label=(_label(name, "theory") + f" = ∞ at {x_inf:g}"
+                                  if k == 0 else None))
     ax.set_xscale(spec.xscale)
     ax.set_yscale(spec.yscale)
     if spec.xscale == "log":
         _style_log_axis(ax.xaxis, frame["x"])
     if spec.yscale == "log":
-        _style_log_axis(ax.yaxis, np.concatenate([frame["theory"].to_numpy(float),
-                                                  frame["empirical"].to_numpy(float)]))
+        shown = np.concatenate([frame["theory"].to_numpy(float),
+                                frame["empirical"].to_numpy(float)])
+        _style_log_axis(ax.yaxis, shown)
+        _clip_log_y(ax, shown)
     xlabel, ylabel = spec.panel_axes.get(panel, (spec.xlabel, spec.ylabel))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -23,6 +23,18 @@ def density_grid(law, n_points: int = 400, margin: float = 0.05) -> np.ndarray:
     return np.unique(np.concatenate(pieces))
 
 
+def bin_edges(support, limits, bins: int) -> np.ndarray:
+    """Histogram bin edges over ``limits`` (lo, hi) in which every edge of every support
+    interval is a bin edge: about ``bins`` bins of roughly equal width, each interval
+    (and each gap or margin) divided evenly."""
+    lo, hi = limits
+    cuts = sorted({v for iv in support for v in iv if lo < v < hi} | {lo, hi})
+    step = (hi - lo) / max(bins, 1)
+    edges = [np.linspace(a, b, max(1, int(round((b - a) / step))) + 1)
+             for a, b in zip(cuts[:-1], cuts[1:])]
+    return np.unique(np.concatenate(edges))
+
+
 @dataclass
 class SpectrumDisplay:
     """Density of a spectral law (and, optionally, eigenvalues of one finite draw).
@@ -36,17 +48,22 @@ class SpectrumDisplay:
     atoms: tuple
     eigenvalues: np.ndarray | None = None
     label: str = ""
+    support: tuple = ()
 
     @classmethod
     def from_law(cls, law, *, n_points: int = 400, eigenvalues=None, label: str = ""):
         x = density_grid(law, n_points)
         return cls(x=x, density=np.asarray(law.pdf(x), float), atoms=tuple(law.atoms),
                    eigenvalues=None if eigenvalues is None else np.sort(np.asarray(eigenvalues)),
-                   label=label)
+                   label=label, support=tuple(tuple(map(float, iv)) for iv in law.support))
 
     def histogram(self, bins: int | None = None):
         """Density histogram of the finite-draw eigenvalues over the grid range
-        (eigenvalues at atoms are excluded: they are reported as masses)."""
+        (eigenvalues at atoms are excluded: they are reported as masses).
+
+        Every edge of the law's support is a bin edge (:func:`bin_edges`), so no bin
+        straddles an edge and shows density where the law has none.
+        """
         if self.eigenvalues is None:
             return None
         ev = self.eigenvalues
@@ -57,17 +74,22 @@ class SpectrumDisplay:
             at_atom |= np.abs(ev - loc) <= tol
         cont = ev[~at_atom]
         bins = bins or int(np.clip(np.sqrt(ev.size) * 1.5, 20, 80))
-        counts, edges = np.histogram(cont, bins=bins, range=(self.x.min(), self.x.max()))
+        edges = bin_edges(self.support, (float(self.x.min()), float(self.x.max())), bins)
+        counts, edges = np.histogram(cont, bins=edges)
         width = np.diff(edges)
         return edges, counts / (ev.size * width)
 
     def table(self) -> pd.DataFrame:
-        rows = pd.DataFrame({"x": self.x, "density": self.density, "kind": "theory"})
+        """Tidy: x, density, kind ('theory' or 'histogram'), and for histogram rows the
+        bin ``width`` (bins are not all equally wide, see :meth:`histogram`)."""
+        rows = pd.DataFrame({"x": self.x, "density": self.density, "kind": "theory",
+                             "width": np.nan})
         hist = self.histogram()
         if hist is not None:
             edges, dens = hist
             rows = pd.concat([rows, pd.DataFrame({"x": (edges[1:] + edges[:-1]) / 2,
-                                                  "density": dens, "kind": "histogram"})])
+                                                  "density": dens, "kind": "histogram",
+                                                  "width": np.diff(edges)})])
         return rows.reset_index(drop=True)
 
     def plot(self, ax=None):
@@ -86,10 +108,9 @@ class SpectrumDisplay:
                                      f"{self.eigenvalues.size})")
         ax.plot(self.x, self.density, "C0-", lw=1.8,
                 label=f"{self.label} (theory)" if self.label else "limiting density (theory)")
-        for loc, mass in self.atoms:
-            ax.axvline(loc, color="C3", ls="--", lw=1)
-            ax.annotate(f"atom {mass:.3g}", (loc, ax.get_ylim()[1] * 0.9), color="C3",
-                        fontsize=8, xytext=(4, 0), textcoords="offset points")
+        for loc, mass in self.atoms:   # named in the legend: a label on the plot
+            ax.axvline(loc, color="C3", ls="--", lw=1,   # would overlap the curve
+                       label=f"atom: mass {mass:.3g} at {loc:.3g}")
         ax.set_xlabel("eigenvalue")
         ax.set_ylabel("density")
         ax.legend(fontsize=8)

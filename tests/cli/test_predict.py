@@ -65,9 +65,11 @@ def test_predict_errors(files, tmp_path):
     assert res.exit_code == 2 and "index" in res.output
     res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--n-samples",
                               "5000"])
-    assert res.exit_code == 2 and "n_samples" in res.output
+    assert res.exit_code == 2
+    assert "--n-samples must be integers in [1, 400] (the rows of data.csv); got 5000" in \
+        res.output
     res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--ridge", "-1"])
-    assert res.exit_code == 2 and "ridge" in res.output
+    assert res.exit_code == 2 and "--ridge must be non-negative" in res.output
     txt = tmp_path / "data.txt"
     txt.write_text("1,2\n")
     res = runner.invoke(app, ["predict", str(txt), "--target", "0"])
@@ -127,3 +129,216 @@ def test_predict_rejects_non_numeric_npy_and_infinite_values(tmp_path):
     pd.DataFrame({"a": [1.0, np.inf, 2.0], "y": [1.0, 2.0, 3.0]}).to_csv(inf, index=False)
     res = runner.invoke(app, ["predict", str(inf), "--target", "y"])
     assert res.exit_code == 2 and "finite" in res.output
+
+
+# -- fresh-user report: guards, defaults, messages ---------------------------------------
+def test_random_features_refuses_a_run_over_the_memory_budget(files, monkeypatch):
+    _, _, csv, _ = files
+    monkeypatch.setattr("hdeq.cli._progress.memory_budget", lambda: 50_000_000)
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model",
+                              "random-features", "--n-random-features", "10,100000"])
+    assert res.exit_code == 2, res.output
+    assert "widths up to 100000 needs about" in res.output
+    assert "more than the 50 MB this command may use" in res.output
+    assert "lower the largest --n-random-features to at most about" in res.output
+    # the advised width fits: the same run with it passes the check (theory only: fast)
+    most = int(res.output.split("--n-random-features to at most about ")[1].split(",")[0])
+    assert 1000 < most < 100000
+    from hdeq.cli._predict import rf_cost
+    assert rf_cost(280, 120, 8, [10, most], 2, 5)["peak"] <= 50_000_000
+
+
+def test_random_features_advises_fewer_rows_when_the_kernel_is_too_large(files, monkeypatch):
+    _, _, csv, _ = files
+    monkeypatch.setattr("hdeq.cli._progress.memory_budget", lambda: 2_000_000)
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model",
+                              "random-features", "--trials", "0"])
+    assert res.exit_code == 2, res.output
+    assert "280 x 280 kernel matrices" in res.output
+    rows = int(res.output.split("lower --max-rows to at most about ")[1].split(")")[0]
+               .split(";")[0].split(",")[0])
+    assert 20 <= rows < 400
+    res = runner.invoke(app, ["predict", str(csv), "--target", "label", "--model",
+                              "random-features", "--trials", "0", "--max-rows", str(rows)])
+    assert res.exit_code == 0, res.output
+
+
+def test_memory_estimate_bounds_the_measured_peak():
+    """rf_cost against the peak of numpy allocations (tracemalloc) of the same run:
+    never below it, and not more than three times above."""
+    import tracemalloc
+
+    from hdeq.cli._predict import rf_cost
+    from hdeq.models import RandomFeaturesRidge
+
+    rng = np.random.default_rng(0)
+    n, n_test, p, widths, lam = 300, 120, 10, np.array([30, 900]), np.array([1e-3, 1e-1])
+    X = rng.standard_normal((n + n_test, p))
+    y = X[:, 0] + rng.standard_normal(n + n_test)
+    tracemalloc.start()
+    try:
+        rf = RandomFeaturesRidge(X[:n], y[:n], X[n:], y[n:], n_random_features=widths[None],
+                                 ridge=lam[:, None])
+        rf.test_error()
+        theory_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        for N in widths:
+            rf.replace(n_random_features=np.array([[N]]), ridge=lam[:, None]).simulate(2, 0)
+        sim_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    cost = rf_cost(n, n_test, p, widths, lam.size, 2)
+    assert theory_peak <= cost["theory_bytes"] <= 3 * theory_peak
+    assert sim_peak <= cost["sim_bytes"].max() <= 3 * sim_peak
+
+
+def test_options_of_the_other_model_are_rejected(files):
+    _, _, csv, _ = files
+    res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--n-random-features", "20",
+                              "--activation", "tanh", "--test-fraction", "0.5",
+                              "--max-rows", "100"])
+    assert res.exit_code == 2
+    assert ("--activation, --n-random-features, --test-fraction, --max-rows apply to --model "
+            "random-features only") in res.output
+    res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--model", "random-features",
+                              "--n-samples", "50"])
+    assert res.exit_code == 2 and "--n-samples applies to --model ridge only" in res.output
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 39])
+def test_default_sizes_need_enough_rows_and_say_so(tmp_path, rows):
+    path = tmp_path / "tiny.csv"
+    rng = np.random.default_rng(rows)
+    pd.DataFrame(rng.standard_normal((rows, 3)), columns=["a", "b", "y"]).to_csv(path,
+                                                                                index=False)
+    res = runner.invoke(app, ["predict", str(path), "-t", "y"])
+    assert res.exit_code == 2
+    assert f"tiny.csv has {rows} row{'s' if rows > 1 else ''}; the default training sizes" in \
+        res.output
+    assert f"pass --n-samples (integers in [1, {rows}])" in res.output
+    assert "n_samples" not in res.output.replace("--n-samples", "")   # no Python name
+    assert "array(" not in res.output
+
+
+@pytest.mark.parametrize("n_rows", [40, 442, 2000, 100000])
+def test_default_sizes_stay_at_most_a_tenth_of_the_rows(n_rows):
+    from hdeq.cli._predict import default_sizes
+
+    sizes = default_sizes(n_rows)
+    assert sizes.min() >= 2 and sizes.max() <= n_rows // 10 and sizes.size >= 3
+    assert np.all(np.diff(sizes) > 0) and sizes.size <= 12
+
+
+def test_sizes_above_a_tenth_of_the_rows_are_marked(files):
+    _, _, csv, _ = files
+    res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--n-samples", "20,200",
+                              "--ridge", "0.1", "--trials", "2"])
+    assert res.exit_code == 0, res.output
+    assert "200 *" in res.output and "20 *" not in res.output
+    assert "n > N/10 = 40: the subsets are drawn without replacement" in \
+        " ".join(res.output.split())
+    res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--ridge", "0.1",
+                              "--trials", "2"])
+    assert res.exit_code == 0 and " *" not in res.output   # the defaults are not marked
+
+
+def test_random_features_on_one_row_names_the_default_split(tmp_path):
+    path = tmp_path / "one.csv"
+    pd.DataFrame({"a": [1.0], "b": [2.0], "y": [0.5]}).to_csv(path, index=False)
+    res = runner.invoke(app, ["predict", str(path), "-t", "y", "--model", "random-features"])
+    assert res.exit_code == 2
+    assert ("one.csv has 1 row; holding out the default --test-fraction 0.3 of them leaves 0 "
+            "test and 1 training rows") in res.output
+
+
+def test_tanh_failure_gives_command_line_advice(tmp_path, rng):
+    # six copies of one far-out row: parallel rows of large norm, where the Hermite
+    # expansion of the tanh kernel cannot converge (the diabetes data of the report)
+    X = np.vstack([rng.standard_normal((30, 4)), np.full((6, 4), 10.0)])
+    path = tmp_path / "dup.csv"
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["y"] = X[:, 0] + 0.1 * rng.standard_normal(36)
+    frame.to_csv(path, index=False)
+    res = runner.invoke(app, ["predict", str(path), "-t", "y", "--model", "random-features",
+                              "--activation", "tanh", "--trials", "0", "--seed", "1"])
+    assert res.exit_code == 2, res.output
+    assert "--activation erf" in res.output and "method=" not in res.output
+    res = runner.invoke(app, ["predict", str(path), "-t", "y", "--model", "random-features",
+                              "--activation", "erf", "--trials", "0", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+
+
+def test_empty_list_entries_are_errors(files):
+    _, _, csv, _ = files
+    for option, value in (("--ridge", "0.1,"), ("--n-samples", "10,,20")):
+        res = runner.invoke(app, ["predict", str(csv), "-t", "label", option, value])
+        assert res.exit_code == 2 and f"{option} must be comma-separated" in res.output
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("header.csv", "x0,x1,y\n", "header.csv has a header row but no data rows"),
+    ("empty.csv", "", "empty.csv is empty"),
+    ("short.csv", "a,b,y\n1,2,3\n4,5\n7,8,9\n", "short.csv: line 3 has 2 fields but the "
+                                                "header has 3"),
+    ("long.csv", "a,b,y\n1,2,3,4\n4,5,6\n", "long.csv: line 2 has 4 fields but the header "
+                                            "has 3"),
+    ("cell.csv", "a,b,y\n1,2,3\n4,,6\n", "cell.csv: data row 2, column 'b' is missing or NaN"),
+    ("target.csv", "a,b,y\n1,2,3\n4,5,inf\n", "target.csv: data row 2, column 'y' is "
+                                              "infinite"),
+    ("text.csv", "a,b,y\n1,2,3\n4,x,6\n", "non-numeric: b (e.g. column 'b', data row 2: 'x')"),
+    ("bad.npy", "not a npy", "bad.npy is not a NumPy .npy file"),
+])
+def test_bad_files_get_specific_messages(tmp_path, name, content, message):
+    path = _write(tmp_path / name, content)
+    res = runner.invoke(app, ["predict", str(path), "-t", "0" if name.endswith(".npy") else "y"])
+    assert res.exit_code == 2
+    assert message in res.output, res.output
+    assert "FILE" not in res.output and "Traceback" not in res.output
+
+
+def test_npy_messages_name_the_cell_and_python_objects(tmp_path):
+    data = np.ones((5, 3))
+    data[3, 2] = np.nan
+    np.save(tmp_path / "nan.npy", data)
+    res = runner.invoke(app, ["predict", str(tmp_path / "nan.npy"), "-t", "0"])
+    # the cell as numbered in the file (the target is column 0)
+    assert res.exit_code == 2
+    assert "nan.npy: data row 4, column 2 is missing or NaN" in res.output
+    np.save(tmp_path / "huge.npy", np.array([[1.0, 1e200], [2.0, 3.0]]))
+    res = runner.invoke(app, ["predict", str(tmp_path / "huge.npy"), "-t", "0"])
+    assert res.exit_code == 2
+    assert "the features of huge.npy must have entries of magnitude at most" in res.output
+    np.save(tmp_path / "obj.npy", np.array([[1, "a"], [None, 2]], dtype=object))
+    res = runner.invoke(app, ["predict", str(tmp_path / "obj.npy"), "-t", "0"])
+    assert res.exit_code == 2 and "obj.npy holds Python objects" in res.output
+
+
+def test_negative_target_index_counts_from_the_end(files, tmp_path):
+    X, y, _, npy = files
+    last = tmp_path / "last.npy"
+    np.save(last, np.column_stack([X, y]))
+    out = tmp_path / "a.csv"
+    res = runner.invoke(app, ["predict", str(last), "-t", "-1", "--trials", "0", "--ridge",
+                              "0.1", "--n-samples", "50", "--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(pd.read_csv(out).theory,
+                               learning_curve(X, y, [50], 0.1).theory, rtol=1e-12)
+    res = runner.invoke(app, ["predict", str(last), "-t", "-200"])
+    assert res.exit_code == 2 and "in [0, 8] (or [-9, -1] from the end); got -200" in res.output
+
+
+def test_unwritable_outputs_fail_before_reading_and_leave_nothing(files, tmp_path):
+    _, _, csv, _ = files
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--png",
+                              str(afile / "x.png")])
+    assert res.exit_code == 2 and "--png" in res.output and "Traceback" not in res.output
+    out = tmp_path / "table.csv"
+    res = runner.invoke(app, ["predict", str(csv), "-t", "nope", "--csv", str(out)])
+    assert res.exit_code == 2 and not out.exists()

@@ -54,7 +54,7 @@ def test_reproduce_quick_agreement_numbers(quick_run):
 def test_reproduce_only_unknown_name_is_an_error(tmp_path):
     result = runner.invoke(app, ["reproduce", "--only", "no_such_thing", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "Unknown experiment" in result.output
+    assert "unknown experiment for --only: no_such_thing; known: mp_density" in result.output
 
 
 def test_reproduce_list():
@@ -80,9 +80,13 @@ def test_reproduce_out_must_not_be_a_file(tmp_path):
 
 
 def test_reproduce_only_adds_to_the_report_in_the_folder(tmp_path):
-    first = runner.invoke(app, ["reproduce", "--quick", "--only", "mp_density",
-                                "--only", "ridge_optimal", "--out", str(tmp_path)])
+    # --only takes a comma list as well as repeats
+    first = runner.invoke(app, ["reproduce", "--quick", "--only", "mp_density,ridge_optimal",
+                                "--out", str(tmp_path)])
     assert first.exit_code == 0, first.output
+    # at 80 columns (the runner's width) no experiment name is cut
+    assert "mp_density (" in first.output and "ridge_optimal (" in first.output
+    assert "…" not in first.output
     again = runner.invoke(app, ["reproduce", "--quick", "--only", "ridge_optimal", "--seed",
                                 "3", "--out", str(tmp_path)])
     assert again.exit_code == 0, again.output
@@ -96,3 +100,27 @@ def test_reproduce_only_adds_to_the_report_in_the_folder(tmp_path):
 def test_reproduce_rejects_negative_seed(tmp_path):
     result = runner.invoke(app, ["reproduce", "--seed", "-1", "--out", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_reproduce_only_rejects_empty_entries(tmp_path):
+    result = runner.invoke(app, ["reproduce", "--only", "mp_density,", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--only must be comma-separated names" in result.output
+
+
+def test_reproduce_out_below_a_file_is_a_one_line_error(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = runner.invoke(app, ["reproduce", "--only", "mp_density", "--quick", "--out",
+                                 str(afile / "sub")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --out: cannot create the folder")
+    assert result.output.count("\n") == 1
+
+
+def test_reproduce_list_indents_wrapped_titles():
+    result = runner.invoke(app, ["reproduce", "--list"])
+    lines = result.output.splitlines()
+    indent = max(len(name) for name in registered()) + 2
+    for line in lines:
+        name = line.split(" ")[0]
+        assert name in registered() or line[:indent].strip() == "", line

@@ -35,14 +35,15 @@ def test_spectrum_histogram_of_a_draw_follows_the_density(tmp_path):
     assert "[6.32309, 16.0177]" in result.output  # theory note 3.6 edges
     table = pd.read_csv(csv)
     hist = table[table["kind"] == "histogram"]
-    width = np.diff(hist["x"]).mean()
-    assert abs(hist["density"].sum() * width - 1.0) < 0.02  # no atom: histogram has mass 1
+    # no atom: the histogram has mass 1 (exactly: every eigenvalue lies in the grid range)
+    assert abs((hist["density"] * hist["width"]).sum() - 1.0) < 1e-12
 
 
 def test_spectrum_bad_aspect_ratio_is_reported():
     result = runner.invoke(app, ["spectrum", "mp", "-c", "-1"])
     assert result.exit_code == 2
-    assert "aspect_ratio" in result.output
+    assert "error: --aspect-ratio must be a float in (0.0, inf); got -1.0" in result.output
+    assert "MarchenkoPastur" not in result.output
 
 
 def test_spectrum_sample_covariance_needs_population():
@@ -76,3 +77,64 @@ def test_version_flag():
 def test_spectrum_rejects_unknown_figure_format_and_unused_ratio(args, message):
     result = runner.invoke(app, ["spectrum", *args])
     assert result.exit_code == 2 and message in result.output
+
+
+# -- fresh-user report: simulation size, unused options, messages ------------------------
+@pytest.mark.parametrize("args, message", [
+    (["-c", "0.001", "--simulate", "2000"],
+     "draws a 2000000 x 2000 matrix (4e9 entries, 32 GB); the most is 4e7 entries: lower "
+     "--simulate to at most 200 or raise --aspect-ratio to at least 0.1"),
+    (["-c", "1e-9", "--simulate", "100"], "raise --aspect-ratio to at least 0.00025"),
+    (["-c", "0.05", "--simulate", "6000"], "lower --simulate to at most 1414"),
+    (["-c", "1e9", "--simulate", "100"],
+     "gives a 1 x 100 matrix, whose aspect ratio is 100, not 1e+09"),
+    (["-c", "50", "--simulate", "100"],
+     "gives a 2 x 100 matrix, only 2 samples (at least 10 are needed to show the law); "
+     "raise --simulate to at least 500"),
+])
+def test_simulation_size_and_ratio_are_checked_before_drawing(args, message):
+    result = runner.invoke(app, ["spectrum", "mp", *args])
+    assert result.exit_code == 2
+    assert message in result.output, result.output
+    assert "MemoryError" not in result.output and "Traceback" not in result.output
+
+
+def test_simulation_advice_is_consistent():
+    """The sizes the message advises pass the check."""
+    from hdeq.cli._spectrum import MAX_ENTRIES, LawName, simulation_shape
+
+    n, p = simulation_shape(LawName.mp, 200, 0.001)
+    assert n * p <= MAX_ENTRIES
+    n, p = simulation_shape(LawName.mp, 2000, 0.1)
+    assert n * p <= MAX_ENTRIES
+    result = runner.invoke(app, ["spectrum", "mp", "-c", "50", "--simulate", "500"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sample-covariance", "--population", "1,3", "--scale", "5"],
+     "--scale applies to mp and semicircle only (for sample-covariance, scale --population)"),
+    (["mp", "--seed", "3"], "--seed applies to --simulate only"),
+    (["mp", "--weights", "1"], "--weights applies to sample-covariance only"),
+    (["sample-covariance", "-c", "0.3", "--population", "1,,3"],
+     "--population must be comma-separated numbers; got '1,,3', which has an empty entry"),
+    (["sample-covariance", "--population", "1,2", "--weights", "0.5,0.6"],
+     "--weights must be non-negative and sum to 1; got '0.5,0.6' (sum 1.1)"),
+    (["sample-covariance", "--population", "1,2", "--weights", "1"],
+     "--weights must have one entry per --population value (2); got 1"),
+    (["sample-covariance", "--population", "1,-2"], "--population must be non-negative"),
+    (["mp", "-c", "abc"], "--aspect-ratio must be a number; got 'abc'"),
+    (["semicircle", "--scale", "-1"], "--scale must be"),
+])
+def test_spectrum_errors_name_options_and_values(args, message):
+    result = runner.invoke(app, ["spectrum", *args])
+    assert result.exit_code == 2
+    assert message in result.output, result.output
+    for python_name in ("SampleCovarianceLaw", "MarchenkoPastur", "Semicircle", "`"):
+        assert python_name not in result.output
+
+
+def test_sample_covariance_mean_follows_the_population():
+    # the report's `--scale 5` case, now refused, is done by scaling the population
+    result = runner.invoke(app, ["spectrum", "sample-covariance", "--population", "5,15"])
+    assert result.exit_code == 0 and "│ mean     │ 10 " in result.output
