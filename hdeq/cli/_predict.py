@@ -215,8 +215,8 @@ def predict(
         "relu", "--activation",
         help="random-features: activation. Closed-form kernels: linear, relu, leaky_relu, "
              "abs, sign, step, erf, quadratic, cubic, exp, sin, cos, gaussian; tanh, "
-             "sigmoid, gelu, swish and softplus use a Hermite expansion, which fails on rows "
-             "that are nearly parallel (use erf instead of tanh)."),
+             "sigmoid, gelu, swish and softplus use quadrature (slower; it refuses thousands "
+             "of near-duplicate rows of large norm: use erf instead of tanh there)."),
     n_random_features: Optional[List[str]] = typer.Option(
         None, "--n-random-features", metavar=INTEGERS,
         help="random-features: widths N, e.g. '20,100,500' (default: 12 widths from n/20 to "
@@ -535,7 +535,7 @@ def _rf_message(exc: Exception, activation: str) -> str:
         closed = [a for a in ACTIVATION_NAMES if make_activation(a).closed_form]
         rho = re.search(r"max \|ρ\| = ([0-9.]+)", text)
         return (f"the kernel of --activation {activation} has no closed form, and its "
-                f"Hermite expansion does not converge on these rows (some pairs of rows are "
+                f"quadrature would be too long on these rows (many pairs of rows are "
                 f"nearly parallel{f': max |ρ| = {rho.group(1)}' if rho else ''}); use an "
                 f"activation with a closed-form kernel, e.g. --activation erf (close to "
                 f"tanh), or one of {', '.join(closed)}")
