@@ -321,7 +321,7 @@ class SampleCovarianceLaw(SpectralLaw):
         c = self.aspect_ratio
         full = self._equation(self._t, self._wt, self._wt2, self._wt3, self._wt4, c)
         if self._t.size <= _DIRECT_MAX_ATOMS:
-            return solve_stieltjes(full, z, scale=self._scale)
+            return solve_stieltjes(full, z, scale=self._scale, probability=True)
         tc, wc = self._coarse
         wt = wc * tc
         coarse = self._equation(tc, wt, wt * tc, wt * tc ** 2, wt * tc ** 3, c)
@@ -339,7 +339,8 @@ class SampleCovarianceLaw(SpectralLaw):
         if np.any(lift):
             s = start[lift]
             start[lift] = s.real + 1j * np.maximum(s.imag, 0.1 * np.abs(s))
-        return solve_stieltjes(full, z, scale=self._scale, initial=start, max_iter=30)
+        return solve_stieltjes(full, z, scale=self._scale, initial=start, max_iter=30,
+                               probability=True)
 
     def _stieltjes(self, z: np.ndarray):
         """p x p transform at 1-D ``z`` with ``Im z >= 0`` (boundary value on the axis):

@@ -121,6 +121,25 @@ def test_many_distinct_eigenvalues_match_plain_continuation():
     np.testing.assert_allclose(fast.value, slow.value, rtol=1e-10)
 
 
+def test_many_eigenvalues_near_the_real_axis_agree_with_the_density():
+    """Im m(x (1 + 1e-12 i)) / pi equals the density pdf(x) (on the axis) inside the
+    support of a 600-atom population over six decades at c = 0.02 (hundreds of bulks).
+    The coarse-start polish used to stall at a nearly real root of the wrong branch
+    whose residual ~ Im z passed the tolerance: m was off by 100 % at a few points."""
+    pop = 10 ** np.random.default_rng(0).uniform(-3, 3, 600)
+    law = SampleCovarianceLaw(pop, 0.02)
+    x = np.geomspace(law.support[0][0], law.support[-1][1], 200)
+    inner = np.zeros(x.size, bool)
+    for a, b in law.support:
+        inner |= (x > a + 1e-3 * (b - a)) & (x < b - 1e-3 * (b - a))
+    x = x[inner]
+    z = x * (1 + 1e-12j)
+    m = law.stieltjes(z)
+    np.testing.assert_allclose(m.imag / np.pi, law.pdf(x), rtol=1e-7)
+    mt = law.companion_stieltjes(z)
+    assert np.all(mt.imag >= z.imag * np.abs(mt) ** 2)          # sharp Herglotz bound
+
+
 def test_population_given_as_law():
     # population = MP(0.2) discretized into atoms; limit c -> 0 returns the population
     pop = MarchenkoPastur(0.2)
