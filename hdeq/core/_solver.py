@@ -347,5 +347,5 @@ def resolve_failures(result: SolveResult, on_failure: str = "raise", *,
     if on_failure == "raise":
         raise ConvergenceError(msg)
     warnings.warn(msg + ". These points are NaN.", ConvergenceWarning, stacklevel=3)
-    value[bad] = np.nan
+    value[bad] = complex(np.nan, np.nan)     # NaN in both parts (Im m is the density)
     return value

@@ -110,6 +110,7 @@ def test_on_failure_nan_gives_nan_and_one_warning():
     assert len(rec) == 1 and issubclass(rec[0].category, ConvergenceWarning)
     assert "2 of 3" in str(rec[0].message)
     assert out[0] == value[0] and np.all(np.isnan(out[1:]))
+    assert np.all(np.isnan(out[1:].imag))          # Im m is a density: NaN, not 0
     assert value[1] == 2 + 2j                       # input record not modified
 
 

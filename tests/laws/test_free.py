@@ -2,6 +2,7 @@
 equations, properties and agreement with the Haar-rotated finite matrices."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -329,6 +330,29 @@ def test_cusp_raises_instead_of_returning_a_wrong_density():
     with pytest.raises(ConvergenceError):
         law.pdf(np.array([0.0]))
     assert law.var == pytest.approx(2.0, rel=1e-14)
+
+
+def test_cusp_on_failure_nan_gives_nan_density_and_cdf_with_one_warning():
+    """on_failure='nan' must give NaN where the solve failed, never a number: the
+    failed m used to be nan + 0j, so the density Im m / pi came out as 0; and the cdf,
+    whose quadrature needs the density at the cusp, is NaN inside the support (exact
+    outside) with one ConvergenceWarning, not a number built from those zeros."""
+    from hdeq.core import ConvergenceWarning
+
+    law = free_additive_convolution(Semicircle(1.0), np.array([-1.0, 1.0]))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        dens = law.pdf(np.array([0.0, 0.3]), on_failure="nan")
+    assert [r.category for r in rec] == [ConvergenceWarning]
+    assert np.isnan(dens[0]) and dens[1] > 0
+    lo, hi = law.support[0]
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        F = law.cdf(np.array([lo - 1.0, 0.3, hi + 1.0]), on_failure="nan")
+    assert [r.category for r in rec] == [ConvergenceWarning]
+    assert F[0] == 0.0 and np.isnan(F[1]) and F[2] == 1.0
+    with pytest.raises(ConvergenceError):
+        law.cdf(np.array([0.3]))
 
 
 # -- properties --------------------------------------------------------------------------------
