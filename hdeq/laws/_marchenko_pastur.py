@@ -110,6 +110,23 @@ class MarchenkoPastur(SpectralLaw):
             m = np.where(use1, n1 / (2.0 * c * s * z), 2.0 / n2)
         return m
 
+    def stieltjes_derivative(self, z):
+        """Derivative ``m'(z) = -(c s m^2 + m) / (2 c s z m + z - s (1 - c))`` of the
+        Stieltjes transform (differentiate ``c s z m^2 - (s(1 - c) - z) m + 1 = 0``).
+
+        Used by the free convolutions' Newton steps: a finite-difference derivative
+        (relative error ~1e-8) made the subordination solve stall within ~1e-6 of an
+        edge where its derivative nearly vanishes (support of ``H ⊠ MP`` not found).
+        """
+        z = np.asarray(z, dtype=complex)
+        lower = z.imag < 0
+        zu = np.where(lower, np.conj(z), z)
+        m = self._stieltjes(zu)
+        c, s = self.aspect_ratio, self.scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = -(c * s * m * m + m) / (2.0 * c * s * zu * m + zu - s * (1.0 - c))
+        return np.where(lower, np.conj(d), d)
+
     def companion_stieltjes(self, z, *, on_failure: str = "raise") -> np.ndarray:
         r"""Stieltjes transform of the ``n x n`` companion ``X X^T / n_samples``.
 
