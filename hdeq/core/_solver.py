@@ -61,7 +61,8 @@ class SolveResult:
         Newton iterations spent on the point (all continuation levels together).
     residual : ndarray of float
         ``|F(value, z)| / (|z| + |1/value|)`` (the residual relative to the size
-        of the terms of ``phi(m) - z``), recomputed after the solve.
+        of the terms of ``phi(m) - z``; ``fun`` may give that size itself),
+        recomputed after the solve.
     z : ndarray of complex
         The points, same shape as ``value``.
     """
@@ -82,10 +83,20 @@ class SolveResult:
         return bool(np.all(self.status == CONVERGED))
 
 
+def _evaluate(fun, m, z, idx):
+    """``(F, dF, size)``: ``fun``'s values and the size of the terms of ``F`` that
+    the residual is relative to (``fun``'s third output, default ``|z| + |1/m|``)."""
+    out = fun(m, z, idx)
+    if len(out) == 3:
+        return out
+    F, dF = out
+    return F, dF, np.abs(z) + np.abs(1.0 / m)
+
+
 def _residual(fun, m, z, idx, scale):
     with np.errstate(all="ignore"):
-        F, dF = fun(m, z, idx)
-        res = np.abs(F) / (np.abs(z) + np.abs(1.0 / m))
+        F, dF, size = _evaluate(fun, m, z, idx)
+        res = np.abs(F) / size
     return np.where(np.isfinite(res), res, np.inf), dF
 
 
@@ -109,8 +120,8 @@ def _newton(fun, m, z, idx, *, max_iter, step_tol, real_target, scale=1.0,
             break
         ma, za = m[active], z[active]
         with np.errstate(all="ignore"):
-            F, dF = fun(ma, za, idx[active])
-            res = np.abs(F) / (np.abs(za) + np.abs(1.0 / ma))
+            F, dF, size = _evaluate(fun, ma, za, idx[active])
+            res = np.abs(F) / size
             step = F / dF
         counts[active] += 1
         stop = res <= res_stop
@@ -181,10 +192,12 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
 
     Parameters
     ----------
-    fun : callable ``fun(m, z, idx) -> (F, dF_dm)``
+    fun : callable ``fun(m, z, idx) -> (F, dF_dm)`` or ``(F, dF_dm, size)``
         Vectorized over 1-D complex ``m`` and ``z``; ``idx`` are the indices of the
         points in the flattened input (for per-point parameters). ``F`` must be in
-        inverse form ``phi(m) - z`` for the branch check.
+        inverse form ``phi(m) - z`` for the branch check. ``size`` (optional, positive)
+        is the magnitude of the terms of ``F``, to which the residual is relative
+        (default ``|z| + |1/m|``, right when ``phi`` has a ``-1/m`` term).
     z : array_like of complex, any shape, ``Im z >= 0``
     scale : float
         Spectral scale (e.g. the right edge): sets the continuation start
