@@ -12,7 +12,7 @@ from numpy.polynomial.chebyshev import chebint, chebvander
 from ..core._errors import ConvergenceError, ConvergenceWarning
 from ..core._solver import SolveResult, resolve_failures
 from ..core._stieltjes import adaptive_pieces, in_support, integrate_on_support
-from ..core._validation import check_array, check_on_failure, check_scalar
+from ..core._validation import _show, check_array, check_on_failure, check_scalar
 
 __all__ = ["SpectralLaw"]
 
@@ -144,7 +144,7 @@ class SpectralLaw:
                 raise ValueError(
                     f"`z` of {self._owner}.stieltjes must be off the support and the "
                     f"atoms for real z (support {self.support}, atoms at "
-                    f"{tuple(self._atom_locations.tolist())}); got z = {bad!r}. Use "
+                    f"{tuple(self._atom_locations.tolist())}); got z = {_show(bad)}. Use "
                     f"Im z > 0, or pdf(x) for the density")
         lower = zf.imag < 0
         zu = np.where(lower, np.conj(zf), zf)

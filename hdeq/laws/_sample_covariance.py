@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core._solver import SolveResult, solve_stieltjes
 from ..core._stieltjes import ZERO_RTOL, sample_covariance_edges
-from ..core._validation import (as_generator, check_array, check_on_failure,
+from ..core._validation import (_show, as_generator, check_array, check_on_failure,
                                 check_population, check_scalar)
 from ._base import SpectralLaw
 from ._marchenko_pastur import _gram_eigenvalues, _n_samples_for
@@ -431,7 +431,7 @@ class SampleCovarianceLaw(SpectralLaw):
                 raise ValueError(
                     f"`z` of SampleCovarianceLaw.companion_stieltjes must be off the "
                     f"support {self.support} and the companion atom for real z; got "
-                    f"z = {xr[on][0]!r}. Use Im z > 0")
+                    f"z = {_show(xr[on][0])}. Use Im z > 0")
         lower = zf.imag < 0
         zu = np.where(lower, np.conj(zf), zf)
         from ..core._solver import resolve_failures
@@ -592,7 +592,7 @@ def _discretize_law(law, n_atoms: int):
     weights = np.concatenate(wts)
     if np.any(values < 0):
         raise ValueError("`population` of SampleCovarianceLaw must be supported on "
-                         f"[0, inf); got a law with mass at {values.min()!r}")
+                         f"[0, inf); got a law with mass at {_show(values.min())}")
     weights = weights / weights.sum()
     return check_population((np.maximum(values, 0.0), weights), "population",
                             "SampleCovarianceLaw")

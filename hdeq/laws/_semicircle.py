@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (_show, as_generator, check_array, check_on_failure,
+                                check_scalar)
 from ._base import SpectralLaw
 
 __all__ = ["Semicircle"]
@@ -128,8 +129,8 @@ class Semicircle(SpectralLaw):
         vectorized bisection to double precision."""
         q = check_array(q, "q", "Semicircle.ppf")
         if np.any((q < 0) | (q > 1)):
-            raise ValueError(f"`q` of Semicircle.ppf must be in [0, 1]; got min {q.min()!r}, "
-                             f"max {q.max()!r}")
+            raise ValueError(f"`q` of Semicircle.ppf must be in [0, 1]; got min {_show(q.min())}, "
+                             f"max {_show(q.max())}")
         r = self.radius
         # Solve F(2s sin(theta)) = q for theta in [-pi/2, pi/2]:
         # F = 1/2 + (theta + sin(theta) cos(theta)) / pi  =  1/2 + (2 theta + sin 2theta)/(2 pi)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core._validation import check_array, check_covariance, check_scalar
+from ..core._validation import _show, check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
 __all__ = ["LinearProblem", "HasLinearProblem", "parse_population"]
@@ -155,7 +155,7 @@ def _spectrum_eigenvalues(population, n_features, owner):
                          f"length; got {values.size} and {weights.size}")
     if abs(weights.sum() - 1) > 1e-10:
         raise ValueError(f"`population` of {owner}: weights must sum to one; got "
-                         f"{weights.sum()!r}")
+                         f"{_show(weights.sum())}")
     return np.repeat(values, _largest_remainder(weights, p)), values, p * weights
 
 
