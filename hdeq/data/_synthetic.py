@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core._validation import as_generator, check_array, check_covariance, check_scalar
+from ..core._validation import (_show, as_generator, check_array, check_covariance,
+                                check_scalar)
 
 __all__ = ["gaussian", "gaussian_mixture", "power_law_spectrum", "power_law_target"]
 
@@ -126,7 +127,7 @@ def gaussian_mixture(n_samples, means, covariances=None, priors=None, *,
             raise ValueError(f"`priors` of {owner} must have shape (k,) = ({k},) to match "
                              f"`means`; got {pi.shape}")
         if abs(pi.sum() - 1.0) > 1e-10:
-            raise ValueError(f"`priors` of {owner} must sum to one; got {pi.sum()!r}")
+            raise ValueError(f"`priors` of {owner} must sum to one; got {_show(pi.sum())}")
         pi = pi / pi.sum()
     if covariances is None:
         factors = [(np.ones(p), True)] * k

@@ -2,15 +2,17 @@ r"""The one surface every spectral law shares: :class:`SpectralLaw`."""
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 
 import numpy as np
 
 from numpy.polynomial.chebyshev import chebint, chebvander
 
+from ..core._errors import ConvergenceError, ConvergenceWarning
 from ..core._solver import SolveResult, resolve_failures
 from ..core._stieltjes import adaptive_pieces, in_support, integrate_on_support
-from ..core._validation import check_array, check_on_failure, check_scalar
+from ..core._validation import _show, check_array, check_on_failure, check_scalar
 
 __all__ = ["SpectralLaw"]
 
@@ -142,7 +144,7 @@ class SpectralLaw:
                 raise ValueError(
                     f"`z` of {self._owner}.stieltjes must be off the support and the "
                     f"atoms for real z (support {self.support}, atoms at "
-                    f"{tuple(self._atom_locations.tolist())}); got z = {bad!r}. Use "
+                    f"{tuple(self._atom_locations.tolist())}); got z = {_show(bad)}. Use "
                     f"Im z > 0, or pdf(x) for the density")
         lower = zf.imag < 0
         zu = np.where(lower, np.conj(zf), zf)
@@ -188,6 +190,12 @@ class SpectralLaw:
         interpolated once by a Chebyshev series, whose antiderivative gives the cdf at
         any number of points with no further density evaluation. Plus the masses of
         the atoms ``<= x``. Clipped to [0, 1].
+
+        If the density cannot be computed at a quadrature node the cdf is not known
+        inside the support: ``on_failure="raise"`` raises the
+        :class:`~hdeq.core.ConvergenceError`, ``"nan"`` returns NaN for ``x`` strictly
+        between the first and the last support edge (outside, the cdf is exact from the
+        atoms and the continuous mass) with one :class:`~hdeq.core.ConvergenceWarning`.
         """
         check_on_failure(on_failure)
         x = check_array(x, "x", self._owner, allow_infinite=True)
@@ -197,7 +205,17 @@ class SpectralLaw:
             out += mass * (xf >= loc)
         rtol = check_scalar(rtol, "rtol", f"{self._owner}.cdf", low=0.0, high=1e-2,
                             high_inclusive=True)
-        pieces = self._cdf_pieces(on_failure, max(rtol, 1e-13))
+        try:
+            pieces = self._cdf_pieces("raise", max(rtol, 1e-13))
+        except ConvergenceError as exc:
+            if on_failure == "raise":
+                raise
+            lo, hi = self.support[0][0], self.support[-1][1]
+            out += self.continuous_mass * (xf >= hi)
+            out[(xf > lo) & (xf < hi)] = np.nan
+            warnings.warn(f"{exc}; the cdf of {self._owner} is NaN inside the support",
+                          ConvergenceWarning, stacklevel=2)
+            return np.clip(out, 0.0, 1.0).reshape(x.shape)
         if pieces is not None:
             lo, hi, coef = pieces
             # mass of the pieces entirely to the left of each x, plus the partial piece

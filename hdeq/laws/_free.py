@@ -28,7 +28,7 @@ import numpy as np
 from ..core._errors import ConvergenceError, ConvergenceWarning
 from ..core._solver import CONVERGED, WRONG_BRANCH, SolveResult, solve_stieltjes
 from ..core._stieltjes import merge_intervals, support_quadrature
-from ..core._validation import as_generator, check_array, check_scalar
+from ..core._validation import _show, as_generator, check_array, check_scalar
 from ._base import SpectralLaw
 
 __all__ = ["free_additive_convolution", "free_multiplicative_convolution",
@@ -54,7 +54,7 @@ class _AtomicLaw(SpectralLaw):
 
     def __repr__(self) -> str:
         if self.values.size == 1:
-            return f"point mass at {self.values[0]!r}"
+            return f"point mass at {_show(self.values[0])}"
         return f"atomic law ({self.values.size} atoms)"
 
     @property
@@ -116,7 +116,7 @@ def _as_law(operand, name: str, owner: str, *, nonnegative: bool):
                              f"{weights.size}")
         if abs(weights.sum() - 1.0) > 1e-10:
             raise ValueError(f"`{name}` of {owner}: weights must sum to one; got "
-                             f"{weights.sum()!r}")
+                             f"{_show(weights.sum())}")
     else:
         values = check_array(operand, name, owner, ndim=1, nonnegative=nonnegative)
         if values.size == 0:
@@ -548,7 +548,7 @@ class _FreeConvolution(SpectralLaw):
         z = z.astype(complex)
         if np.any(z.imag <= 0):
             raise ValueError(f"`z` of {self._owner}.subordination must have Im z > 0; "
-                             f"got min Im z = {z.imag.min()!r}")
+                             f"got min Im z = {_show(z.imag.min())}")
         from ..core._solver import resolve_failures
         _, w_a, w_b, result = self._solve(z.ravel())
         resolve_failures(result, "raise", what=f"the subordination of {self._owner}")

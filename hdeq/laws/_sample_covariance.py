@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core._solver import SolveResult, solve_stieltjes
 from ..core._stieltjes import ZERO_RTOL, sample_covariance_edges
-from ..core._validation import (as_generator, check_array, check_on_failure,
+from ..core._validation import (_show, as_generator, check_array, check_on_failure,
                                 check_population, check_scalar)
 from ._base import SpectralLaw
 from ._marchenko_pastur import _gram_eigenvalues, _n_samples_for
@@ -21,21 +21,21 @@ _COARSE_ATOMS = 96
 _CHUNK_ELEMENTS = 1 << 16    # elements of the (points x atoms) work arrays per chunk
 
 
-def _silverstein_terms(m, t, wt, wt2, wt3, wt4, derivative=True):
-    r"""``S1 = sum_j w_j t_j / (1 + t_j m)`` and ``S2 = sum_j w_j t_j^2 / (1 + t_j m)^2``.
+def _silverstein_terms(m, t, w, wt, wt2, wt3, derivative=True):
+    r"""``T1 = sum_j w_j / (1 + t_j m)`` and ``T2 = sum_j w_j t_j / (1 + t_j m)^2``.
 
     Vectorized over 1-D complex ``m`` and the atoms ``t`` (``wt = w t``, ...), in real
-    arithmetic, chunked so the (points x atoms) work arrays stay in cache. ``S1`` is
-    computed from ``conj(d)/|d|^2``, ``d = 1 + t m``, term by term (accurate); ``S2``
+    arithmetic, chunked so the (points x atoms) work arrays stay in cache. ``T1`` is
+    computed from ``conj(d)/|d|^2``, ``d = 1 + t m``, term by term (accurate); ``T2``
     (only the Newton derivative) from moments of ``1/|d|^4``.
     """
     a = m.real
     b = m.imag
-    S1 = np.empty(m.size, complex)
-    S2 = np.empty(m.size, complex) if derivative else None
+    T1 = np.empty(m.size, complex)
+    T2 = np.empty(m.size, complex) if derivative else None
     K = t.size
     rows = max(1, _CHUNK_ELEMENTS // max(K, 1))
-    W2 = np.stack([wt2, wt3, wt4], axis=1) if derivative else None
+    W2 = np.stack([wt, wt2, wt3], axis=1) if derivative else None
     for s in range(0, m.size, rows):
         sl = slice(s, s + rows)
         aa, bb = a[sl, None], b[sl, None]
@@ -47,14 +47,14 @@ def _silverstein_terms(m, t, wt, wt2, wt3, wt4, derivative=True):
         np.reciprocal(q, out=q)
         dr *= q
         di *= q
-        S1[sl] = (dr @ wt) - 1j * (di @ wt)
+        T1[sl] = (dr @ w) - 1j * (di @ w)
         if derivative:
             q *= q
-            R = q @ W2                     # sum w t^2 |d|^-4 t^k, k = 0, 1, 2
+            R = q @ W2                     # sum w t |d|^-4 t^k, k = 0, 1, 2
             A, B = a[sl], b[sl]
-            S2[sl] = (R[:, 0] + 2 * A * R[:, 1] + (A * A - B * B) * R[:, 2]
+            T2[sl] = (R[:, 0] + 2 * A * R[:, 1] + (A * A - B * B) * R[:, 2]
                       - 2j * (B * R[:, 1] + A * B * R[:, 2]))
-    return S1, S2
+    return T1, T2
 
 
 class SampleCovarianceLaw(SpectralLaw):
@@ -155,10 +155,6 @@ class SampleCovarianceLaw(SpectralLaw):
         self._w = weights[pos]
         self.zero_weight = float(weights[~pos].sum())
         self.snapped_weight = float(weights[~pos & (values > 0)].sum())
-        self._wt = self._w * self._t
-        self._wt2 = self._wt * self._t
-        self._wt3 = self._wt2 * self._t
-        self._wt4 = self._wt3 * self._t
         c = self.aspect_ratio
         self._scale = float((1.0 + math.sqrt(c)) ** 2)      # internal units
 
@@ -234,11 +230,35 @@ class SampleCovarianceLaw(SpectralLaw):
         return max(0.0, 1.0 - self.aspect_ratio * (1.0 - self.zero_weight))
 
     # ------------------------------------------------------------------ solver
-    def _equation(self, t, wt, wt2, wt3, wt4, c):
+    @staticmethod
+    def _equation(t, w, c):
+        r"""Silverstein-Choi equation ``F(mt, z) = phi(mt) - z`` and ``dF/dmt`` for the
+        positive atoms ``t`` (weights ``w``, summing to ``1 - w0``), written without
+        cancellation: with ``sum_j w_j t_j/(1 + t_j m) = (sum_j w_j - T1)/m``,
+
+        .. math:: \varphi(m) = -\frac1m + c\sum_j \frac{w_j t_j}{1 + t_j m}
+                  = -\frac{a + c T_1}{m}, \qquad
+                  \varphi'(m) = \frac{a + c T_1}{m^2} + \frac{c T_2}{m},
+
+        ``a = 1 - c (1 - w0)``, ``T1 = sum w/(1 + t m)``, ``T2 = sum w t/(1 + t m)^2``.
+        The textbook form ``-1/m + c S1`` cancels where ``|z m| << 1`` without a
+        companion atom (``c (1 - w0) = 1``, ``mt ~ z^(-1/2)``): below ``|z| ~ 1e-30``
+        its rounding (``1e-16 |1/m|``) exceeded ``z`` and a wrong ``mt`` passed the
+        residual test (density 1e-34 times too small at ``x = 1e-100``). The residual
+        is relative to the size of these terms, ``|z| + (|a| + c |T1|)/|m|``, not to
+        ``|z| + |1/m|`` (which any ``|m| > 1e13`` met at such ``z``).
+        """
+        wt = w * t
+        wt2 = wt * t
+        wt3 = wt2 * t
+        a = 1.0 - c * float(w.sum())
+
         def fun(m, z, idx):
-            S1, S2 = _silverstein_terms(m, t, wt, wt2, wt3, wt4)
+            T1, T2 = _silverstein_terms(m, t, w, wt, wt2, wt3)
             minv = 1.0 / m
-            return -minv + c * S1 - z, minv * minv - c * S2
+            P = (a + c * T1) * minv
+            size = np.abs(z) + (abs(a) + c * np.abs(T1)) * np.abs(minv)
+            return -P - z, (P + c * T2) * minv, size
         return fun
 
     @cached_property
@@ -319,12 +339,11 @@ class SampleCovarianceLaw(SpectralLaw):
     def _solve_unit(self, z: np.ndarray) -> SolveResult:
         """Companion transform of the unit population at 1-D ``z`` (``Im z >= 0``)."""
         c = self.aspect_ratio
-        full = self._equation(self._t, self._wt, self._wt2, self._wt3, self._wt4, c)
+        full = self._equation(self._t, self._w, c)
         if self._t.size <= _DIRECT_MAX_ATOMS:
-            return solve_stieltjes(full, z, scale=self._scale)
+            return solve_stieltjes(full, z, scale=self._scale, probability=True)
         tc, wc = self._coarse
-        wt = wc * tc
-        coarse = self._equation(tc, wt, wt * tc, wt * tc ** 2, wt * tc ** 3, c)
+        coarse = self._equation(tc, wc, c)
         # a start only (polished below): a short ladder to 1e-6 x the scale suffices
         first = solve_stieltjes(coarse, z, scale=self._scale, retry=False,
                                 n_continuation=12, eta_floor=1e-6)
@@ -339,7 +358,8 @@ class SampleCovarianceLaw(SpectralLaw):
         if np.any(lift):
             s = start[lift]
             start[lift] = s.real + 1j * np.maximum(s.imag, 0.1 * np.abs(s))
-        return solve_stieltjes(full, z, scale=self._scale, initial=start, max_iter=30)
+        return solve_stieltjes(full, z, scale=self._scale, initial=start, max_iter=30,
+                               probability=True)
 
     def _stieltjes(self, z: np.ndarray):
         """p x p transform at 1-D ``z`` with ``Im z >= 0`` (boundary value on the axis):
@@ -411,7 +431,7 @@ class SampleCovarianceLaw(SpectralLaw):
                 raise ValueError(
                     f"`z` of SampleCovarianceLaw.companion_stieltjes must be off the "
                     f"support {self.support} and the companion atom for real z; got "
-                    f"z = {xr[on][0]!r}. Use Im z > 0")
+                    f"z = {_show(xr[on][0])}. Use Im z > 0")
         lower = zf.imag < 0
         zu = np.where(lower, np.conj(zf), zf)
         from ..core._solver import resolve_failures
@@ -572,7 +592,7 @@ def _discretize_law(law, n_atoms: int):
     weights = np.concatenate(wts)
     if np.any(values < 0):
         raise ValueError("`population` of SampleCovarianceLaw must be supported on "
-                         f"[0, inf); got a law with mass at {values.min()!r}")
+                         f"[0, inf); got a law with mass at {_show(values.min())}")
     weights = weights / weights.sum()
     return check_population((np.maximum(values, 0.0), weights), "population",
                             "SampleCovarianceLaw")

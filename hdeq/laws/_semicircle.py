@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (_show, as_generator, check_array, check_on_failure,
+                                check_scalar)
 from ._base import SpectralLaw
 
 __all__ = ["Semicircle"]
@@ -97,7 +98,8 @@ class Semicircle(SpectralLaw):
         lower = z.imag < 0
         zu = np.where(lower, np.conj(z), z)
         m = self._stieltjes(zu)
-        d = -m / (2.0 * self.scale ** 2 * m + zu)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            d = -m / (2.0 * self.scale * (self.scale * m) + zu)
         return np.where(lower, np.conj(d), d)
 
     def pdf(self, x, *, on_failure: str = "raise"):
@@ -105,10 +107,11 @@ class Semicircle(SpectralLaw):
         (closed form; ``on_failure`` is accepted for the common interface)."""
         check_on_failure(on_failure)
         x = check_array(x, "x", "Semicircle.pdf", allow_infinite=True)
-        r = self.radius
-        with np.errstate(invalid="ignore"):
-            f = np.sqrt(np.clip(r * r - x * x, 0.0, None)) / (2.0 * np.pi * self.scale ** 2)
-        return f
+        # in units of the radius, v = x / (2 s): f = sqrt(1 - v^2) / (pi s) (no
+        # overflow or underflow of x^2, s^2 for huge or tiny scales)
+        with np.errstate(over="ignore", under="ignore"):
+            v = np.clip(x / self.radius, -1.0, 1.0)
+            return np.sqrt(1.0 - v * v) / (np.pi * self.scale)
 
     def cdf(self, x, *, rtol: float = 1e-11, on_failure: str = "raise"):
         """Distribution function
@@ -116,10 +119,9 @@ class Semicircle(SpectralLaw):
         closed form, so ``rtol`` is accepted for the common interface only)."""
         check_on_failure(on_failure)
         x = check_array(x, "x", "Semicircle.cdf", allow_infinite=True)
-        r = self.radius
-        u = np.clip(x, -r, r)
-        return (0.5 + u * np.sqrt(np.clip(r * r - u * u, 0.0, None))
-                / (4.0 * np.pi * self.scale ** 2) + np.arcsin(u / r) / np.pi)
+        with np.errstate(over="ignore", under="ignore"):   # v = x / (2 s), scale-free
+            v = np.clip(x / self.radius, -1.0, 1.0)
+        return 0.5 + (v * np.sqrt(1.0 - v * v) + np.arcsin(v)) / np.pi
 
     def ppf(self, q):
         """Quantile function (inverse of :meth:`cdf`): with ``x = 2s sin(theta)``,
@@ -127,8 +129,8 @@ class Semicircle(SpectralLaw):
         vectorized bisection to double precision."""
         q = check_array(q, "q", "Semicircle.ppf")
         if np.any((q < 0) | (q > 1)):
-            raise ValueError(f"`q` of Semicircle.ppf must be in [0, 1]; got min {q.min()!r}, "
-                             f"max {q.max()!r}")
+            raise ValueError(f"`q` of Semicircle.ppf must be in [0, 1]; got min {_show(q.min())}, "
+                             f"max {_show(q.max())}")
         r = self.radius
         # Solve F(2s sin(theta)) = q for theta in [-pi/2, pi/2]:
         # F = 1/2 + (theta + sin(theta) cos(theta)) / pi  =  1/2 + (2 theta + sin 2theta)/(2 pi)
@@ -151,7 +153,8 @@ class Semicircle(SpectralLaw):
         if k % 2:
             return 0.0
         j = k // 2
-        return float(math.comb(2 * j, j) // (j + 1)) * self.scale ** k
+        with np.errstate(over="ignore", under="ignore"):   # inf beyond the float range
+            return float(math.comb(2 * j, j) // (j + 1) * np.float64(self.scale) ** k)
 
     @property
     def mean(self) -> float:
@@ -160,8 +163,9 @@ class Semicircle(SpectralLaw):
 
     @property
     def var(self) -> float:
-        """``scale**2``."""
-        return self.scale ** 2
+        """``scale**2`` (``inf`` beyond the float range)."""
+        with np.errstate(over="ignore", under="ignore"):
+            return float(np.float64(self.scale) ** 2)
 
     # -- empirical twin ----------------------------------------------------------------
     def sample(self, n_features: int, seed=None) -> np.ndarray:

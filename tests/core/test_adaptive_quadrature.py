@@ -24,6 +24,17 @@ def test_reports_when_it_cannot_converge():
         integrate_on_support(lambda x: np.sign(np.sin(1e4 * x)), ((0.0, 1.0),), max_pieces=8)
 
 
+def test_budget_grows_with_the_number_of_intervals():
+    # 600 intervals (a sample covariance law at small aspect ratio can have hundreds of
+    # bulks), one with a narrow spike that needs splitting: the piece budget must not be
+    # used up by the intervals themselves (it raised ConvergenceError at 512 pieces)
+    support = tuple((float(k), k + 0.5) for k in range(600))
+    g = lambda x: 1.0 + 1e-3 / np.pi / ((x - 0.25) ** 2 + 1e-6)
+    lo, hi = np.array(support).T
+    exact = 300.0 + np.sum(np.arctan((hi - 0.25) / 1e-3) - np.arctan((lo - 0.25) / 1e-3)) / np.pi
+    assert abs(integrate_on_support(g, support) - exact) < 1e-10 * exact
+
+
 @pytest.mark.parametrize("k, exact", [(1, 2.0), (2, 6.2)])  # M1 = E t, M2 = E t^2 + c (E t)^2
 def test_base_moment_quadrature_matches_closed_form_for_nearly_touching_bulks(k, exact):
     # population {1: .5, 3: .5} at c = 0.3: the two bulks nearly touch, the density has a

@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from hdeq.core import (CONVERGED, MAX_ITER, ConvergenceError, ConvergenceWarning,
-                       SolveResult, resolve_failures, solve_stieltjes)
+from hdeq.core import (CONVERGED, MAX_ITER, WRONG_BRANCH, ConvergenceError,
+                       ConvergenceWarning, SolveResult, resolve_failures, solve_stieltjes)
 
 
 def semicircle(m, z, idx):
@@ -54,6 +54,24 @@ def test_herglotz_and_real_branch():
     np.testing.assert_allclose(r.value.real, semicircle_closed(x).real, rtol=1e-13)
 
 
+def test_probability_check_rejects_a_nearly_real_wrong_root():
+    """At 0 < Im z < tol |z| a nearly real iterate has residual ~ Im z, under tol: the
+    semicircle at z = 3 + 1e-13 i started at the wrong real root -2.618 (phi' < 0)
+    passes the residual test; with probability=True the sharp Herglotz check (a nearly
+    real m needs phi'(m) > 0, Im m >= Im z |m|^2) flags it and the retry finds m(z)."""
+    z = np.array([3 + 1e-13j])
+    start = np.array([-(3 + np.sqrt(5)) / 2 + 1e-20j])
+    loose = solve_stieltjes(semicircle, z, initial=start, max_iter=1)
+    assert loose.all_converged and loose.value[0].real == pytest.approx(-2.618034, rel=1e-6)
+    flagged = solve_stieltjes(semicircle, z, initial=start, max_iter=1, retry=False,
+                              probability=True)
+    assert flagged.status[0] == WRONG_BRANCH
+    fixed = solve_stieltjes(semicircle, z, initial=start, max_iter=1, probability=True)
+    assert fixed.all_converged
+    np.testing.assert_allclose(fixed.value, semicircle_closed(z), rtol=1e-12)
+    assert fixed.value[0].imag >= z[0].imag * abs(fixed.value[0]) ** 2
+
+
 def test_lower_half_plane_rejected():
     with pytest.raises(ValueError, match="Im z >= 0"):
         solve_stieltjes(semicircle, np.array([1 - 1j]))
@@ -92,6 +110,7 @@ def test_on_failure_nan_gives_nan_and_one_warning():
     assert len(rec) == 1 and issubclass(rec[0].category, ConvergenceWarning)
     assert "2 of 3" in str(rec[0].message)
     assert out[0] == value[0] and np.all(np.isnan(out[1:]))
+    assert np.all(np.isnan(out[1:].imag))          # Im m is a density: NaN, not 0
     assert value[1] == 2 + 2j                       # input record not modified
 
 

@@ -116,3 +116,18 @@ def test_cdf_light_rule_agrees_within_its_tolerance():
                                    SpectralLaw.cdf(law, x), atol=1e-6)
     with pytest.raises(ValueError, match="rtol"):
         MarchenkoPastur(2.0).cdf([1.0], rtol=0.5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: MarchenkoPastur(0.5).stieltjes(np.array([1.0])),
+    lambda: SampleCovarianceLaw([1.0, 3.0], 0.5).companion_stieltjes(np.array([1.0])),
+    lambda: hdeq.free_additive_convolution((np.array([1.0, 2.0]), np.array([0.5, 0.4])), 0.0),
+    lambda: hdeq.free_multiplicative_convolution(np.float64(0.0), MarchenkoPastur(0.5)),
+    lambda: hdeq.Semicircle().ppf(np.array([2.0])),
+    lambda: hdeq.data.gaussian_mixture(3, [[0.0], [1.0]], priors=[0.5, 0.6]),
+])
+def test_error_messages_show_plain_numbers(call):
+    """'got z = 1.0', not 'got z = np.float64(1.0)' (numpy >= 2 reprs of scalars)."""
+    with pytest.raises(ValueError) as info:
+        call()
+    assert "np." not in str(info.value) and "got" in str(info.value)

@@ -2,10 +2,12 @@
 generic base routes against the closed forms, and agreement with simulation."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+import hdeq
 from hdeq.laws import MarchenkoPastur, SpectralLaw
 
 
@@ -93,6 +95,27 @@ def test_scale_rescales_everything():
     assert law.moment(3) == pytest.approx(2.5**3 * base.moment(3), rel=1e-14)
     x = np.linspace(0.1, 7, 9)
     np.testing.assert_allclose(law.pdf(x), base.pdf(x / 2.5) / 2.5, rtol=1e-13)
+
+
+@pytest.mark.parametrize("law_cls, args", [(MarchenkoPastur, (0.5,)), (MarchenkoPastur, (2.0,)),
+                                           (hdeq.Semicircle, ())])
+@pytest.mark.parametrize("s", [1e-200, 1e200])
+def test_extreme_scales_are_exact_and_warning_free(law_cls, args, s):
+    """The law of s X is the law of X scaled by s: pdf, cdf, stieltjes and moments at
+    s = 1e-200 and 1e200 (accepted by the constructor) used to overflow (x x, s s,
+    (b - x)(x - a)) with RuntimeWarnings, NaN densities and OverflowError for var."""
+    base, law = law_cls(*args), law_cls(*args, scale=s)
+    x = np.linspace(-0.5, 6.5, 29)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(law.pdf(x * s) * s, base.pdf(x), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(law.cdf(x * s), base.cdf(x), atol=1e-12)
+        z = np.array([1j, 3 + 1j, -4.0, 9.0])
+        np.testing.assert_allclose(law.stieltjes(z * s) * s, base.stieltjes(z), rtol=1e-12)
+        assert law.pdf(np.array([1e300, -1e300, np.inf])).tolist() == [0.0, 0.0, 0.0]
+        expected = base.var * s * s if s < 1 else np.inf
+        assert law.var == pytest.approx(expected, rel=1e-12, abs=0)
+        assert np.isfinite(law.mean) and law.mean == pytest.approx(base.mean * s, abs=1e-300)
 
 
 # ------------------------------------------------------------------ base routes vs closed form
