@@ -335,8 +335,10 @@ def _check(fun, m, z, idx, scale, tol, residual=None, dF=None, probability=False
 
 def resolve_failures(result: SolveResult, on_failure: str = "raise", *,
                      what: str = "the Stieltjes transform",
-                     hint: str = "move z further from the support (larger Im z) or "
-                                 "increase max_iter") -> np.ndarray:
+                     hint: str = "move z further from the support (larger Im z), or pass "
+                                 "on_failure='nan' to keep the points that converged "
+                                 "(calling solve_stieltjes directly: raise max_iter)"
+                     ) -> np.ndarray:
     """Turn a :class:`SolveResult` into the public behaviour.
 
     ``on_failure="raise"`` (default): raise :class:`ConvergenceError` if any point
