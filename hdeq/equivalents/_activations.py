@@ -269,7 +269,18 @@ class Activation:
             scale = self._second_moment(flat)
             rest = scale - mu0 ** 2 - flat * mu1 ** 2
         self._finite(rest, "the Gaussian-equivalent parameters (E s, E s', E s²)", tau)
-        rest = np.where(rest < 0, np.where(rest > -1e-12 * scale, 0.0, rest), rest)
+        # mu_star² >= 0 exactly (it is the Hermite tail sum); a negative value beyond the
+        # rounding of its terms (closed forms) or the stated quadrature accuracy would be a
+        # wrong number, not something to clamp
+        tol = (1e-12 if self.closed_form else 10 * QUADRATURE_RTOL) * scale
+        if np.any(rest < -tol):
+            i = int(np.argmin(rest + tol))
+            raise ValueError(
+                f"the Gaussian-equivalent parameters of activation {self.name!r} at variance "
+                f"τ = {float(flat[i]):.6g} are inconsistent: E s² − mu0² − τ mu1² = "
+                f"{float(rest[i]):.3g} < 0 beyond the accuracy of E s² = {float(scale[i]):.6g}; "
+                f"the activation's moments could not be resolved there (try a variance closer "
+                f"to 1)")
         mu_star = np.sqrt(np.maximum(rest, 0.0))
         return GaussianEquivalent(self._shape_out(mu0, tau), self._shape_out(mu1, tau),
                                   self._shape_out(mu_star, tau))

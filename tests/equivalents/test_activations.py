@@ -648,3 +648,13 @@ def test_hermite_coefficients_to_high_order():
     np.testing.assert_allclose(sin, ref, rtol=0, atol=1e-11)
     tanh = activation("tanh").hermite_coefficients(500)
     assert np.sum(tanh ** 2) == pytest.approx(activation("tanh").second_moment(), rel=1e-10)
+
+
+def test_gaussian_equivalent_refuses_inconsistent_moments(monkeypatch):
+    # mu_star² = E s² - mu0² - τ mu1² >= 0 exactly: a clearly negative value means the
+    # moments were not resolved, and must not be clamped to mu_star = 0
+    act = hdeq.activation("tanh")
+    true_second = act._second_moment
+    monkeypatch.setattr(act, "_second_moment", lambda tau: 0.5 * true_second(tau))
+    with pytest.raises(ValueError, match="inconsistent"):
+        act.gaussian_equivalent(1.0)
