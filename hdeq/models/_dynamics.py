@@ -95,6 +95,14 @@ def _gauss_legendre(n_points):
     return roots_legendre(n_points)
 
 
+def _nonnegative(values):
+    """A sum of non-negative spectral integrals, evaluated on a contour: its absolute
+    rounding (about 1e-14, up to 1e-11 for gradient descent near the largest stable step,
+    relative to the O(1) integrands) can leave a value that vanishes, such as the training
+    error of an interpolator at large t, a hair below 0; that rounding is set to 0."""
+    return np.maximum(values, 0.0)
+
+
 def _as_output(values, arg):
     values = np.asarray(values, dtype=float)
     return float(values.reshape(-1)[0]) if np.ndim(arg) == 0 else values.reshape(np.shape(arg))
@@ -237,7 +245,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
         if self.init_var > 0:
             out = out + self._init_on_range * cont.spectral_integral(
                 self._decay2, flat, c["trace_sigma_q"]).real
-        return _as_output(out, arg)
+        return _as_output(_nonnegative(out), arg)
 
     def variance(self, arg, *, method="contour"):
         """Variance ``(noise_var/n) tr Sigma (1 - e^{-tS})^2 S^+`` (theory note §7a).
@@ -250,7 +258,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
         c = self._nodes()
         out = self.noise_var * self._ratio * c["contour"].spectral_integral(
             self._fit_filter, np.reshape(arg, -1), c["trace_sigma_q"]).real
-        return _as_output(out, arg)
+        return _as_output(_nonnegative(out), arg)
 
     def test_error(self, arg, *, method="contour"):
         """Test error with a fresh noisy label: ``noise_var + bias + variance``."""
@@ -280,7 +288,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
         signal = cont.spectral_integral(self._z_decay2, flat,
                                         c["beta_q_beta"] + self._init_on_range * c["trace_q"]).real
         noise = 1.0 - g + g * cont.spectral_integral(self._decay2, flat, c["trace_q"]).real
-        return _as_output(signal + self.noise_var * noise, arg)
+        return _as_output(_nonnegative(signal) + self.noise_var * _nonnegative(noise), arg)
 
     # ---------------------------------------------------------------- isotropic route
     def _use_quadrature(self, method):

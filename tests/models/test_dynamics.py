@@ -388,3 +388,17 @@ def test_gd_errors_name_the_limits():
     with pytest.raises(ValueError, match=r"largest eigenvalue of X\^T X/n in this draw is "
                                          r"[0-9.]+ > 2/learning_rate = 3\.38427"):
         gd.simulate([10, 1000, 100000], trials=6, seed=0)
+
+
+@pytest.mark.parametrize("n_samples", [200, 800])
+def test_risks_are_nonnegative_at_all_times(n_samples):
+    # the training error of the interpolator (p > n) goes to 0 as t -> inf; the contour's
+    # rounding used to leave it at -1.5e-11 for gradient descent near the largest stable step
+    pop = np.ones(400)
+    gd = GradientDescent(pop, signal_var=1.0, noise_var=1.0, n_samples=n_samples,
+                              learning_rate=0.34 if n_samples == 200 else 0.68)
+    gf = GradientFlow(pop, signal_var=1.0, noise_var=1.0, n_samples=n_samples)
+    steps = np.unique(np.round(np.geomspace(1, 1e5, 40)))
+    for model, arg in ((gd, steps), (gf, np.geomspace(1e-3, 1e7, 40))):
+        for name in ("train_error", "bias", "variance", "test_error"):
+            assert np.all(np.asarray(getattr(model, name)(arg)) >= 0), (model, name)
