@@ -130,3 +130,38 @@ def test_zero_weights_at_t0_classify_at_chance_in_theory_and_simulation():
     rows = table[table.quantity == "misclassification"]
     assert rows.empirical.iloc[0] == 0.5 and rows.theory.iloc[0] == 0.5
     assert rows.notna().all().all()
+
+
+def _real_axis_route(t, c, ell, init_var):
+    """Liao & Couillet (2018) real-axis integrals (theory note nonlinear.md §5.1, continuous
+    time), written independently of the contour code: alignment E = mu^T w, ||w||^2 = V and
+    P_err = Q(E / sqrt(V)). MP density of ratio c, the outlier at
+    lambda_s = 1 + ell + c + c/ell with mass (ell^2 - c)_+ / ell."""
+    from scipy import integrate
+    from scipy.stats import norm
+
+    a, b = (1 - np.sqrt(c)) ** 2, (1 + np.sqrt(c)) ** 2
+    ls = 1 + ell + c + c / ell
+    spike = max(ell ** 2 - c, 0.0) / ell
+    root = lambda x: np.sqrt(max((x - a) * (b - x), 0.0))
+    omega = lambda x: root(x) / (2 * np.pi * (ls - x))
+    nu = lambda x: root(x) / (2 * np.pi * c * x)
+    g = lambda x: -np.expm1(-t * x) / x
+    quad = lambda f: integrate.quad(f, a, b, limit=400, epsabs=1e-13, epsrel=1e-12)[0]
+    E = quad(lambda x: g(x) * omega(x)) + spike * g(ls)
+    V = ((ell + c) / ell * (quad(lambda x: g(x) ** 2 * omega(x)) + spike * g(ls) ** 2)
+         + init_var * (quad(lambda x: np.exp(-2 * t * x) * nu(x)) + max(1 - 1 / c, 0.0)))
+    return E, V, norm.sf(E / np.sqrt(V))
+
+
+@pytest.mark.parametrize("p, n, ell, init_var", [(512, 1024, 2.0, 0.5), (1024, 512, 3.0, 0.5),
+                                                 (1024, 512, 0.8, 0.0), (300, 600, 0.5, 1.0)])
+def test_contour_matches_the_real_axis_integrals(p, n, ell, init_var):
+    # c > 1 and ell below sqrt(c) (no outlier) included: the contour route of §7b against
+    # the real-axis formula of §5.1, two independent derivations of the same dynamics
+    model = GaussianMixtureGradientFlow(p, n, mean_sq_norm=ell, init_var=init_var)
+    for t in (0.5, 2.0, 10.0, 50.0):
+        E, V, perr = _real_axis_route(t, p / n, ell, init_var)
+        assert model.alignment(t) == pytest.approx(E, rel=1e-7, abs=1e-10)
+        assert model.weight_sq_norm(t) == pytest.approx(V, rel=1e-7, abs=1e-10)
+        assert model.misclassification(t) == pytest.approx(perr, rel=1e-7, abs=1e-10)
