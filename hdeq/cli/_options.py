@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from enum import Enum
 from pathlib import Path
 from typing import Iterable, List, Mapping, Optional
 
@@ -35,18 +36,30 @@ def note(message: str) -> None:
     console.print(f"[yellow]note:[/yellow] {message}", soft_wrap=True, highlight=False)
 
 
-_PARAM = re.compile(r"`([^`]+)` of [\w.']+(?: '[^']*')?")
+_PARAM = re.compile(r"`([^`]+)`(?: of [\w.']+(?: '[^']*')?)?")
+_ASSIGNMENT = re.compile(r"\b\w+=\w+\b")
+
+#: Python wording in library messages and its command-line equivalent (no option of the
+#: command line takes a callable).
+PYTHON_TERMS = ((" or a callable;", ";"),)
 
 
 def cli_message(exc: Exception, options: Mapping[str, str]) -> str:
-    """A library error message with its Python parameter names (``\\`aspect_ratio\\` of
-    MarchenkoPastur``) replaced by the command-line options that set them
-    (``--aspect-ratio``); ``options`` maps parameter names to option names. Names not in
-    ``options`` are kept."""
-    def repl(match):
-        name = match.group(1)
-        return options.get(name, options.get(name.split("[")[0], match.group(0)))
-    return _PARAM.sub(repl, str(exc))
+    """A library error message in command-line terms: Python parameter names
+    (``\\`aspect_ratio\\` of MarchenkoPastur`` or a bare ``\\`seed\\```) become the
+    command-line options that set them (``--aspect-ratio``), keyword settings such as
+    ``center=False`` the flag that makes them (``--no-center``), and the wording of
+    :data:`PYTHON_TERMS` its command-line equivalent. ``options`` maps parameter names
+    and keyword settings to option names; names not in it are kept."""
+    def name(match):
+        key = match.group(1)
+        return options.get(key, options.get(key.split("[")[0], match.group(0)))
+
+    text = _PARAM.sub(name, str(exc))
+    text = _ASSIGNMENT.sub(lambda m: options.get(m.group(0), m.group(0)), text)
+    for python, cli in PYTHON_TERMS:
+        text = text.replace(python, cli)
+    return text
 
 
 def given(ctx: typer.Context, name: str) -> bool:
@@ -92,17 +105,58 @@ def parse_numbers(values: Optional[Iterable[str]], option: str, integer: bool = 
     return np.array(out)
 
 
-def parse_number(text: Optional[str], option: str) -> Optional[float]:
-    """One finite number (None when the option is not given)."""
+def _bounds(low, high) -> str:
+    if low is not None and high is not None:
+        return f" in [{low:g}, {high:g}]"
+    if low is not None:
+        return f" >= {low:g}"
+    return f" <= {high:g}" if high is not None else ""
+
+
+def parse_number(text: Optional[str], option: str, low: Optional[float] = None,
+                 high: Optional[float] = None) -> Optional[float]:
+    """One finite number, in [low, high] when given (None when the option is not given)."""
     if text is None:
         return None
+    what = f"a number{_bounds(low, high)}"
     try:
         value = float(text)
     except ValueError:
-        fail(f"{option} must be a number; got {text!r}")
+        fail(f"{option} must be {what}; got {text!r}")
     if not math.isfinite(value):
-        fail(f"{option} must be a finite number; got {text!r}")
+        fail(f"{option} must be a finite number{_bounds(low, high)}; got {text!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        fail(f"{option} must be {what}; got {text!r}")
     return value
+
+
+def parse_integer(text: str, option: str, low: Optional[int] = None,
+                  high: Optional[int] = None) -> int:
+    """One integer, in [low, high] when given. The commands take integer options as text
+    and check them here, so that a bad value gets the same one-line message as every
+    other error (not the wording of the option parser)."""
+    what = f"an integer{_bounds(low, high)}"
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        fail(f"{option} must be {what}; got {text!r}")
+    if not value.is_integer() or (low is not None and value < low) or \
+            (high is not None and value > high):
+        fail(f"{option} must be {what}; got {text!r}")
+    return int(value)
+
+
+def parse_choice(text: str, option: str, choices: type[Enum]):
+    """The member of the Enum ``choices`` whose value is ``text``."""
+    for member in choices:
+        if member.value == text:
+            return member
+    fail(f"{option} must be one of {', '.join(m.value for m in choices)}; got {text!r}")
+
+
+def choices_metavar(choices: type[Enum]) -> str:
+    """Help-text placeholder listing the choices, e.g. ``<ridge|random-features>``."""
+    return f"<{'|'.join(m.value for m in choices)}>"
 
 
 def names(values: Optional[List[str]], option: str) -> Optional[List[str]]:

@@ -15,8 +15,9 @@ from rich.table import Table
 from ..core import check_data
 from . import _progress
 from ._app import app
-from ._options import (INTEGERS, NUMBERS, check_figure_file, check_output_file, cli_message,
-                       console, fail, given, note, parse_numbers, reject_unused,
+from ._options import (INTEGERS, NUMBERS, check_figure_file, check_output_file,
+                       choices_metavar, cli_message, console, fail, given, note, parse_choice,
+                       parse_integer, parse_number, parse_numbers, reject_unused,
                        write_or_fail)
 
 
@@ -28,8 +29,12 @@ class ModelName(str, Enum):
 #: Library parameter names and the options that set them (for error messages).
 OPTION_NAMES = {"n_samples": "--n-samples", "ridge": "--ridge", "trials": "--trials",
                 "name_or_callable": "--activation", "n_random_features":
-                "--n-random-features"}
+                "--n-random-features", "center=True": "centring",
+                "center=False": "--no-center"}
 
+#: Range of --test-fraction, and the fewest rows --max-rows may keep.
+TEST_FRACTION = (0.05, 0.95)
+MIN_MAX_ROWS = 20
 #: Rows needed for the default training sizes (2 ... N/10).
 MIN_ROWS_FOR_DEFAULT_SIZES = 40
 #: Training sizes above this share of the rows are marked: subsets drawn without
@@ -88,6 +93,9 @@ def _read_npy(path: Path, target: str):
         raise ValueError(f"cannot read {path.name} (truncated or damaged?): {exc}") from None
     if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
         raise ValueError(f"{path.name} must hold a numeric array; got dtype {data.dtype}")
+    if np.iscomplexobj(data):   # before any conversion to float, which would warn
+        raise ValueError(f"{path.name} must hold real numbers; got complex values (dtype "
+                         f"{data.dtype})")
     if data.ndim != 2 or data.shape[1] < 2:
         raise ValueError(f"{path.name} must hold a 2-D array with at least two columns; got "
                          f"shape {data.shape}")
@@ -189,8 +197,8 @@ def predict(
     file: Path = typer.Argument(..., help="Data set: .csv (header row) or .npy (2-D array)."),
     target: str = typer.Option(..., "--target", "-t",
                                help="Target column: a name (.csv) or an index (.npy)."),
-    model: ModelName = typer.Option(ModelName.ridge, "--model",
-                                    help="ridge: learning curve in the training size; "
+    model: str = typer.Option(ModelName.ridge.value, "--model",
+                              metavar=choices_metavar(ModelName), help="ridge: learning curve in the training size; "
                                          "random-features: test error in the width N."),
     ridge: Optional[List[str]] = typer.Option(
         None, "--ridge", metavar=NUMBERS,
@@ -203,7 +211,7 @@ def predict(
              "min(10, N/50) to N/10, N = the number of rows; needs 40 rows). Sizes above "
              "N/10 are marked: the subsets are drawn without replacement and evaluated on "
              "all N rows, so the empirical error runs below the theory by O(n/N)."),
-    trials: int = typer.Option(5, "--trials", min=0,
+    trials: str = typer.Option("5", "--trials", metavar="<int>",
                                help="Random subsets (ridge) or weight draws (random-features) "
                                     "fitted per size to check the prediction (0: prediction "
                                     "only; otherwise at least 2)."),
@@ -221,13 +229,16 @@ def predict(
         None, "--n-random-features", metavar=INTEGERS,
         help="random-features: widths N, e.g. '20,100,500' (default: 12 widths from n/20 to "
              "5n, n = training rows)."),
-    test_fraction: float = typer.Option(0.3, "--test-fraction", min=0.05, max=0.95,
-                                        help="random-features: share of rows held out."),
-    max_rows: int = typer.Option(2000, "--max-rows", min=20,
-                                 help="random-features: use at most this many rows (a random "
-                                      "subset; the theory needs n x n kernel matrices and "
-                                      "their eigendecomposition)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the subsets and weight draws."),
+    test_fraction: str = typer.Option(
+        "0.3", "--test-fraction", metavar="<float>",
+        help=f"random-features: share of rows held out, in [{TEST_FRACTION[0]:g}, "
+             f"{TEST_FRACTION[1]:g}]."),
+    max_rows: str = typer.Option(
+        "2000", "--max-rows", metavar="<int>",
+        help=f"random-features: use at most this many rows, at least {MIN_MAX_ROWS} (a random "
+             f"subset; the theory needs n x n kernel matrices and their eigendecomposition)."),
+    seed: str = typer.Option("0", "--seed", metavar="<int>",
+                             help="Seed of the subsets and weight draws (an integer >= 0)."),
     png: Optional[Path] = typer.Option(None, "--png", help="Save the figure here."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Save the table here."),
 ):
@@ -241,6 +252,11 @@ def predict(
     """
     check_figure_file(png, "--png")
     check_output_file(csv, "--csv")
+    model = parse_choice(model, "--model", ModelName)
+    trials = parse_integer(trials, "--trials", low=0)
+    test_fraction = parse_number(test_fraction, "--test-fraction", *TEST_FRACTION)
+    max_rows = parse_integer(max_rows, "--max-rows", low=MIN_MAX_ROWS)
+    seed = parse_integer(seed, "--seed", low=0)
     if trials == 1:
         fail("--trials must be 0 (prediction only) or at least 2; got 1")
     if model is ModelName.random_features:

@@ -15,7 +15,7 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits
 
 from ._app import app
-from ._options import check_output_folder, console, fail, names, write_or_fail
+from ._options import check_output_folder, console, fail, names, parse_integer, write_or_fail
 
 
 def experiment_seed(seed: int, name: str) -> int:
@@ -32,8 +32,9 @@ def reproduce(
         None, "--only", metavar="<names>",
         help="Run only these experiments: comma-separated and/or repeated, e.g. "
              "'mp_density,ridge_optimal' (see --list)."),
-    seed: int = typer.Option(0, "--seed", min=0,
-                             help="Run seed (each experiment derives its own)."),
+    seed: str = typer.Option("0", "--seed", metavar="<int>",
+                             help="Run seed, an integer >= 0 (each experiment derives its "
+                                  "own)."),
     list_: bool = typer.Option(False, "--list", help="List the experiments and exit."),
     strict: bool = typer.Option(False, "--strict",
                                 help="Exit with status 1 when an agreement check fails."),
@@ -49,6 +50,7 @@ def reproduce(
     from ..experiments import registered
     from ..report import read_entries, write_report, write_result
 
+    seed = parse_integer(seed, "--seed", low=0)
     experiments = order = registered()
     if list_:
         listing = Table.grid(padding=(0, 2))

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from . import _progress
 from ._app import app
-from ._options import (NUMBERS, check_figure_file, check_output_file, cli_message, console,
-                       fail, parse_number, parse_numbers, reject_unused, write_or_fail)
+from ._options import (NUMBERS, check_figure_file, check_output_file, choices_metavar,
+                       cli_message, console, fail, parse_choice, parse_integer, parse_number,
+                       parse_numbers, reject_unused, write_or_fail)
 
 #: Largest --simulate size: one dense eigendecomposition of that size (about 5 s at
 #: 4000 features on two cores, growing like the cube).
@@ -27,6 +28,9 @@ MAX_ENTRIES = 40_000_000
 #: samples of a draw (which keeps the rounding within RATIO_RTOL).
 RATIO_RTOL = 0.05
 MIN_SAMPLES = 10
+
+#: Fewest --points of the density grid.
+MIN_POINTS = 10
 
 #: Library parameter names and the options that set them (for error messages).
 OPTION_NAMES = {"aspect_ratio": "--aspect-ratio", "scale": "--scale",
@@ -108,7 +112,7 @@ def _count(n: float) -> str:
 @app.command()
 def spectrum(
     ctx: typer.Context,
-    law: LawName = typer.Argument(..., help="Which law."),
+    law: str = typer.Argument(..., metavar=choices_metavar(LawName), help="Which law."),
     aspect_ratio: Optional[str] = typer.Option(
         None, "--aspect-ratio", "-c", metavar="<float>",
         help="n_features / n_samples (mp, sample-covariance; default 0.5)."),
@@ -122,13 +126,15 @@ def spectrum(
     weights: Optional[str] = typer.Option(None, "--weights", metavar=NUMBERS,
                                           help="sample-covariance: their weights, e.g. "
                                                "'0.5,0.5' (default equal)."),
-    points: int = typer.Option(400, "--points", min=10, help="Grid size."),
-    simulate: int = typer.Option(0, "--simulate", min=0, max=MAX_SIMULATE,
-                                 help="Also draw one finite matrix with this many features "
-                                      "(n_features / aspect ratio samples, at most "
-                                      f"{MAX_ENTRIES / 1e6:.0f} million entries) and show "
-                                      "its eigenvalue histogram."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the --simulate draw."),
+    points: str = typer.Option("400", "--points", metavar="<int>",
+                               help=f"Grid size, at least {MIN_POINTS}."),
+    simulate: str = typer.Option("0", "--simulate", metavar="<int>",
+                                 help=f"Also draw one finite matrix with this many features, "
+                                      f"at most {MAX_SIMULATE} (n_features / aspect ratio "
+                                      f"samples, at most {MAX_ENTRIES / 1e6:.0f} million "
+                                      f"entries) and show its eigenvalue histogram."),
+    seed: str = typer.Option("0", "--seed", metavar="<int>",
+                             help="Seed of the --simulate draw (an integer >= 0)."),
     png: Optional[Path] = typer.Option(None, "--png", help="Save the figure here."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Save the table here."),
 ):
@@ -140,6 +146,10 @@ def spectrum(
 
     check_figure_file(png, "--png")
     check_output_file(csv, "--csv")
+    law = parse_choice(law, "LAW", LawName)
+    points = parse_integer(points, "--points", low=MIN_POINTS)
+    simulate = parse_integer(simulate, "--simulate", low=0, high=MAX_SIMULATE)
+    seed = parse_integer(seed, "--seed", low=0)
     if law is not LawName.sample_covariance:
         reject_unused(ctx, {"population": "--population", "weights": "--weights"},
                       "sample-covariance only")

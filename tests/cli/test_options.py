@@ -155,3 +155,73 @@ def test_commands_announce_long_runs(monkeypatch, tmp_path, rng):
     assert result.exit_code == 0, result.output
     assert ("note: random-features theory (140 x 140 kernel) and 2 weight draws at 2 widths: "
             "estimated") in result.output
+
+
+# -- second fresh-user report, item 15: every bad input is one `error:` line in option terms
+@pytest.fixture
+def small_files(tmp_path, rng):
+    import pandas as pd
+
+    X = rng.standard_normal((60, 3))
+    pd.DataFrame(np.column_stack([X, X @ [1.0, 2.0, 3.0]]), columns=[*"abc", "y"]).to_csv(
+        tmp_path / "small.csv", index=False)
+    pd.DataFrame({"a": [1.0], "b": [2.0], "y": [3.0]}).to_csv(tmp_path / "r1.csv",
+                                                             index=False)
+    np.save(tmp_path / "cplx.npy", rng.standard_normal((50, 4)) + 1j)
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "r1.csv", "-t", "y", "--n-samples", "1"],
+     "got 1 row (or pass --no-center to use the raw second moments)"),
+    (["predict", "small.csv", "-t", "y", "--seed", "-1"], "--seed must be an integer >= 0; "
+                                                          "got '-1'"),
+    (["predict", "small.csv", "-t", "y", "--model", "random-features", "--activation", "foo",
+      "--trials", "0"], "erf, quadratic, cubic, exp, sin, cos, gaussian, tanh, sigmoid, gelu, "
+                        "swish, softplus; got 'foo'"),
+    (["predict", "small.csv", "-t", "y", "--trials", "-1"],
+     "--trials must be an integer >= 0; got '-1'"),
+    (["predict", "small.csv", "-t", "y", "--trials", "abc"],
+     "--trials must be an integer >= 0; got 'abc'"),
+    (["predict", "small.csv", "-t", "y", "--model", "foo"],
+     "--model must be one of ridge, random-features; got 'foo'"),
+    (["predict", "small.csv", "-t", "y", "--model", "random-features", "--test-fraction", "2"],
+     "--test-fraction must be a number in [0.05, 0.95]; got '2'"),
+    (["predict", "cplx.npy", "-t", "-1", "--n-samples", "10"],
+     "cplx.npy must hold real numbers; got complex values (dtype complex128)"),
+    (["predict", "small.csv"], "missing option '--target' / '-t' (see 'hdeq predict --help')"),
+    (["predict", "small.csv", "-t", "y", "--nope"], "no such option: --nope"),
+    (["spectrum", "foo"], "LAW must be one of mp, sample-covariance, semicircle; got 'foo'"),
+    (["spectrum", "mp", "--points", "5"], "--points must be an integer >= 10; got '5'"),
+    (["spectrum", "mp", "--simulate", "7000"],
+     "--simulate must be an integer in [0, 6000]; got '7000'"),
+    (["reproduce", "--seed", "-1"], "--seed must be an integer >= 0; got '-1'"),
+    (["nosuch"], "no such command 'nosuch'"),
+])
+def test_bad_input_is_one_error_line_in_option_terms(small_files, monkeypatch, args, message):
+    import warnings
+
+    monkeypatch.chdir(small_files)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # e.g. numpy's ComplexWarning before the message
+        result = runner.invoke(app, args)
+    assert result.exit_code == 2, (result.output, result.exception)
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], result.output
+    for python in ("Usage:", "Error:", "Input should", "callable", "center=", "Generator",
+                   "None", "`", "Traceback"):
+        assert python not in result.output, python
+
+
+def test_cli_message_translates_keyword_settings_and_python_wording():
+    exc = ValueError("`X` of learning_curve must have 2 rows with center=True; got 1 row "
+                     "(or pass center=False)")
+    assert cli_message(exc, {"X": "the features", "center=True": "centring",
+                             "center=False": "--no-center"}) == \
+        "the features must have 2 rows with centring; got 1 row (or pass --no-center)"
+    exc = ValueError("`name_or_callable` of activation must be one of relu, erf or a "
+                     "callable; got 'foo'")
+    assert cli_message(exc, {"name_or_callable": "--activation"}) == \
+        "--activation must be one of relu, erf; got 'foo'"
+    # settings without an option are kept
+    assert cli_message(ValueError("pass center=False"), {}) == "pass center=False"
