@@ -138,3 +138,24 @@ def test_sample_covariance_mean_follows_the_population():
     # the report's `--scale 5` case, now refused, is done by scaling the population
     result = runner.invoke(app, ["spectrum", "sample-covariance", "--population", "5,15"])
     assert result.exit_code == 0 and "│ mean     │ 10 " in result.output
+
+
+def test_density_grid_size_is_checked_before_computing(monkeypatch):
+    # second fresh-user report, item 17: --points 100000000 used 5 GB without a word
+    result = runner.invoke(app, ["spectrum", "mp", "--points", "100000000"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --points 100000000 asks for the mp density on "
+                                    "1e8 points (about 6.4 GB of memory); the most is 1e6 (no "
+                                    "figure or table shows more): lower --points to at most "
+                                    "1000000"), result.output
+    # the memory this command may use bounds it too, at the advised size and no more
+    monkeypatch.setattr("hdeq.cli._progress.memory_budget", lambda: 3_500_000)
+    result = runner.invoke(app, ["spectrum", "sample-covariance", "--population", "1,4",
+                                 "--points", "20000"])
+    assert result.exit_code == 2
+    assert ("on 2e4 points (about 14 MB of memory); more than the 3.5 MB this command may "
+            "use (60% of the memory available now): lower --points to at most 5000") in \
+        result.output, result.output
+    result = runner.invoke(app, ["spectrum", "sample-covariance", "--population", "1,4",
+                                 "--points", "5000"])
+    assert result.exit_code == 0, result.output
