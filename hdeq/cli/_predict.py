@@ -35,7 +35,7 @@ OPTION_NAMES = {"n_samples": "--n-samples", "ridge": "--ridge", "trials": "--tri
 #: Range of --test-fraction, and the fewest rows --max-rows may keep.
 TEST_FRACTION = (0.05, 0.95)
 MIN_MAX_ROWS = 20
-#: Rows needed for the default training sizes (2 ... N/10).
+#: Rows needed for the default training sizes (2 ... R/10, R rows).
 MIN_ROWS_FOR_DEFAULT_SIZES = 40
 #: Training sizes above this share of the rows are marked: subsets drawn without
 #: replacement, and evaluated on all rows, err below the i.i.d. theory by O(n/N).
@@ -180,12 +180,13 @@ def _check_finite(path: Path, X, y, names, target) -> None:
 
 # ------------------------------------------------------------------------------ command
 def default_sizes(n_rows: int) -> np.ndarray:
-    """Up to 12 geometric training sizes from about min(10, N/50) to N/10.
+    """Up to 12 geometric training sizes n from about min(10, R/50) to R/10, for a file
+    of R rows (N is the width of random features, as in the library).
 
-    The subsets are drawn without replacement and evaluated on all N rows, so their
-    error runs below the i.i.d. theory by O(n/N): on the diabetes data (N = 442) by
-    about 1.5 % at n = N/10, less than the standard error of 5 trials there, but ten
-    standard errors at n = N/2, where the earlier defaults ended."""
+    The subsets are drawn without replacement and evaluated on all R rows, so their
+    error runs below the i.i.d. theory by O(n/R): on the diabetes data (R = 442) by
+    about 1.5 % at n = R/10, less than the standard error of 5 trials there, but ten
+    standard errors at n = R/2, where the earlier defaults ended."""
     lo = max(2, min(10, n_rows // 50))
     hi = int(HONEST_SHARE * n_rows)
     return np.unique(np.geomspace(lo, hi, 12).round().astype(int))
@@ -207,10 +208,11 @@ def predict(
              "random-features: 0.001,0.1 (absolute)."),
     n_samples: Optional[List[str]] = typer.Option(
         None, "--n-samples", metavar=INTEGERS,
-        help="ridge: training sizes, e.g. '50,100,200' (default: up to 12 sizes from about "
-             "min(10, N/50) to N/10, N = the number of rows; needs 40 rows). Sizes above "
-             "N/10 are marked: the subsets are drawn without replacement and evaluated on "
-             "all N rows, so the empirical error runs below the theory by O(n/N)."),
+        help="ridge: training sizes n, e.g. '50,100,200' (default: up to 12 sizes from "
+             "about min(10, R/50) to R/10, R = the number of rows of FILE; needs 40 rows). "
+             "Sizes above R/10 are marked: the subsets are drawn without replacement and "
+             "evaluated on all R rows, so the empirical error runs below the theory by "
+             "O(n/R)."),
     trials: str = typer.Option("5", "--trials", metavar="<int>",
                                help="Random subsets (ridge) or weight draws (random-features) "
                                     "fitted per size to check the prediction (0: prediction "
@@ -292,7 +294,7 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
     if sizes is None:
         if N < MIN_ROWS_FOR_DEFAULT_SIZES:
             fail(f"{file.name} has {N} row{'s' if N != 1 else ''}; the default training "
-                 f"sizes (2 to N/10) need at least {MIN_ROWS_FOR_DEFAULT_SIZES} rows: pass "
+                 f"sizes (2 to R/10, R rows) need at least {MIN_ROWS_FOR_DEFAULT_SIZES} rows: pass "
                  f"--n-samples (integers in [1, {N}])")
         sizes = default_sizes(N)
     elif np.any(sizes < 1) or np.any(sizes > N):
@@ -328,7 +330,7 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
                   f"subsets evaluated on all rows" if trials >= 2 else
                   f"{N} rows, {p} features; prediction only (--trials 0)")
     if marked:
-        console.print(f"* n > N/10 = {HONEST_SHARE * N:g}: the subsets are drawn without "
+        console.print(f"* n > R/10 = {HONEST_SHARE * N:g} (R = {N} rows): the subsets are drawn without "
                       f"replacement from the {N} rows and evaluated on all of them (their own "
                       f"rows included), so the empirical error runs below the theory (i.i.d. "
                       f"rows) by O(n/N)")

@@ -107,7 +107,24 @@ def test_help_of_predict_describes_both_ridge_defaults():
     out = " ".join(out.split())
     assert "for --model random-features: 0.001,0.1 (absolute)" in out
     assert "1e-3,1e-2,1e-1,1 times the mean feature variance" in out
-    assert "N/10" in out   # the default training sizes and why they stop there
+    assert "R/10" in out   # the default training sizes and why they stop there
+
+
+def test_help_of_predict_gives_rows_and_width_distinct_letters():
+    # as in the library: n = n_samples (training size), N = n_random_features (width)
+    out = " ".join(runner.invoke(app, ["predict", "--help"]).output.split())
+    assert "R = the number of rows of FILE" in out and "training sizes n" in out
+    assert "widths N" in out and "n = training rows" in out
+    assert "N = the number of rows" not in out and "N/10" not in out and "N/50" not in out
+
+
+def test_help_of_reproduce_quick_gives_the_readme_time():
+    import re
+
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    quick = re.search(r"`hdeq reproduce --quick` takes about (\d+) s", readme).group(1)
+    out = " ".join(runner.invoke(app, ["reproduce", "--help"]).output.split())
+    assert f"--quick Small sizes (about {quick} s in all" in out, out
 
 
 def test_python_traceback_is_never_printed(tmp_path):

@@ -235,7 +235,7 @@ def test_sizes_above_a_tenth_of_the_rows_are_marked(files):
                               "--ridge", "0.1", "--trials", "2"])
     assert res.exit_code == 0, res.output
     assert "200 *" in res.output and "20 *" not in res.output
-    assert "n > N/10 = 40: the subsets are drawn without replacement" in \
+    assert "n > R/10 = 40 (R = 400 rows): the subsets are drawn without replacement" in \
         " ".join(res.output.split())
     res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--ridge", "0.1",
                               "--trials", "2"])
