@@ -138,3 +138,42 @@ def test_atom_is_named_in_the_legend_not_on_the_curve():
     ax = SpectrumDisplay.from_law(MarchenkoPastur(2.0), label="mp").plot()
     assert not ax.texts
     assert "atom: mass 0.5 at 0" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_small_values_confirmed_by_theory_are_drawn():
+    # second fresh-user report, item 10: the sign panel of rf_mnist_double_descent
+    # (ridge 1e-4) hid simulated training MSEs of 3.55e-8 and 1.30e-9, within 1.4 % of the
+    # theory, below an axis cut at 1e-8 times the test error's peak of 9.39
+    x = np.array([0.05, 0.5, 1.0, 2.0, 3.2, 5.0])
+    train = [0.572, 0.177, 2.33e-3, 3.553e-8, 5.03e-9, 1.3155e-9]
+    test = [0.636, 0.738, 9.39, 0.591, 0.43, 0.371]
+    rows = [dict(panel="sign", series="train", x=v, theory=t) for v, t in zip(x, train)]
+    rows += [dict(panel="sign", series="test", x=v, theory=t) for v, t in zip(x, test)]
+    rows += [dict(panel="sign", series="train", x=v, theory=t, empirical=e, stderr=s)
+             for v, t, e, s in ((2.0, 3.553e-8, 3.550e-8, 2.0e-9),
+                                (5.0, 1.3155e-9, 1.298e-9, 4.2e-11))]
+    ax = plot_table(make_table(rows), FigureSpec(yscale="log")).axes[0]
+    assert ax.get_ylim()[0] < 1.298e-9 - 4.2e-11                 # both points on the axis
+    assert not any("below the axis" in t for t in _legend(ax))
+    # and the theory line of that series is drawn down to its last value
+    line = [l for l in ax.get_lines() if l.get_label() == "train (theory)"][0]
+    assert np.nanmin(np.asarray(line.get_ydata(), float)) >= ax.get_ylim()[0]
+
+
+@pytest.mark.parametrize("theory, empirical", [
+    (1.2e-30, 1.0e-30),    # rounding zeros that happen to agree: below ROUNDING
+    (1e-10, 1e-12),        # a small simulated value the theory does not confirm
+])
+def test_unconfirmed_or_rounding_small_values_stay_below_the_axis(theory, empirical):
+    x = np.array([5.0, 8.0, 12.0, 20.0])
+    rows = [dict(panel="train", series="s", x=v, theory=t, empirical=e, stderr=0.0)
+            for v, t, e in zip(x, [theory, theory, 0.3, 0.6], [empirical, empirical,
+                                                                 0.31, 0.61])]
+    ax = plot_table(make_table(rows), FigureSpec(yscale="log")).axes[0]
+    assert ax.get_ylim()[0] >= 1e-8 * 0.61 / 2
+    assert any("values < 6e-09 (zero up to rounding) are below the axis" in t
+               for t in _legend(ax))

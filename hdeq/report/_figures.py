@@ -43,20 +43,56 @@ def _style_log_axis(axis, values) -> None:
 
 
 #: On a log y axis, values below this share of the panel's largest value (the zero
-#: training error of an interpolating fit, up to rounding) fall below the axis.
+#: training error of an interpolating fit, up to rounding) fall below the axis, unless
+#: simulation and theory agree on them (:func:`_log_floor`).
 LOG_FLOOR = 1e-8
+#: Values below this share of the panel's largest value are zero up to rounding in any
+#: case: the accumulated rounding error (a thousand times the float64 epsilon) of a
+#: computation on numbers of the panel's size.
+ROUNDING = 1e3 * np.finfo(float).eps
+#: Simulation and theory "agree" on a value when they are within this factor.
+AGREE = 2.0
 
 
-def _clip_log_y(ax, values) -> None:
-    """Keep a log y axis on the values that carry information: round-off (a zero up to
-    rounding, say 1e-32) would otherwise stretch the axis over 30 decades. Values under
-    the floor are left below the axis, and the legend says so."""
-    values = np.asarray(values, float)
+def _log_floor(frame: pd.DataFrame) -> tuple[float, bool]:
+    """The bottom of a panel's log y axis, and whether values fall below it.
+
+    Round-off (a zero up to rounding, say 1e-32 for the training error of an
+    interpolating fit) would stretch the axis over 30 decades, so values below
+    LOG_FLOOR times the panel's largest value are left below the axis, except those
+    confirmed as data: a simulated value and the theory at the same series and x that
+    agree within a factor AGREE (a training error of 1e-9 at a small ridge, simulated
+    within 1 % of the theory) are kept, down to ROUNDING times the largest value, and
+    so is the theory of their series down to that level (the agreement below the usual
+    floor confirms it there)."""
+    theory = frame["theory"].to_numpy(float)
+    emp = frame["empirical"].to_numpy(float)
+    values = np.concatenate([theory, emp])
     values = values[np.isfinite(values) & (values > 0)]
     if not values.size:
-        return
-    floor = LOG_FLOOR * values.max()
-    if values.min() < floor:
+        return np.nan, False
+    top = values.max()
+    floor = LOG_FLOOR * top
+    keys = ["series", "x"]
+    t = frame[np.isfinite(theory) & (theory > 0)].groupby(keys)["theory"].first()
+    e = frame[np.isfinite(emp) & (emp > 0)].groupby(keys)["empirical"].first()
+    pairs = pd.concat([t, e], axis=1, join="inner")
+    low, high = pairs.min(axis=1), pairs.max(axis=1)
+    confirmed = pairs[(high <= AGREE * low) & (low >= ROUNDING * top) & (low < floor)]
+    if len(confirmed):
+        # the theory of a series confirmed that low is data down to rounding
+        series = confirmed.index.get_level_values("series")
+        line = t[t.index.get_level_values("series").isin(series)]
+        floor = min(floor, float(confirmed.to_numpy().min()),
+                    float(line[line >= ROUNDING * top].min()))
+    return floor, bool(values.min() < floor)
+
+
+def _clip_log_y(ax, frame: pd.DataFrame) -> None:
+    """Keep a log y axis on the values that carry information (see :func:`_log_floor`);
+    values under the floor are left below the axis, and the legend says so."""
+    floor, below = _log_floor(frame)
+    if below:
         ax.set_ylim(bottom=floor / 2)
         ax.plot([], [], " ", label=f"values < {floor:.1g} (zero up to rounding) are "
                                    f"below the axis")
@@ -111,7 +147,7 @@ def _draw_panel(ax, frame: pd.DataFrame, spec: FigureSpec, panel: str = "") -> N
         shown = np.concatenate([frame["theory"].to_numpy(float),
                                 frame["empirical"].to_numpy(float)])
         _style_log_axis(ax.yaxis, shown)
-        _clip_log_y(ax, shown)
+        _clip_log_y(ax, frame)
     xlabel, ylabel = spec.panel_axes.get(panel, (spec.xlabel, spec.ylabel))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
