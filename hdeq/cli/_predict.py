@@ -338,10 +338,12 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
         write_or_fail(lambda: table.to_csv(csv, index=False), csv, "--csv")
         console.print(f"table written to {csv}")
     if png is not None:
-        # theory lines on a dense grid of sizes, markers at the fitted sizes
+        # theory lines on a dense grid of sizes through the table's own sizes (markers
+        # there), and through p - 1, p and p + 1: without a ridge the theory is infinite
+        # at n = p (marked by the plot) and largest next to it
+        near_pole = [m for m in (p - 1, p, p + 1) if sizes.min() <= m <= sizes.max()]
         dense = np.unique(np.concatenate([
-            np.geomspace(sizes.min(), sizes.max(), 60).round().astype(int),
-            [p] if sizes.min() <= p <= sizes.max() else []]).astype(int))
+            np.geomspace(sizes.min(), sizes.max(), 60).round(), sizes, near_pole]).astype(int))
         lines = learning_curve(X, y, dense, lam, center=not no_center)
         write_or_fail(lambda: _save_figure(table, lines, png,
                                            f"{file.name}: ridge learning curve"),

@@ -346,3 +346,36 @@ def test_unwritable_outputs_fail_before_reading_and_leave_nothing(files, tmp_pat
     out = tmp_path / "table.csv"
     res = runner.invoke(app, ["predict", str(csv), "-t", "nope", "--csv", str(out)])
     assert res.exit_code == 2 and not out.exists()
+
+
+def test_ridgeless_figure_draws_the_theory_through_the_table_near_the_pole(tmp_path, rng,
+                                                                          monkeypatch):
+    # second fresh-user report, item 11: the theory line stopped at the dense grid's
+    # points next to n = p (about 3.5) while the table gave 16.5 at n = p -+ 1
+    import hdeq.report
+
+    p = 60
+    X = rng.standard_normal((300, p))
+    path = tmp_path / "d.csv"
+    pd.DataFrame(np.column_stack([X, X @ rng.standard_normal(p) / 8 + 0.5 *
+                                  rng.standard_normal(300)]),
+                 columns=[*(f"x{j}" for j in range(p)), "y"]).to_csv(path, index=False)
+    figures = []
+    monkeypatch.setattr(hdeq.report, "save_figure", lambda fig, _: figures.append(fig))
+    out_csv = tmp_path / "r0.csv"
+    res = runner.invoke(app, ["predict", str(path), "-t", "y", "--ridge", "0", "--n-samples",
+                              "5,30,59,60,61,200", "--trials", "0", "--csv", str(out_csv),
+                              "--png", str(tmp_path / "r0.png")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out_csv)
+    test = table[table.quantity == "test_error"].set_index("n_samples").theory
+    ax = [a for a in figures[0].axes if a.get_title() == "test error"][0]
+    line = [l for l in ax.get_lines() if l.get_label() == "ridge=0 (theory)"][0]
+    x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    for n in (5, 30, 59, 61, 200):      # the line passes through every finite table value
+        assert np.sum(x == n) == 1, n
+        np.testing.assert_allclose(y[x == n][0], test[n], rtol=1e-12)
+    assert np.nanmax(y) == max(test[59], test[61])   # nothing of it is cut off
+    assert np.isnan(y[x == p]).all() and test[p] == np.inf
+    marks = [l for l in ax.get_lines() if "∞" in l.get_label()]
+    assert len(marks) == 1 and np.allclose(marks[0].get_xdata(), p)   # only n = p
