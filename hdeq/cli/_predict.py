@@ -38,7 +38,7 @@ MIN_MAX_ROWS = 20
 #: Rows needed for the default training sizes (2 ... R/10, R rows).
 MIN_ROWS_FOR_DEFAULT_SIZES = 40
 #: Training sizes above this share of the rows are marked: subsets drawn without
-#: replacement, and evaluated on all rows, err below the i.i.d. theory by O(n/N).
+#: replacement, and evaluated on all R rows, err below the i.i.d. theory by O(n/R).
 HONEST_SHARE = 0.1
 
 
@@ -333,7 +333,7 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
         console.print(f"* n > R/10 = {HONEST_SHARE * N:g} (R = {N} rows): the subsets are drawn without "
                       f"replacement from the {N} rows and evaluated on all of them (their own "
                       f"rows included), so the empirical error runs below the theory (i.i.d. "
-                      f"rows) by O(n/N)")
+                      f"rows) by O(n/R)")
     if csv is not None:
         write_or_fail(lambda: table.to_csv(csv, index=False), csv, "--csv")
         console.print(f"table written to {csv}")

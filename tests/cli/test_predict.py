@@ -235,8 +235,10 @@ def test_sizes_above_a_tenth_of_the_rows_are_marked(files):
                               "--ridge", "0.1", "--trials", "2"])
     assert res.exit_code == 0, res.output
     assert "200 *" in res.output and "20 *" not in res.output
+    footnote = " ".join(res.output.split())
     assert "n > R/10 = 40 (R = 400 rows): the subsets are drawn without replacement" in \
-        " ".join(res.output.split())
+        footnote
+    assert "by O(n/R)" in footnote and "n/N" not in footnote   # N is the width
     res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--ridge", "0.1",
                               "--trials", "2"])
     assert res.exit_code == 0 and " *" not in res.output   # the defaults are not marked
