@@ -133,7 +133,8 @@ def _count(n: float) -> str:
 @app.command()
 def spectrum(
     ctx: typer.Context,
-    law: str = typer.Argument(..., metavar=choices_metavar(LawName), help="Which law."),
+    law: str = typer.Argument(..., metavar="LAW",
+                              help=f"Which law: {', '.join(m.value for m in LawName)}."),
     aspect_ratio: Optional[str] = typer.Option(
         None, "--aspect-ratio", "-c", metavar="<float>",
         help="n_features / n_samples (mp, sample-covariance; default 0.5)."),
