@@ -199,8 +199,9 @@ def predict(
     target: str = typer.Option(..., "--target", "-t",
                                help="Target column: a name (.csv) or an index (.npy)."),
     model: str = typer.Option(ModelName.ridge.value, "--model",
-                              metavar=choices_metavar(ModelName), help="ridge: learning curve in the training size; "
-                                         "random-features: test error in the width N."),
+                              metavar=choices_metavar(ModelName),
+                              help="ridge: learning curve in the training size n; "
+                                   "random-features: test error in the width N."),
     ridge: Optional[List[str]] = typer.Option(
         None, "--ridge", metavar=NUMBERS,
         help="Ridge(s), e.g. '0.01,0.1'. Default for --model ridge: 1e-3,1e-2,1e-1,1 times "
@@ -330,10 +331,10 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
                   f"subsets evaluated on all rows" if trials >= 2 else
                   f"{N} rows, {p} features; prediction only (--trials 0)")
     if marked:
-        console.print(f"* n > R/10 = {HONEST_SHARE * N:g} (R = {N} rows): the subsets are drawn without "
-                      f"replacement from the {N} rows and evaluated on all of them (their own "
-                      f"rows included), so the empirical error runs below the theory (i.i.d. "
-                      f"rows) by O(n/R)")
+        console.print(f"* n > R/10 = {HONEST_SHARE * N:g} (R = {N} rows): the subsets are "
+                      f"drawn without replacement from the {N} rows and evaluated on all of "
+                      f"them (their own rows included), so the empirical error runs below the "
+                      f"theory (i.i.d. rows) by O(n/R)")
     if csv is not None:
         write_or_fail(lambda: table.to_csv(csv, index=False), csv, "--csv")
         console.print(f"table written to {csv}")

@@ -26,7 +26,8 @@ def experiment_seed(seed: int, name: str) -> int:
 
 @app.command()
 def reproduce(
-    quick: bool = typer.Option(False, "--quick", help="Small sizes (about 10 s in all on two cores)."),
+    quick: bool = typer.Option(False, "--quick",
+                               help="Small sizes (about 10 s in all on two cores)."),
     out: Path = typer.Option(Path("hdeq-results"), "--out", help="Output folder."),
     only: Optional[List[str]] = typer.Option(
         None, "--only", metavar="<names>",
