@@ -128,6 +128,27 @@ class RandomFeaturesRidge:
         self.n_test = X_test.shape[0]
         self.shared_weights = False   # True only for the cos/sin pair of :meth:`fourier`
         self._cache = {}
+        self._check_kernel_nonzero()
+
+    def _check_kernel_nonzero(self):
+        """The equivalent needs an expected kernel Φ(X, X) with a positive eigenvalue; Φ is
+        PSD, so it is zero exactly when its diagonal E σ(wᵀx_i)² (an O(n) computation) is."""
+        Xs = self._scaled(self.X_train)
+        sq = np.einsum("ij,ij->i", Xs, Xs)
+        diag = sum(act._second_moment_or_zero(sq) for act in self.activations)
+        if np.any(diag > 0):
+            return
+        names = ", ".join(a.name for a in self.activations)
+        if not np.any(sq > 0):
+            raise ValueError(
+                f"`X_train` of {_OWNER} must have a non-zero row: the expected kernel "
+                f"Φ(X, X) = E_w[σ(Xw) σ(wᵀXᵀ)] must be non-zero, and with all "
+                f"{self.n_samples} rows zero every feature is σ(0) = 0 for activation "
+                f"{names}; got an all-zero X_train (an activation with σ(0) ≠ 0, such as "
+                f"cos, gives a constant non-zero kernel)")
+        raise ValueError(
+            f"`activation` of {_OWNER} must give a non-zero expected kernel on X_train; got "
+            f"{names}, with E σ(wᵀx)² = 0 on every row of X_train")
 
     # -- construction helpers ------------------------------------------------------------------
     @classmethod

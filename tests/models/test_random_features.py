@@ -380,3 +380,39 @@ def test_simulate_needs_two_trials(trials):
         model.simulate(trials=trials, seed=0)
     with pytest.raises(ValueError, match="trials"):
         hdeq.MeiMontanari(psi1=1.0, psi2=1.0, ridge=0.1).simulate(10, trials=trials, seed=0)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", ("relu", "erf")])
+def test_all_zero_training_data_is_named(act):
+    """Regression (fresh-user report #16): with all-zero X_train and σ(0) = 0 the expected
+    kernel is zero; the message named `eigenvalues` of effective_ridge (an internal call).
+    It now names X_train and says that the expected kernel must be non-zero."""
+    rng = np.random.default_rng(0)
+    X, Xt = np.zeros((20, 5)), rng.standard_normal((10, 5))
+    with pytest.raises(ValueError, match=r"`X_train` of RandomFeaturesRidge must have a "
+                                         r"non-zero row: the expected kernel .* must be "
+                                         r"non-zero"):
+        RandomFeaturesRidge(X, np.ones(20), Xt, np.ones(10), activation=act,
+                            n_random_features=10, ridge=0.1)
+
+
+def test_zero_data_with_a_nonzero_kernel_is_allowed():
+    """σ(0) ≠ 0 (cos) gives the constant kernel Φ = 1 on zero rows (rank one, a valid
+    equivalent); one non-zero row makes a relu kernel non-zero too."""
+    rng = np.random.default_rng(1)
+    X, Xt, y = np.zeros((20, 5)), rng.standard_normal((10, 5)), rng.standard_normal(20)
+    model = RandomFeaturesRidge(X, y, Xt, np.ones(10), activation=("relu", "cos"),
+                                n_random_features=10, ridge=0.1)
+    assert np.isfinite(model.train_error()) and np.isfinite(model.test_error())
+    X[3, 0] = 1.0
+    assert np.isfinite(RandomFeaturesRidge(X, y, Xt, np.ones(10), activation="relu",
+                                           n_random_features=10, ridge=0.1).test_error())
+
+
+def test_activation_with_a_zero_kernel_is_named():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((20, 5))
+    with pytest.raises(ValueError, match=r"`activation` of RandomFeaturesRidge must give a "
+                                         r"non-zero expected kernel on X_train"):
+        RandomFeaturesRidge(X, X[:, 0], X, X[:, 0], activation=lambda t: 0.0 * t,
+                            n_random_features=10, ridge=0.1)
