@@ -71,7 +71,11 @@ class RandomFeaturesRidge:
     with activation σ_j and its own weights (or shared weights when the cross-kernels
     vanish, as for the cos/sin pair of random Fourier features, :meth:`fourier`); then
     ``Q̄ = (Σ_j (N/n) K_j/(1+δ_j) + γ I)⁻¹`` with J coupled δ_j, solved by Newton in log δ
-    with the exact Jacobian (one Cholesky factorization per step and grid point).
+    with the exact Jacobian (one Cholesky factorization per step and grid point). The
+    shared-weight model of :meth:`fourier` is invariant under a common shift of all rows,
+    the two-δ formula is not: it is evaluated on the rows centred by the training mean
+    (on Gaussian rows plus a mean with ||m||²/p = 1 at n = 800, the formula on the raw rows
+    was off the simulated training MSE by up to 4.9%, 5.4 s.e.; centred: <= 0.6%).
 
     Parameters
     ----------
@@ -158,6 +162,10 @@ class RandomFeaturesRidge:
         sharing W), theory note §3.2 (Liao, Couillet & Mahoney 2020). Their kernels sum to
         the Gaussian kernel exp(−||x − y||² weight_variance/(2p)), but at N ~ n the two
         blocks keep separate δ's; the interpolation peak sits at 2N = n.
+
+        The model depends on the rows only through their differences (a common shift m
+        rotates each cos/sin pair by wᵀm); the theory is evaluated on the rows centred by
+        the training mean, where the two-δ equivalent holds (class docstring).
         """
         model = cls(X_train, y_train, X_test, y_test, activation=("cos", "sin"),
                     n_random_features=n_random_features, ridge=ridge,
@@ -202,9 +210,19 @@ class RandomFeaturesRidge:
         return X * math.sqrt(self.weight_variance / self.n_features)
 
     def _kernels(self):
-        """Per block: K(X, X), K(X̂, X), diag K(X̂, X̂) on the rescaled data (cached)."""
+        """Per block: K(X, X), K(X̂, X), diag K(X̂, X̂) on the rescaled data (cached).
+
+        Shared-weight Fourier features: on the data centred by the training mean. The model
+        is invariant under a common shift m of all rows (the pair cos/sin of one w rotates
+        by the angle wᵀm, which leaves every Gram matrix unchanged), the two-δ equivalent is
+        not; centring puts it on the translate with the smallest norm, the domain of the
+        equivalent (see the class docstring)."""
         if "kernels" not in self._cache:
-            Xs, Xt = self._scaled(self.X_train), self._scaled(self.X_test)
+            X, X_test = self.X_train, self.X_test
+            if self.shared_weights:
+                shift = X.mean(axis=0)
+                X, X_test = X - shift, X_test - shift
+            Xs, Xt = self._scaled(X), self._scaled(X_test)
             sq_t = np.einsum("ij,ij->i", Xt, Xt)
             out = []
             for act in self.activations:
