@@ -1,5 +1,7 @@
 """Tests of RandomFeaturesRidge (theory note nonlinear.md §3.1, §3.2)."""
 
+import doctest
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -510,3 +512,18 @@ def test_activation_with_a_zero_kernel_is_named():
                                          r"non-zero expected kernel on X_train"):
         RandomFeaturesRidge(X, X[:, 0], X, X[:, 0], activation=lambda t: 0.0 * t,
                             n_random_features=10, ridge=0.1)
+
+
+@pytest.mark.parametrize("obj", [RandomFeaturesRidge, RandomFeaturesRidge.fourier],
+                         ids=["RandomFeaturesRidge", "fourier"])
+def test_docstring_example_prints_numbers(obj):
+    """Fresh-user report P3: the class example showed only ``.shape`` and ``.fourier`` had
+    none; both now print errors (run and checked by tests/test_docstring_examples.py),
+    the class example theory beside a simulation."""
+    examples = doctest.DocTestParser().get_examples(obj.__doc__)
+    outputs = [ex.want for ex in examples if ex.want]
+    assert outputs and all(any(ch.isdigit() for ch in want) for want in outputs)
+    assert not any(".shape" in ex.source for ex in examples)
+    if obj is RandomFeaturesRidge:
+        assert any(".simulate(" in ex.source for ex in examples)
+        assert any("theory" in want and "simulation" in want for want in outputs)
