@@ -809,12 +809,31 @@ def _correlation(A, B, a, b, same):
     return R
 
 
+_CLOSED_FORM_NOTE = """
+
+    An :class:`Activation` of the closed-form tier, built by :func:`hdeq.activation`: its
+    moments and expected kernels are exact to rounding (theory note nonlinear.md
+    §1.2-1.3). Moments are Gaussian expectations for a pre-activation u = √τ ξ,
+    ξ ~ N(0, 1), τ = ``variance``; the kernel is K(x, y) = E_w[s(wᵀx) s(wᵀy)],
+    w ~ N(0, I), written with a = ||x||², b = ||y||², c = xᵀy, ρ = c/sqrt(ab). Calling
+    the object evaluates s elementwise; the methods ``mean``, ``second_moment``,
+    ``derivative_mean``, ``hermite_coefficients``, ``gaussian_equivalent``, ``kernel`` and
+    ``kernel_from_gram`` are those of :class:`Activation` (``help(hdeq.Activation)``).
+    """
+
+
 class _ClosedForm(Activation):
     """An :class:`Activation` whose moments and kernels are closed forms (§1.2-1.3)."""
 
     closed_form = True
     # dictionaries order -> function(tau) of E s^(order)
     _dmeans: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        # help(hdeq.activation("relu")) shows the subclass: its own line (the function and
+        # its moments) followed by what every closed-form activation offers
+        super().__init_subclass__(**kwargs)
+        cls.__doc__ = (cls.__doc__ or "").rstrip() + _CLOSED_FORM_NOTE
 
     def _derivative_mean(self, tau, order):
         f = self._dmeans.get(order)
@@ -826,6 +845,10 @@ class _ClosedForm(Activation):
 
 
 class _Linear(_ClosedForm):
+    """Linear activation s(t) = t (names "linear", "identity").
+
+    E s = 0, E s² = τ; kernel K = c."""
+
     def _mean(self, tau):
         return np.zeros_like(tau)
 
@@ -857,6 +880,12 @@ def _relu_cross(a, b, c, rho):
 
 
 class _LeakyReLU(_ClosedForm):
+    """Leaky ReLU s(t) = t for t > 0, α·t otherwise (α = ``slope``): "relu" (α = 0) and
+    "leaky_relu" (α = ``negative_slope``, default 0.01).
+
+    E s = (1 − α) sqrt(τ/(2π)), E s² = (1 + α²) τ/2; kernel: the arc-cosine kernel,
+    for relu (c(π − arccos ρ) + sqrt(ab − c²))/(2π) (Cho & Saul 2009)."""
+
     def __init__(self, name, negative_slope):
         self.slope = negative_slope
         alpha = negative_slope
@@ -885,6 +914,10 @@ class _LeakyReLU(_ClosedForm):
 
 
 class _Abs(_ClosedForm):
+    """Absolute value s(t) = |t| ("abs").
+
+    E s = sqrt(2τ/π), E s² = τ; kernel (2/π)(c arcsin ρ + sqrt(ab − c²))."""
+
     _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: np.sqrt(2 / (np.pi * t))}
 
     def _mean(self, tau):
@@ -908,6 +941,10 @@ class _Abs(_ClosedForm):
 
 
 class _Sign(_ClosedForm):
+    """Sign s(t) = sign(t), with sign(0) = 0 ("sign").
+
+    E s = 0, E s² = 1 (τ > 0); kernel (2/π) arcsin ρ."""
+
     _dmeans = {1: lambda s, t: np.sqrt(2 / (np.pi * t)), 2: lambda s, t: 0.0}
 
     def _mean(self, tau):
@@ -929,6 +966,10 @@ class _Sign(_ClosedForm):
 
 
 class _Step(_ClosedForm):
+    """Heaviside step s(t) = 1 for t > 0, else 0 (names "step", "heaviside").
+
+    E s = E s² = 1/2 (τ > 0); kernel (π − arccos ρ)/(2π)."""
+
     _dmeans = {1: lambda s, t: 1 / np.sqrt(2 * np.pi * t), 2: lambda s, t: 0.0}
 
     def _mean(self, tau):
@@ -952,6 +993,11 @@ class _Step(_ClosedForm):
 
 
 class _Erf(_ClosedForm):
+    """Error function s(t) = erf(t) ("erf").
+
+    E s = 0, E s² = (2/π) arcsin(2τ/(1 + 2τ)); kernel
+    (2/π) arcsin(2c/sqrt((1 + 2a)(1 + 2b)))."""
+
     _dmeans = {1: lambda s, t: 2 / np.sqrt(np.pi) / np.sqrt(1 + 2 * t), 2: lambda s, t: 0.0}
 
     def _mean(self, tau):
@@ -979,6 +1025,10 @@ class _Erf(_ClosedForm):
 
 
 class _Quadratic(_ClosedForm):
+    """Quadratic s(t) = t² (names "quadratic", "square").
+
+    E s = τ, E s² = 3τ²; kernel ab + 2c²."""
+
     _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: 2.0, 3: lambda s, t: 0.0}
 
     def _mean(self, tau):
@@ -992,6 +1042,10 @@ class _Quadratic(_ClosedForm):
 
 
 class _Cubic(_ClosedForm):
+    """Cubic s(t) = t³ ("cubic").
+
+    E s = 0, E s² = 15τ³; kernel 9abc + 6c³."""
+
     _dmeans = {1: lambda s, t: 3 * t, 2: lambda s, t: 0.0, 3: lambda s, t: 6.0}
 
     def _mean(self, tau):
@@ -1005,6 +1059,11 @@ class _Cubic(_ClosedForm):
 
 
 class _Exp(_ClosedForm):
+    """Exponential s(t) = exp(t) ("exp").
+
+    E s = exp(τ/2), E s² = exp(2τ) (ValueError where these overflow); kernel
+    exp((a + b + 2c)/2)."""
+
     _dmeans = {k: (lambda s, t: np.exp(t / 2)) for k in (1, 2, 3)}
 
     def _mean(self, tau):
@@ -1032,6 +1091,10 @@ def _hyperbolic_kernel(fun, A, B, a, b, same):
 
 
 class _Sin(_ClosedForm):
+    """Sine s(t) = sin(t) ("sin"; with cos, the random Fourier features).
+
+    E s = 0, E s² = (1 − exp(−2τ))/2; kernel exp(−(a + b)/2) sinh(c)."""
+
     _dmeans = {1: lambda s, t: np.exp(-t / 2), 2: lambda s, t: 0.0,
                3: lambda s, t: -np.exp(-t / 2)}
 
@@ -1051,6 +1114,11 @@ class _Sin(_ClosedForm):
 
 
 class _Cos(_ClosedForm):
+    """Cosine s(t) = cos(t) ("cos"; with sin, the random Fourier features).
+
+    E s = exp(−τ/2), E s² = (1 + exp(−2τ))/2; kernel exp(−(a + b)/2) cosh(c) (cos + sin
+    kernels: the Gaussian kernel exp(−||x − y||²/2))."""
+
     _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: -np.exp(-t / 2), 3: lambda s, t: 0.0}
 
     def _mean(self, tau):
@@ -1068,6 +1136,10 @@ class _Cos(_ClosedForm):
 
 
 class _Gaussian(_ClosedForm):
+    """Gaussian bump s(t) = exp(−t²/2) ("gaussian").
+
+    E s = 1/sqrt(1 + τ), E s² = 1/sqrt(1 + 2τ); kernel 1/sqrt((1 + a)(1 + b) − c²)."""
+
     _dmeans = {1: lambda s, t: 0.0, 2: lambda s, t: -(1 + t) ** -1.5, 3: lambda s, t: 0.0}
 
     def _mean(self, tau):

@@ -7,8 +7,9 @@ and a weight variance chosen so that the mean pre-activation variance is 1
 (``weight_variance = n_features / mean ||x||²``). The random-feature experiment centres the
 pixels by the mean of the training images (the equivalent needs data without a large common
 mean, see :class:`~hdeq.RandomFeaturesRidge`: uncentred, its training MSE at N = 2n came out
-up to ~24% above the prediction); random Fourier features depend on differences of rows
-only through their kernel and keep the raw pixels.
+up to ~24% above the prediction); random Fourier features keep the raw pixels: the
+shared-weight model depends on the rows only through their differences, and its theory
+centres them itself (:meth:`~hdeq.RandomFeaturesRidge.fourier`).
 """
 
 from __future__ import annotations

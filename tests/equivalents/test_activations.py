@@ -658,3 +658,18 @@ def test_gaussian_equivalent_refuses_inconsistent_moments(monkeypatch):
     monkeypatch.setattr(act, "_second_moment", lambda tau: 0.5 * true_second(tau))
     with pytest.raises(ValueError, match="inconsistent"):
         act.gaussian_equivalent(1.0)
+
+
+@pytest.mark.parametrize("name", [n for n in hdeq.ACTIVATION_NAMES
+                                  if hdeq.activation(n).closed_form])
+def test_closed_form_activation_help_shows_a_docstring(name):
+    """Fresh-user report P3: help(hdeq.activation("relu")) showed the private class
+    _LeakyReLU with no docstring. Every closed-form class now has one: the function with
+    its name, its moments and kernel, and what the Activation methods offer."""
+    import pydoc
+    act = hdeq.activation(name)
+    doc = type(act).__doc__
+    assert doc is not None and f'"{name}"' in doc
+    assert "E s²" in doc and "kernel" in doc and "help(hdeq.Activation)" in doc
+    text = pydoc.render_doc(act, renderer=pydoc.plaintext)
+    assert "E s²" in text and "Methods inherited from Activation" in text
