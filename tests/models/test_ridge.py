@@ -523,12 +523,14 @@ def test_oracle_two_point_simulation_small():
 
 
 def test_solver_failure_is_reported_not_hidden(monkeypatch):
-    # force non-convergence (one Newton iteration): ConvergenceError by default,
-    # NaN + one ConvergenceWarning on request; never the last iterate as an answer
+    # force non-convergence (no Newton iteration: the start alone; since the complement
+    # n - df1 is formed without cancellation, one iteration from the interpolated start
+    # already reaches 1e-10): ConvergenceError by default, NaN + one ConvergenceWarning
+    # on request; never the last iterate as an answer
     import hdeq.equivalents._ridge_equivalent as core
     from hdeq.core import ConvergenceError, ConvergenceWarning
 
-    monkeypatch.setattr(core, "_MAX_ITER", 1)
+    monkeypatch.setattr(core, "_MAX_ITER", 0)
     s = np.arange(1, 101.0) ** -2.0
     res = solve_effective_ridge([1e-3, 1.0], s, None, 200)   # rank 100 < n: kappa_0 = 0
     assert not res.converged.all() and np.nanmax(res.residual) > 1e-10
