@@ -42,6 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
+from ._gcv import _svd
 from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
@@ -341,20 +342,16 @@ class _LeastSquaresDynamics(HasLinearProblem):
 
     @staticmethod
     def _decompose(X):
-        """Thin SVD ``X / sqrt(n) = U diag(sv) Vt`` (non-zero part) via the smaller Gram."""
-        n, p = X.shape
-        Xs = X / np.sqrt(n)
-        if p <= n:
-            lam, V = np.linalg.eigh(Xs.T @ Xs)
-            keep = lam > 1e-10 * lam.max()
-            lam, V = lam[keep], V[:, keep]
-            sv = np.sqrt(lam)
-            return (Xs @ V) / sv[None, :], sv, V.T, lam
-        lam, U = np.linalg.eigh(Xs @ Xs.T)
-        keep = lam > 1e-10 * lam.max()
-        lam, U = lam[keep], U[:, keep]
-        sv = np.sqrt(lam)
-        return U, sv, (U.T @ Xs) / sv[:, None], lam
+        """Thin SVD ``X / sqrt(n) = U diag(sv) Vt`` of the non-zero part, with the numerical
+        rank of :func:`hdeq.models._gcv._svd` (the ``matrix_rank`` tolerance), as the ridge
+        twin. The eigenvalues ``sv^2`` of ``S`` are then accurate to ~eps relative down to
+        1e-12 of the largest, where the population rule (:mod:`._population`) puts its
+        zeros; the Gram ``eigh`` used before lost them below ~1e-10 and dropped them, while
+        the theory kept every population eigenvalue above 1e-12 (30 standard errors apart
+        at t = 1e11 for eigenvalues 1e-10)."""
+        n, _ = X.shape
+        U, d, Vt = _svd(X / np.sqrt(n))
+        return U, d, Vt, d * d
 
     def _conditional(self, X, beta, params, svd):
         """Exact conditional bias and variance given X (expectation over noise and w_0)."""
@@ -416,6 +413,9 @@ class GradientFlow(_LeastSquaresDynamics):
         ``(values, weights)`` or a spectral law (both with ``n_features``), or a ``(p, p)``
         matrix. Zero eigenvalues are allowed: those directions carry no data and enter no
         risk, so the theory runs on the positive part (rank ``r``, ratio ``r/n``).
+        Eigenvalues ``<= 1e-12`` times the largest are such zeros, for the theory and the
+        twin alike (the rule of every linear model; ``snapped_weight``), so that ``t ->
+        inf`` gives exactly :class:`hdeq.RidgeRegression` at ridge 0.
     target : array_like of shape (n_features,), optional
         Coefficients of ``beta`` in the eigenbasis of ``Sigma`` (same order), or ``beta``
         itself when ``population`` is a matrix. Give exactly one of ``target`` and

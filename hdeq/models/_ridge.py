@@ -73,6 +73,10 @@ class RidgeRegression(HasLinearProblem):
           :mod:`hdeq.laws`) with ``n_features`` given: it is **discretized** into
           ``n_features`` mid-quantile atoms ``F^{-1}((j + 1/2)/p)``, which both the theory and
           the simulation then use.
+
+        In every form, eigenvalues ``<= 1e-12`` times the largest are exact zeros, for the
+        theory and the simulation twin alike (the rule of every linear model,
+        :mod:`hdeq.models._population`); attribute ``snapped_weight`` gives their share.
     target : array_like of shape (n_features,), optional
         The coefficients ``b = V^T beta`` of ``beta`` in the eigenbasis of ``Sigma`` (in the
         order of the given eigenvalues) when ``population`` is eigenvalues, or ``beta`` itself

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..core._validation import _show, check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
-from ._population import check_trials
+from ._population import check_trials, parse_population
 
 __all__ = ["ScalingExponent", "scaling_exponent", "PowerLawRidge", "fit_power_law"]
 
@@ -201,7 +201,9 @@ class PowerLawRidge:
         Capacity ``> 1`` and source ``r > 0`` exponents, as in :func:`scaling_exponent`.
     n_modes : int or None
         Number of features ``P`` (finite model, as simulated), or None for the infinite
-        spectrum (see the module notes).
+        spectrum (see the module notes). The finite model follows the population rule of
+        every linear model: modes with ``k^-alpha <= 1e-12`` are exact zeros, in the
+        theory and in :meth:`simulate` alike (:mod:`hdeq.models._population`).
     noise_var : float
         Label noise variance.
     ridge_decay : float or None
@@ -232,7 +234,15 @@ class PowerLawRidge:
                             check_scalar(ridge_decay, "ridge_decay", _OWNER, low=0.0,
                                          low_inclusive=True))
         self.ridge_scale = check_scalar(ridge_scale, "ridge_scale", _OWNER, low=0.0)
-        self._atoms = _power_law_atoms(self.alpha, self.source, self.n_modes)
+        atoms = _power_law_atoms(self.alpha, self.source, self.n_modes)
+        if self.n_modes is not None:
+            # the finite model is a linear model like any other: the population rule of
+            # the parser (eigenvalues <= 1e-12 of the largest are zeros), which its
+            # simulation twin (RidgeRegression) applies too
+            prob = parse_population(atoms[0], np.sqrt(atoms[2]), owner=_OWNER)
+            self._twin = (prob.eigenvalues, np.sqrt(atoms[2]))
+            atoms = (prob.atoms, prob.multiplicities, prob.energy)
+        self._atoms = atoms
 
     def ridge(self, n_samples):
         """The ridge schedule ``ridge_scale * n^{-ridge_decay}`` (0 when ridgeless)."""
@@ -334,8 +344,8 @@ class PowerLawRidge:
                              f"samples; got {_show(n[n != np.round(n)][0])} (round the grid, "
                              f"e.g. np.unique(np.round(n)))")
         n = n.astype(int)
-        s, _, energy = self._atoms
-        model = RidgeRegression(s, np.sqrt(energy), noise_var=self.noise_var,
+        s, b = self._twin
+        model = RidgeRegression(s, b, noise_var=self.noise_var,
                                 ridge=np.atleast_1d(self.ridge(n)), n_samples=n)
         table = model.simulate(trials=trials, seed=seed)
         table = table[table.quantity == "excess_error"].reset_index(drop=True)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 from threadpoolctl import threadpool_limits
 
-from hdeq import ConvergenceError, GradientDescent, GradientFlow, RidgeRegression
+from hdeq import (ConvergenceError, GradientDescent, GradientFlow, RandomProjectionRegression,
+                  RidgeRegression)
 
 
 def _unit(p):
@@ -402,3 +403,46 @@ def test_risks_are_nonnegative_at_all_times(n_samples):
     for model, arg in ((gd, steps), (gf, np.geomspace(1e-3, 1e7, 40))):
         for name in ("train_error", "bias", "variance", "test_error"):
             assert np.all(np.asarray(getattr(model, name)(arg)) >= 0), (model, name)
+
+
+# ---------------------------------------------------------------------------------------
+# one rule for tiny eigenvalues (hdeq.models._population), theory and twin alike
+
+@pytest.mark.simulation
+def test_twin_keeps_the_eigenvalues_the_theory_keeps():
+    """Regression (fresh-user report 2, item 3a): eigenvalues 1e-10 of the largest are
+    kept by the theory (the rule snaps only <= 1e-12); the twin's Gram eigh dropped sample
+    eigenvalues below 1e-10 and gave 0.1332 +- 0.0019 against the theory's 0.193 at t =
+    1e11 (30 se). Now within 4 se + C theory/sqrt(p), C = 0.5, at every time."""
+    pop = np.r_[np.ones(50), np.full(50, 1e-10)]
+    model = GradientFlow(pop, signal_var=1.0, noise_var=0.1, n_samples=200)
+    assert model.snapped_weight == 0.0
+    times = np.array([1.0, 1e8, 1e11, 1e13])
+    with threadpool_limits(1):
+        table = model.simulate(times, trials=10, seed=0)
+    test = table[table.quantity == "test_error"]
+    assert test.theory.iloc[2] > 0.19                # the slow directions fit by t = 1e11
+    tol = 4 * test.stderr + 0.5 * test.theory / np.sqrt(100)
+    assert np.all(np.abs(test.empirical - test.theory) <= tol)
+
+
+@pytest.mark.parametrize("tiny", [1e-16, 1e-13, 1e-10])
+def test_long_time_flow_equals_ridgeless_ridge_for_tiny_eigenvalues(tiny):
+    """Regression (item 3b): gradient flow from 0 converges to the min-norm least-squares
+    fit, so at t -> inf it must equal RidgeRegression(ridge=0). With eigenvalues 1e-16 the
+    flow snapped them (0.1333) and ridge did not (0.2000); now both follow the one rule:
+    <= 1e-12 of the largest is an exact zero (0.1333 for both), 1e-10 is kept (0.2000)."""
+    pop = np.r_[np.ones(50), np.full(50, tiny)]
+    kw = dict(signal_var=1.0, noise_var=0.1, n_samples=200)
+    flow = GradientFlow(pop, **kw)
+    ridge = RidgeRegression(pop, ridge=0.0, **kw)
+    projection = RandomProjectionRegression(pop, ridge=0.0, n_random_features=10 ** 7, **kw)
+    snapped = tiny <= 1e-12
+    for model in (flow, ridge, projection):
+        assert model.snapped_weight == (0.5 if snapped else 0.0)
+    expected = 0.1 + 0.1 * (0.25 / 0.75 if snapped else 0.5 / 0.5)  # sigma^2 (1 + g/(1-g))
+    assert ridge.test_error() == pytest.approx(expected, rel=1e-12)
+    assert flow.test_error(1e30) == pytest.approx(expected, rel=1e-9)
+    assert projection.test_error() == pytest.approx(expected, rel=1e-5)   # N -> inf
+    # the twin draws the snapped columns as zeros: the same problem as the theory
+    assert np.all(ridge.population[50:] == (0.0 if snapped else tiny))
