@@ -42,6 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
+from ..equivalents._ridge_equivalent import _unit_scale
 from ._gcv import _svd
 from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
@@ -156,7 +157,13 @@ class _LeastSquaresDynamics(HasLinearProblem):
         # positive part (rank r, ratio r/n); w_0 puts init_var * r/p of its energy there
         self._ratio = rank / self.n_samples
         self._init_on_range = self.init_var * rank / self.n_features
-        self._atoms, self._weights, self._energy = prob.atoms, prob.weights, prob.energy
+        # the theory runs on Sigma / unit (unit a power of two: exact), with times (GF) or
+        # the learning rate (GD) multiplied by unit, and bias / training signal scaled back:
+        # the risks are homogeneous (S -> c S, t -> t / c), and the node values (products
+        # like t^2 q q) stay in floating-point range for a population of any scale
+        self._unit = _unit_scale(prob.atoms)
+        self._atoms = prob.atoms / self._unit
+        self._weights, self._energy = prob.weights, prob.energy
         self._cache = None
 
     # ---------------------------------------------------------------- filters (override)
@@ -168,6 +175,10 @@ class _LeastSquaresDynamics(HasLinearProblem):
 
     def _contour_step(self):
         return None
+
+    def _scaled(self, arg):
+        """The filter parameter on the unit population: times ``t * unit`` (GF)."""
+        return arg
 
     def _contour_options(self, lo, hi):
         """Keyword arguments of :func:`spectral_contour` and the node counts to try."""
@@ -241,12 +252,12 @@ class _LeastSquaresDynamics(HasLinearProblem):
             return _as_output(self._quadrature(arg)["bias"], arg)
         c = self._nodes()
         cont = c["contour"]
-        flat = np.reshape(arg, -1)
+        flat = self._scaled(np.reshape(arg, -1))
         out = cont.double_integral(self._decay, flat, c["bias_kernel"]).real
         if self.init_var > 0:
             out = out + self._init_on_range * cont.spectral_integral(
                 self._decay2, flat, c["trace_sigma_q"]).real
-        return _as_output(_nonnegative(out), arg)
+        return _as_output(_nonnegative(out) * self._unit, arg)
 
     def variance(self, arg, *, method="contour"):
         """Variance ``(noise_var/n) tr Sigma (1 - e^{-tS})^2 S^+`` (theory note §7a).
@@ -258,7 +269,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
             return _as_output(self._quadrature(arg)["variance"], arg)
         c = self._nodes()
         out = self.noise_var * self._ratio * c["contour"].spectral_integral(
-            self._fit_filter, np.reshape(arg, -1), c["trace_sigma_q"]).real
+            self._fit_filter, self._scaled(np.reshape(arg, -1)), c["trace_sigma_q"]).real
         return _as_output(_nonnegative(out), arg)
 
     def test_error(self, arg, *, method="contour"):
@@ -284,12 +295,13 @@ class _LeastSquaresDynamics(HasLinearProblem):
             return _as_output(self._quadrature(arg)["train"], arg)
         c = self._nodes()
         cont = c["contour"]
-        flat = np.reshape(arg, -1)
+        flat = self._scaled(np.reshape(arg, -1))
         g = self._ratio
         signal = cont.spectral_integral(self._z_decay2, flat,
                                         c["beta_q_beta"] + self._init_on_range * c["trace_q"]).real
         noise = 1.0 - g + g * cont.spectral_integral(self._decay2, flat, c["trace_q"]).real
-        return _as_output(_nonnegative(signal) + self.noise_var * _nonnegative(noise), arg)
+        return _as_output(_nonnegative(signal) * self._unit
+                          + self.noise_var * _nonnegative(noise), arg)
 
     # ---------------------------------------------------------------- isotropic route
     def _use_quadrature(self, method):
@@ -322,13 +334,13 @@ class _LeastSquaresDynamics(HasLinearProblem):
         x = 0.5 * (a + b) + 0.5 * (b - a) * np.cos(theta)
         dens = (0.5 * (b - a) * np.sin(theta)) ** 2 / (2 * np.pi * g * x) * (0.5 * np.pi * wts)
         atom = max(1.0 - 1.0 / g, 0.0)
-        flat = np.reshape(arg, -1)
+        flat = self._scaled(np.reshape(arg, -1))
         d = self._decay(flat[:, None], s0 * x[None, :]).real
         d0 = self._decay(flat, 0.0).real if atom > 0 else np.zeros(flat.size)
         int_d2 = (d ** 2) @ dens + atom * d0 ** 2
-        bias = (r2 + i2) * s0 * int_d2
+        bias = (r2 + i2) * s0 * int_d2 * self._unit
         variance = self.noise_var * g * (((1.0 - d) ** 2) @ (dens / x))
-        train = ((r2 + i2) * ((d ** 2) @ (dens * s0 * x))
+        train = ((r2 + i2) * ((d ** 2) @ (dens * s0 * x)) * self._unit
                  + self.noise_var * (1.0 - g + g * int_d2))
         return {"bias": bias, "variance": variance, "train": train}
 
@@ -358,7 +370,8 @@ class _LeastSquaresDynamics(HasLinearProblem):
         n, p = X.shape
         sig = self.population
         U, sv, Vt, lam = svd
-        d = self._decay(params[:, None], lam[None, :]).real             # (P, r)
+        # the filters take the unit-scale convention of the theory (times t * unit)
+        d = self._decay(self._scaled(params)[:, None], lam[None, :] / self._unit).real
         vb = Vt @ beta                                                   # (r,)
         eb = beta[None, :] + ((d - 1.0) * vb[None, :]) @ Vt              # (P, p) e^{-tS} beta
         bias = (eb ** 2) @ sig
@@ -457,6 +470,11 @@ class GradientFlow(_LeastSquaresDynamics):
     def _decay(self, s, z):
         return np.exp(-s * z)
 
+    def _scaled(self, times):
+        # t * unit; beyond 1e300 every filter e^{-t z} (Re z > 0 on the contour) is 0 already
+        with np.errstate(over="ignore"):
+            return np.minimum(np.asarray(times, float) * self._unit, 1e300)
+
     def _check_arg(self, times):
         return check_array(times, "times", self._owner, nonnegative=True)
 
@@ -536,9 +554,10 @@ class GradientDescent(_LeastSquaresDynamics):
         self.learning_rate = check_scalar(learning_rate, "learning_rate", self._owner, low=0.0)
         super().__init__(population, target, signal_var, noise_var, n_samples, init_var,
                          n_nodes, n_features)
+        self._eta = self.learning_rate * self._unit     # on the unit population
 
     def _contour_step(self):
-        return self.learning_rate
+        return self._eta
 
     def _contour_options(self, lo, hi):
         """Contour squeezed between the spectrum and ``2/eta``: with ``c = 1 - eta hi/2``
@@ -549,23 +568,24 @@ class GradientDescent(_LeastSquaresDynamics):
         Marchenko-Pastur bulk, where height 1 needs 300 nodes at 0.95 and 4800 at 0.995).
         The node count doubles from ``n_nodes`` (at most 16 times) until the total-mass
         error is below 1e-12."""
-        c = 1.0 - 0.5 * self.learning_rate * hi
+        c = 1.0 - 0.5 * self._eta * hi
         height = float(min(1.0, 2.0 * np.sqrt(max(c, 0.0))))
         return {"height": height}, [self.n_nodes * 2 ** i for i in range(5)]
 
     def _nodes(self):
         if self._cache is None:
             _, lo, hi = self._law()
-            if not self.learning_rate * hi < 2.0:
+            if not self._eta * hi < 2.0:
+                edge = hi * self._unit
                 raise ValueError(f"`learning_rate` of GradientDescent must be below 2 / "
                                  f"(upper edge of the limiting spectrum of S) = "
-                                 f"{2.0 / hi:.6g} (upper edge {hi:.6g}); got "
+                                 f"{2.0 / edge:.6g} (upper edge {edge:.6g}); got "
                                  f"{self.learning_rate!r}")
         return super()._nodes()
 
     def _decay(self, k, z):
         # (1 - eta z)^k for integer k >= 0, vectorized (exact complex power)
-        return (1.0 - self.learning_rate * z) ** k
+        return (1.0 - self._eta * z) ** k
 
     def _check_arg(self, steps):
         return check_counts(steps, "steps", self._owner, low=0)
@@ -596,7 +616,8 @@ class GradientDescent(_LeastSquaresDynamics):
                 f"`learning_rate` of GradientDescent.simulate is too large for a drawn "
                 f"design: the largest eigenvalue of X^T X/n in this draw is {top:.6g} > "
                 f"2/learning_rate = {2.0 / eta:.6g}, so gradient descent diverges on it "
-                f"(the limiting upper edge is {self._law()[2]:.6g}, finite draws exceed it by "
+                f"(the limiting upper edge is {self._law()[2] * self._unit:.6g}, finite draws "
+                f"exceed it by "
                 f"O(n^(-2/3))); use learning_rate < {2.0 / top:.6g} or a larger n_samples")
         y = X @ beta + eps
         order = np.argsort(steps, kind="stable")

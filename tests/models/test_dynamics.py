@@ -446,3 +446,27 @@ def test_long_time_flow_equals_ridgeless_ridge_for_tiny_eigenvalues(tiny):
     assert projection.test_error() == pytest.approx(expected, rel=1e-5)   # N -> inf
     # the twin draws the snapped columns as zeros: the same problem as the theory
     assert np.all(ridge.population[50:] == (0.0 if snapped else tiny))
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-100, 3.7e5, 1e100, 1e200])
+def test_population_scale_is_exact_for_flow_and_descent(scale):
+    """Regression (fresh-user report 2, item 13): a population ~1e200 overflowed (t^2 q q
+    in the two-point kernel, RuntimeWarning; an error in this test run). The risks are
+    homogeneous: Sigma -> c Sigma, t -> t/c, eta -> eta/c multiply bias and the training
+    signal by c and leave the variance unchanged; the theory runs on Sigma / unit (a power
+    of two), so the scaled model equals the unscaled one to rounding (1e-13 absolute on the
+    O(1) normalized values: the contour rule's floor, e.g. for a bias of 3e-27 at t = 300)."""
+    pop = np.linspace(0.5, 2.0, 40)
+    kw = dict(signal_var=1.0, noise_var=0.0, n_samples=80, init_var=0.3)
+    times = np.array([0.0, 0.3, 3.0, 300.0])
+    ref, big = GradientFlow(pop, **kw), GradientFlow(pop * scale, **kw)
+    np.testing.assert_allclose(big.bias(times / scale) / scale, ref.bias(times), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(big.train_error(times / scale) / scale, ref.train_error(times),
+                               rtol=1e-12, atol=1e-13)
+    noisy = dict(kw, noise_var=0.2)
+    np.testing.assert_allclose(GradientFlow(pop * scale, **noisy).variance(times / scale),
+                               GradientFlow(pop, **noisy).variance(times), rtol=1e-12, atol=1e-13)
+    steps = np.array([0, 3, 30, 300])
+    gd_ref = GradientDescent(pop, learning_rate=0.3, **kw)
+    gd_big = GradientDescent(pop * scale, learning_rate=0.3 / scale, **kw)
+    np.testing.assert_allclose(gd_big.bias(steps) / scale, gd_ref.bias(steps), rtol=1e-12, atol=1e-13)
