@@ -80,15 +80,23 @@ def _mass_error(contour, stieltjes_values):
     return abs(mass - 1.0), mass
 
 
-def _check_total_mass(contour, stieltjes_values, owner, tol=1e-8):
+def _check_total_mass(contour, stieltjes_values, owner, tol=1e-8, hint=None):
     """Built-in self-test (theory note §8 item 5): ``f = 1`` must integrate to the total
-    mass 1 of the law whose Stieltjes transform is given on the nodes."""
+    mass 1 of the law whose Stieltjes transform is given on the nodes. ``hint`` (a
+    callable, called only on failure) says what to change; default: more nodes."""
     err, mass = _mass_error(contour, stieltjes_values)
     if not err <= tol:
+        advice = hint() if hint is not None else "increase `n_nodes`"
         raise ConvergenceError(f"{owner}: the contour integral of the Stieltjes transform "
                                f"gives total mass {mass.real:.12g} (expected 1, tolerance "
                                f"{tol:g}); the contour does not resolve the spectrum: "
-                               f"increase `n_nodes`")
+                               f"{advice}")
+
+
+#: Most contour nodes M (log-ellipse plus circle) a dynamics model uses: the two-point
+#: bias kernel is two (M, M) complex arrays, 32 M^2 bytes (2 GiB at M = 8192), checked
+#: before they are allocated.
+MAX_CONTOUR_NODES = 8192
 
 
 @functools.lru_cache(maxsize=4)
@@ -194,6 +202,29 @@ class _LeastSquaresDynamics(HasLinearProblem):
                              f"edge > 0")
         return law, lo, hi
 
+    def _contour(self, lo, hi, n_nodes, options):
+        return spectral_contour(lo, hi, n_nodes=n_nodes, step=self._contour_step(), **options)
+
+    def _node_counts(self, lo, hi, options, counts):
+        """The node counts to try, cut to :data:`MAX_CONTOUR_NODES` (ValueError naming
+        ``n_nodes`` when even the first exceeds it: the bias kernel would not fit)."""
+        extra = self._contour(lo, hi, 16, options).size - 16      # nodes of the 0-circle
+        fits = [k for k in counts if k + extra <= MAX_CONTOUR_NODES]
+        if not fits:
+            size = counts[0] + extra
+            raise ValueError(f"`n_nodes` of {self._owner} must be at most "
+                             f"{MAX_CONTOUR_NODES - extra} (the bias kernel takes 32 M^2 "
+                             f"bytes for a contour of M nodes, at most {MAX_CONTOUR_NODES} "
+                             f"nodes = 2 GiB); got {self.n_nodes}, M = {size}, which would "
+                             f"take {32 * size ** 2 / 2 ** 30:.3g} GiB")
+        return fits
+
+    def _unresolved_hint(self, lo, hi, options, counts):
+        """What to change when the total-mass self-test fails (see GradientDescent)."""
+        top = MAX_CONTOUR_NODES - (self._contour(lo, hi, 16, options).size - 16)
+        return (f"increase `n_nodes` (tried up to {counts[-1]}; at most {top}, the memory "
+                f"bound of the bias kernel)")
+
     def _nodes(self):
         if self._cache is not None:
             return self._cache
@@ -201,9 +232,9 @@ class _LeastSquaresDynamics(HasLinearProblem):
         gamma = self._ratio
         law, lo, hi = self._law()
         options, counts = self._contour_options(lo, hi)
+        counts = self._node_counts(lo, hi, options, counts)
         for n_nodes in counts:     # the total-mass self-test decides (cheap: M x K)
-            contour = spectral_contour(lo, hi, n_nodes=n_nodes, step=self._contour_step(),
-                                       **options)
+            contour = self._contour(lo, hi, n_nodes, options)
             z = contour.nodes
             mt = _companion_on(law, z)
             q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))  # diag of Qbar, (M, K)
@@ -217,10 +248,18 @@ class _LeastSquaresDynamics(HasLinearProblem):
             "trace_q": trace_q,               # (1/p) tr Qbar  = m(z)
             "beta_q_beta": q @ a,             # beta^T Qbar beta
         }
-        _check_total_mass(contour, cache["trace_q"], self._owner)
-        numerator = (q * (a * t)[None, :]) @ q.T
-        theta = gamma * ((q * (w * t * t)[None, :]) @ q.T) * s[:, None] * s[None, :]
-        cache["bias_kernel"] = numerator / (1.0 - theta)
+        _check_total_mass(contour, cache["trace_q"], self._owner, tol=self._mass_target,
+                          hint=lambda: self._unresolved_hint(lo, hi, options, counts))
+        # two (M, M) complex arrays at most (MAX_CONTOUR_NODES): the kernel is formed in
+        # place, numerator / (1 - Theta)
+        kernel = (q * (a * t)[None, :]) @ q.T
+        theta = (q * (w * t * t)[None, :]) @ q.T
+        theta *= gamma * s[:, None]
+        theta *= s[None, :]
+        np.subtract(1.0, theta, out=theta)
+        np.divide(kernel, theta, out=kernel)
+        del theta
+        cache["bias_kernel"] = kernel
         self._cache = cache
         return cache
 
@@ -527,9 +566,14 @@ class GradientDescent(_LeastSquaresDynamics):
     learning_rate : float
         Step size ``eta > 0``, below ``2 / (upper edge of the limiting spectrum of S)``
         (ValueError printing that limit). Near the limit the contour height shrinks like
-        ``sqrt(1 - eta edge / 2)`` and ``n_nodes`` is doubled (at most 16 times) until the
-        total-mass self-test is met to 1e-12. :meth:`simulate` raises a ValueError naming
-        the draw's top eigenvalue when a finite design exceeds ``2/eta`` (GD diverges there).
+        ``sqrt(1 - eta edge / 2)`` and the node count is doubled up to four times (from
+        ``n_nodes`` to at most ``16 n_nodes``, and at most ``MAX_CONTOUR_NODES = 8192`` in
+        all: the bias kernel takes ``32 M^2`` bytes) until the total-mass self-test is met
+        to 1e-12. With the default ``n_nodes = 300`` this reaches ``1 - eta edge / 2`` of
+        about 1e-4 to 1e-5 (depending on the spectrum); closer to the limit the
+        ConvergenceError gives the largest learning rate that works. :meth:`simulate`
+        raises a ValueError naming the draw's top eigenvalue when a finite design exceeds
+        ``2/eta`` (GD diverges there).
 
     Examples
     --------
@@ -566,11 +610,52 @@ class GradientDescent(_LeastSquaresDynamics):
         ``~ 1/h``: the height ``min(1, 2 sqrt(c))`` balances both (measured: the total-mass
         self-test then passes with <= 600 nodes for ``eta hi / 2`` up to 0.9995 on a
         Marchenko-Pastur bulk, where height 1 needs 300 nodes at 0.95 and 4800 at 0.995).
-        The node count doubles from ``n_nodes`` (at most 16 times) until the total-mass
-        error is below 1e-12."""
+        The node count doubles from ``n_nodes`` up to four times (at most ``16 n_nodes``)
+        until the total-mass error is below 1e-12."""
         c = 1.0 - 0.5 * self._eta * hi
         height = float(min(1.0, 2.0 * np.sqrt(max(c, 0.0))))
         return {"height": height}, [self.n_nodes * 2 ** i for i in range(5)]
+
+    def _unresolved_hint(self, lo, hi, options, counts):
+        """Near the stability limit more nodes help only slowly (about ``1/sqrt(c)``, ``c
+        = 1 - eta edge/2``) and cost memory (``32 M^2`` bytes): say how close to the limit
+        the learning rate is, and the largest learning rate that passes the self-test with
+        these node counts (bisection in ``log c`` on the cheap total-mass test at the
+        largest count)."""
+        c_now = 1.0 - 0.5 * self._eta * hi
+        more = super()._unresolved_hint(lo, hi, options, counts)
+        if not c_now < 0.05:
+            return more
+        law = self._law()[0]
+        t, w = self._atoms, self._weights
+
+        def passes(c):
+            eta = 2.0 * (1.0 - c) / hi
+            contour = spectral_contour(lo, hi, n_nodes=counts[-1], step=eta,
+                                       height=float(min(1.0, 2.0 * np.sqrt(c))))
+            z = contour.nodes
+            mt = _companion_on(law, z)
+            q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))
+            return _mass_error(contour, q @ w)[0] <= self._mass_target
+
+        bad, good = np.log(c_now), np.log(0.05)
+        if not passes(0.05):
+            return more
+        for _ in range(8):
+            mid = 0.5 * (bad + good)
+            bad, good = (bad, mid) if passes(np.exp(mid)) else (mid, good)
+        c_ok = float(np.exp(good))
+        edge = hi * self._unit
+        eta_ok = np.floor(2.0 * (1.0 - c_ok) / edge * 1e6) / 1e6
+        return (f"learning_rate = {self.learning_rate:.9g} is within 1 - learning_rate * "
+                f"edge / 2 = {c_now:.3g} of the stability limit 2 / edge = {2.0 / edge:.9g} "
+                f"(upper edge {edge:.6g}), too close for contours of up to {counts[-1]} "
+                f"nodes. The largest learning rate that works with n_nodes = "
+                f"{self.n_nodes} is about {eta_ok:.6g} (1 - learning_rate * edge / 2 >= "
+                f"{c_ok:.2g}): use a learning rate at most that. (More nodes help only "
+                f"slowly, about 1/sqrt(1 - learning_rate * edge / 2), and the contour is "
+                f"capped at {MAX_CONTOUR_NODES} nodes, the 2 GiB memory bound of the bias "
+                f"kernel.)")
 
     def _nodes(self):
         if self._cache is None:

@@ -470,3 +470,42 @@ def test_population_scale_is_exact_for_flow_and_descent(scale):
     gd_ref = GradientDescent(pop, learning_rate=0.3, **kw)
     gd_big = GradientDescent(pop * scale, learning_rate=0.3 / scale, **kw)
     np.testing.assert_allclose(gd_big.bias(steps) / scale, gd_ref.bias(steps), rtol=1e-12, atol=1e-13)
+
+
+def test_gd_too_close_to_the_limit_says_what_works():
+    """Regression (fresh-user report 2, item 4): at 1 - eta edge/2 = 1e-7 the error said
+    "increase n_nodes", and n_nodes = 3000 then asked numpy for 34 GiB (MemoryError). Now
+    it names the closeness to 2/edge and the largest learning rate that works with these
+    nodes, and that learning rate does work (checked against the independent isotropic
+    quadrature route, and k -> inf is ridgeless least squares, 1.5)."""
+    import re
+    edge = (1 + np.sqrt(2 / 3)) ** 2
+    kw = dict(signal_var=1, noise_var=0.5, n_samples=300)
+    close = GradientDescent(np.ones(200), learning_rate=(1 - 1e-7) * 2 / edge, **kw)
+    with pytest.raises(ConvergenceError, match=r"within 1 - learning_rate \* edge / 2 = "
+                       r"1e-07 of the stability limit 2 / edge = 0\.606123.*largest learning "
+                       r"rate that works with n_nodes = 300 is about") as info:
+        close.test_error(10)
+    eta = float(re.search(r"is about ([0-9.]+)", str(info.value)).group(1))
+    assert 0.9999 * 2 / edge < eta < 2 / edge
+    works = GradientDescent(np.ones(200), learning_rate=eta, **kw)
+    steps = np.array([10, 1000, 10 ** 6])
+    ref = works._quadrature(steps, 4000)
+    np.testing.assert_allclose(works.test_error(steps), 0.5 + ref["bias"] + ref["variance"],
+                               rtol=1e-9)
+    assert works.test_error(10 ** 6) == pytest.approx(1.5, rel=1e-9)
+
+
+def test_contour_size_is_checked_before_allocating():
+    # the bias kernel is two (M, M) complex arrays: n_nodes = 30000 would take 27 GiB; a
+    # ValueError naming n_nodes and its bound comes first (no MemoryError)
+    model = GradientFlow(np.linspace(0.2, 3, 50), signal_var=1, noise_var=0.5,
+                         n_samples=100, n_nodes=30000)
+    with pytest.raises(ValueError, match=r"`n_nodes` of GradientFlow must be at most 8128 "
+                                         r".*got 30000, M = 30064, which would take 26\.9 GiB"):
+        model.test_error(1.0)
+    gd = GradientDescent(np.linspace(0.2, 3, 50), signal_var=1, noise_var=0.5, n_samples=100,
+                         learning_rate=0.1, n_nodes=9000)
+    with pytest.raises(ValueError, match="`n_nodes` of GradientDescent must be at most"):
+        gd.test_error(1)
+
