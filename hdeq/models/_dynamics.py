@@ -675,7 +675,7 @@ class GradientDescent(_LeastSquaresDynamics):
     def _check_arg(self, steps):
         return check_counts(steps, "steps", self._owner, low=0)
 
-    def simulate(self, steps, trials=8, seed=None) -> pd.DataFrame:
+    def simulate(self, steps, trials=8, seed=None, *, max_flops=1e12) -> pd.DataFrame:
         """Monte-Carlo twin running the actual gradient-descent loop.
 
         Each trial draws ``X``, noise and ``w_0`` and iterates ``w <- w - eta X^T(Xw - y)/n``
@@ -684,9 +684,36 @@ class GradientDescent(_LeastSquaresDynamics):
         are the exact conditional expectations given ``X`` (spectral formula with the GD
         filter). Columns as in :meth:`GradientFlow.simulate`, with ``steps``;
         ``trials >= 2`` independent draws (so that the standard error exists).
+
+        Cost: the loop is real gradient descent, one step after the other, so it grows
+        linearly in ``max(steps)``: ``trials * max(steps) * (2 min(p^2, 2 n p) + 2e4)``
+        operations (a step is one product with ``X^T X / n`` when ``p <= 2n``, else with
+        ``X`` and ``X^T``; 2e4 stands for the ~2 microseconds of Python per step), at
+        roughly 1e10 per second: about 1 s per 10^5 steps and trial at ``n = 400, p = 200``.
+        Above ``max_flops`` (default 1e12, a minute or two) it raises a ValueError with the
+        estimate instead of starting; pass ``max_flops=float("inf")`` to run anyway. The
+        theory (:meth:`test_error` etc.) costs the same at any step count.
         """
         steps = self._check_arg(steps)
-        return self._simulate_table(steps, trials, seed, self._run_loop)
+        trials_ = check_trials(trials, f"{self._owner}.simulate")
+        flops = self._loop_flops(steps, trials_)
+        limit = check_scalar(max_flops, "max_flops", f"{self._owner}.simulate", low=0.0) \
+            if np.isfinite(max_flops) else np.inf
+        if flops > limit:
+            raise ValueError(
+                f"`steps` of {self._owner}.simulate: max(steps) = {int(steps.max())} runs that "
+                f"many actual gradient-descent steps per trial, about {flops:.3g} "
+                f"operations for {trials_} trials (n = {self.n_samples}, p = "
+                f"{self.n_features}; roughly {flops / 1e10:.3g} s at 1e10 per second), above "
+                f"max_flops = {limit:.3g}; use fewer steps or trials, or pass "
+                f"max_flops=float('inf') to run it anyway (the theory needs no simulation "
+                f"at any step count)")
+        return self._simulate_table(steps, trials_, seed, self._run_loop)
+
+    def _loop_flops(self, steps, trials):
+        n, p = self.n_samples, self.n_features
+        per_step = 2.0 * min(p * p, 2 * n * p) + 2e4     # products + Python overhead
+        return float(trials) * float(np.max(steps, initial=0)) * per_step
 
     def _run_loop(self, X, eps, w0, beta, steps, svd):
         n = X.shape[0]
@@ -711,11 +738,19 @@ class GradientDescent(_LeastSquaresDynamics):
         train = np.empty(steps.size)
         w = w0.copy()
         k = 0
+        p = X.shape[1]
+        gram = p <= 2 * n                # grad = S w - X^T y/n: one p x p product per step
+        if gram:
+            S = X.T @ X / n
+            c = X.T @ y / n
         try:
             with np.errstate(over="raise", invalid="raise"):
                 for idx, target_k in zip(order, wanted):
                     while k < target_k:
-                        w -= eta * (X.T @ (X @ w - y)) / n
+                        if gram:
+                            w -= eta * (S @ w - c)
+                        else:
+                            w -= eta * (X.T @ (X @ w - y)) / n
                         k += 1
                     delta = w - beta
                     test[idx] = self.noise_var + delta ** 2 @ self.population

@@ -509,3 +509,18 @@ def test_contour_size_is_checked_before_allocating():
     with pytest.raises(ValueError, match="`n_nodes` of GradientDescent must be at most"):
         gd.test_error(1)
 
+
+def test_gd_simulate_states_its_cost_before_running():
+    """Fresh-user report 2, item 14: the twin runs actual gradient descent (linear in the
+    step count; 10^7 steps ran for minutes without a word). Above max_flops it refuses
+    with the estimate; small runs are unaffected (the loop itself, now one p x p product
+    per step when p <= 2n, is checked in test_gd_loop_matches_spectral_filter_on_one_design)."""
+    gd = GradientDescent(np.linspace(0.2, 3, 200), signal_var=1, noise_var=0.5,
+                         n_samples=400, learning_rate=0.2)
+    with pytest.raises(ValueError, match=r"max\(steps\) = 10000000 runs that many actual "
+                                         r"gradient-descent steps .* 8 trials .* max_flops"):
+        gd.simulate([10, 10 ** 7], trials=8, seed=0)
+    with pytest.raises(ValueError, match="max_flops"):
+        gd.simulate([10, 1000], trials=2, seed=0, max_flops=1e6)
+    table = gd.simulate([0, 50], trials=2, seed=0)
+    assert set(table.quantity) == {"test_error", "train_error", "bias", "variance"}
