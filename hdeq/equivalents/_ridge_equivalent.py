@@ -192,18 +192,33 @@ def _check_n(n_samples, owner):
     return check_array(n_samples, "n_samples", owner, positive=True, allow_bool=False)
 
 
-def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
+def _spectrum_first(eigenvalues, n_samples, owner):
+    """The arguments are ``(eigenvalues, multiplicity, n_samples)``, in the order of
+    :func:`effective_ridge` and of the models (population first); a scalar first argument
+    is the old order ``(n_samples, eigenvalues)``: say so."""
+    if np.ndim(eigenvalues) == 0:
+        raise ValueError(f"`eigenvalues` of {owner} must be a 1-D array of population "
+                         f"eigenvalues; got the scalar {_show(eigenvalues)} (the arguments are "
+                         f"(eigenvalues, multiplicity=None, n_samples), population first as in "
+                         f"effective_ridge and the models)")
+    if n_samples is None:
+        raise ValueError(f"`n_samples` of {owner} must be given; got None (the arguments "
+                         f"are (eigenvalues, multiplicity=None, n_samples), population first)")
+
+
+def ridgeless_threshold(eigenvalues, multiplicity=None, n_samples=None):
     """Ridgeless effective ridge ``kappa_0``: ``df1(kappa_0) = n`` if rank > n, else 0.
 
-    Newton from ``kappa = 0`` on the convex decreasing ``df1(kappa) - n`` increases
-    monotonically to the root (theory note linear.md §3.2, §5.4).
+    Safeguarded Newton on the convex decreasing ``df1(kappa) - n`` (:func:`_kappa0`;
+    theory note linear.md §3.2, §5.4).
 
     Parameters
     ----------
-    n_samples : array_like
-        Sample sizes (any shape).
     eigenvalues, multiplicity : array_like of shape (K,)
         Population atoms and their multiplicities (default 1 each).
+    n_samples : array_like
+        Sample sizes (any shape). The order ``(eigenvalues, multiplicity, n_samples)`` is
+        that of :func:`effective_ridge` and of the models (population first).
 
     Returns
     -------
@@ -211,10 +226,12 @@ def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
 
     Examples
     --------
-    >>> round(float(ridgeless_threshold(500, np.ones(1000))), 12)  # isotropic: gamma - 1
+    >>> import numpy as np, hdeq
+    >>> round(float(hdeq.ridgeless_threshold(np.ones(1000), n_samples=500)), 12)
     1.0
     """
     owner = "ridgeless_threshold"
+    _spectrum_first(eigenvalues, n_samples, owner)
     t, m = _prepare(eigenvalues, multiplicity, owner)
     n = _check_n(n_samples, owner)
     c = _unit_scale(t)
@@ -271,22 +288,26 @@ def _kappa0(n, t, m):
     return out
 
 
-def negative_ridge_bound(n_samples, eigenvalues, multiplicity=None):
+def negative_ridge_bound(eigenvalues, multiplicity=None, n_samples=None):
     """Smallest admissible (negative) ridge: ``g(kappa_c) = kappa_c (1 - df1(kappa_c)/n)``.
 
     ``kappa_c`` solves ``df2(kappa_c) = n`` on ``(-min t, inf)``; ``-g(kappa_c)`` is the
     lower edge of the non-zero part of the limiting spectrum of ``S`` (for n > rank it is the
     lower MP-type edge of ``S`` itself; for rank > n that of the companion ``X X^T / n``), so
     ridge regression with ``ridge > g(kappa_c)`` is well defined in the limit
-    (Silverstein-Choi critical point, theory note linear.md §3.4, §5.5).
+    (Silverstein-Choi critical point, theory note linear.md §3.4, §5.5). Arguments in the
+    order of :func:`effective_ridge` and of the models: population first, then
+    ``n_samples``.
 
     Examples
     --------
-    >>> gamma = 0.25   # isotropic: lower MP edge (1 - sqrt(gamma))^2 = 0.25
-    >>> round(float(negative_ridge_bound(400, np.ones(100))), 12)
+    >>> import numpy as np, hdeq
+    >>> # isotropic, gamma = 0.25: minus the lower MP edge (1 - sqrt(gamma))^2 = 0.25
+    >>> round(float(hdeq.negative_ridge_bound(np.ones(100), n_samples=400)), 12)
     -0.25
     """
     owner = "negative_ridge_bound"
+    _spectrum_first(eigenvalues, n_samples, owner)
     t, m = _prepare(eigenvalues, multiplicity, owner)
     n = _check_n(n_samples, owner)
     c = _unit_scale(t)

@@ -123,7 +123,8 @@ class GaussianMixtureGradientFlow:
 
     Examples
     --------
-    >>> model = GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
+    >>> import hdeq
+    >>> model = hdeq.GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
     >>> round(model.misclassification(2.0), 6)          # theory note §7b oracle table
     0.153082
     """
@@ -239,7 +240,8 @@ class GaussianMixtureGradientFlow:
         means ``+-mu``, ``mu = sqrt(ell) e_1``, equal priors (labels ``y = +-1``) and
         ``w_0``; ``w(t) = g_t(S) X^T y/n + e^{-tS} w_0`` with ``S = X^T X/n``. It records
         the exact test misclassification given ``w`` (``Q(mu^T w/||w||)``, a Gaussian test
-        point), the training MSE, ``mu^T w`` and ``||w||^2``. ``trials >= 2`` independent draws (so that the standard error exists).
+        point), the training MSE, ``mu^T w`` and ``||w||^2``. ``trials >= 2`` independent
+        draws (so that the standard error exists).
 
         Returns
         -------

@@ -491,9 +491,9 @@ class GradientFlow(_LeastSquaresDynamics):
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, hdeq
     >>> beta = np.zeros(1000); beta[0] = 1.0
-    >>> gf = GradientFlow(np.ones(1000), beta, noise_var=0.5, n_samples=2000)
+    >>> gf = hdeq.GradientFlow(np.ones(1000), beta, noise_var=0.5, n_samples=2000)
     >>> np.round(gf.variance([0.5, 2.0]), 6)       # theory note §7a oracle table
     array([0.03279 , 0.160894])
     """
@@ -577,11 +577,11 @@ class GradientDescent(_LeastSquaresDynamics):
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, hdeq
     >>> beta = np.zeros(200); beta[0] = 1.0
-    >>> gd = GradientDescent(np.ones(200), beta, noise_var=0.5, n_samples=400,
-    ...                      learning_rate=0.1)
-    >>> gf = GradientFlow(np.ones(200), beta, noise_var=0.5, n_samples=400)
+    >>> gd = hdeq.GradientDescent(np.ones(200), beta, noise_var=0.5, n_samples=400,
+    ...                           learning_rate=0.1)
+    >>> gf = hdeq.GradientFlow(np.ones(200), beta, noise_var=0.5, n_samples=400)
     >>> bool(abs(gd.test_error(200) - gf.test_error(20.0)) < 0.01)   # t ~ eta k
     True
     """

@@ -67,8 +67,10 @@ class RandomProjectionRegression(HasLinearProblem):
 
     Examples
     --------
-    >>> model = RandomProjectionRegression(np.ones(1500), signal_var=1.0, noise_var=0.1,
-    ...                                    ridge=1e-2, n_samples=600, n_random_features=1200)
+    >>> import numpy as np, hdeq
+    >>> model = hdeq.RandomProjectionRegression(np.ones(1500), signal_var=1.0, noise_var=0.1,
+    ...                                         ridge=1e-2, n_samples=600,
+    ...                                         n_random_features=1200)
     >>> round(model.test_error(), 5)                 # theory note §6.5, "iso" second row
     1.42769
     """

@@ -83,13 +83,16 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     Returns
     -------
     ScalingExponent
-        ``(rate, regime)``.
+        ``(rate, regime)``; the rate is rounded to 12 significant digits, so that the
+        table's exact values print as such (``2 * 1.5 * 0.4`` is ``1.2``, not
+        ``1.2000000000000002``).
 
     Examples
     --------
-    >>> scaling_exponent(1.5, 0.4)
-    ScalingExponent(rate=1.2000000000000002, regime='noiseless, capacity-limited')
-    >>> scaling_exponent(2.0, 0.25, ridge_decay=0.5, noisy=True).rate
+    >>> import hdeq
+    >>> hdeq.scaling_exponent(1.5, 0.4)
+    ScalingExponent(rate=1.2, regime='noiseless, capacity-limited')
+    >>> hdeq.scaling_exponent(2.0, 0.25, ridge_decay=0.5, noisy=True).rate
     0.25
     """
     owner = "scaling_exponent"
@@ -98,18 +101,23 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     ell = (np.inf if ridge_decay is None else
            check_scalar(ridge_decay, "ridge_decay", owner, low=0.0, low_inclusive=True))
     rp = min(r, 1.0)
+    rate, regime = _regime(alpha, rp, ell, noisy)
+    return ScalingExponent(float(f"{rate:.12g}"), regime)
+
+
+def _regime(alpha, rp, ell, noisy):
     if not noisy:
         if ell < alpha:
-            return ScalingExponent(2 * ell * rp, "noiseless, ridge-limited")
-        return ScalingExponent(2 * alpha * rp, "noiseless, capacity-limited")
+            return 2 * ell * rp, "noiseless, ridge-limited"
+        return 2 * alpha * rp, "noiseless, capacity-limited"
     ell_star = alpha / (1 + 2 * alpha * rp)
     if np.isclose(ell, ell_star, rtol=1e-12, atol=0):
-        return ScalingExponent(2 * alpha * rp / (1 + 2 * alpha * rp), "noisy, optimal")
+        return 2 * alpha * rp / (1 + 2 * alpha * rp), "noisy, optimal"
     if ell < ell_star:
-        return ScalingExponent(2 * ell * rp, "noisy, bias-limited")
+        return 2 * ell * rp, "noisy, bias-limited"
     if ell < alpha:
-        return ScalingExponent(1 - ell / alpha, "noisy, variance-limited")
-    return ScalingExponent(0.0, "noisy, tempered (ridgeless)")
+        return 1 - ell / alpha, "noisy, variance-limited"
+    return 0.0, "noisy, tempered (ridgeless)"
 
 
 def fit_power_law(x, y) -> tuple[float, float]:
@@ -117,8 +125,9 @@ def fit_power_law(x, y) -> tuple[float, float]:
 
     Examples
     --------
+    >>> import numpy as np, hdeq
     >>> x = np.array([10.0, 100.0, 1000.0])
-    >>> [round(v, 10) for v in fit_power_law(x, 3 * x ** -0.5)]
+    >>> [round(v, 10) for v in hdeq.fit_power_law(x, 3 * x ** -0.5)]
     [0.5, 3.0]
     """
     x = check_array(x, "x", "fit_power_law", ndim=1, positive=True)
@@ -213,9 +222,10 @@ class PowerLawRidge:
 
     Examples
     --------
-    >>> model = PowerLawRidge(2.0, 0.25)                          # noiseless, ridgeless
+    >>> import numpy as np, hdeq
+    >>> model = hdeq.PowerLawRidge(2.0, 0.25)                     # noiseless, ridgeless
     >>> n = np.geomspace(1e3, 3e4, 8)
-    >>> round(fit_power_law(n, model.excess_error(n))[0], 2)     # theory note §6.2: 1.003
+    >>> round(hdeq.fit_power_law(n, model.excess_error(n))[0], 2)   # theory note §6.2: 1.003
     1.0
     >>> model.predicted_exponent()
     ScalingExponent(rate=1.0, regime='noiseless, capacity-limited')

@@ -460,7 +460,8 @@ def test_population_scale_is_exact_for_flow_and_descent(scale):
     kw = dict(signal_var=1.0, noise_var=0.0, n_samples=80, init_var=0.3)
     times = np.array([0.0, 0.3, 3.0, 300.0])
     ref, big = GradientFlow(pop, **kw), GradientFlow(pop * scale, **kw)
-    np.testing.assert_allclose(big.bias(times / scale) / scale, ref.bias(times), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(big.bias(times / scale) / scale, ref.bias(times), rtol=1e-12,
+                               atol=1e-13)
     np.testing.assert_allclose(big.train_error(times / scale) / scale, ref.train_error(times),
                                rtol=1e-12, atol=1e-13)
     noisy = dict(kw, noise_var=0.2)
@@ -469,7 +470,8 @@ def test_population_scale_is_exact_for_flow_and_descent(scale):
     steps = np.array([0, 3, 30, 300])
     gd_ref = GradientDescent(pop, learning_rate=0.3, **kw)
     gd_big = GradientDescent(pop * scale, learning_rate=0.3 / scale, **kw)
-    np.testing.assert_allclose(gd_big.bias(steps) / scale, gd_ref.bias(steps), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(gd_big.bias(steps) / scale, gd_ref.bias(steps), rtol=1e-12,
+                               atol=1e-13)
 
 
 def test_gd_too_close_to_the_limit_says_what_works():

@@ -69,7 +69,7 @@ def test_infinitely_many_features_is_ridge_regression(ridge):
 def test_ridgeless_few_features_closed_form():
     # theory note §6.3: R = (noise + kappa2 beta^T Sigma (Sigma + kappa2)^-1 beta)/(1 - N/n)
     n, N = 600, 300
-    k2 = float(ridgeless_threshold(N, PL_POP))
+    k2 = float(ridgeless_threshold(PL_POP, n_samples=N))
     approx_err = k2 * np.sum(PL_TARGET ** 2 * PL_POP / (PL_POP + k2))
     expected = (0.1 + approx_err) / (1 - N / n)
     model = _model("pl", noise_var=0.1, ridge=0.0, n_samples=n, n_random_features=N)

@@ -225,3 +225,12 @@ def test_out_of_range_sizes_raise_naming_alpha():
     # a ridge keeps kappa above the floor: fine at any n
     ridged = PowerLawRidge(50.0, 0.5, noise_var=0.1, ridge_decay=1.0)
     assert np.all(np.isfinite(ridged.excess_error([1e3, 1e6])))
+
+
+def test_exponents_print_as_the_table_values():
+    # fresh-user report 2, item 18: 2 * 1.5 * 0.4 printed as rate=1.2000000000000002
+    assert repr(scaling_exponent(1.5, 0.4)) == ("ScalingExponent(rate=1.2, regime="
+                                                 "'noiseless, capacity-limited')")
+    assert scaling_exponent(1.5, 0.4, 0.341, noisy=True).rate == 0.2728
+    assert scaling_exponent(2.0, 0.3, noisy=True, ridge_decay=2.0 / 2.2).rate == float(
+        f"{1.2 / 2.2:.12g}")
