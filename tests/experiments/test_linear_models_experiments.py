@@ -73,3 +73,25 @@ def test_optimal_ridge_markers_can_disagree(seed):
          / (r.stderr / r.empirical) for r in sim.itertuples()]
     assert min(z) > 3 and max(z) > 10
     assert "scatter" not in result.summary and "standard errors away" in result.summary
+
+
+@pytest.mark.simulation
+def test_mnist_text_names_both_measures_of_the_largest_gap():
+    # fresh-user report 2, item 19: "the largest gap ... (3.2 standard errors)" was the
+    # largest relative gap; in standard errors another point was larger (13 se)
+    import re
+    result = lm.ridge_mnist_learning_curve(True, 0)
+    t = result.table
+    sim = t[t.empirical.notna() & t.panel.str.startswith("test error")]
+    rel = np.abs(sim.empirical - sim.theory) / sim.theory
+    z = np.abs(sim.empirical - sim.theory) / sim.stderr
+    m = re.search(r"largest relative gap is at n = (\d+), ridge ([0-9.e-]+) \(([0-9.]+) %, "
+                  r"([0-9.]+) standard errors\); the largest in standard errors is at n = "
+                  r"(\d+), ridge ([0-9.e-]+) \(([0-9.]+) standard errors, ([0-9.]+) %",
+                  result.summary)
+    assert m, result.summary
+    i, j = int(np.argmax(rel.to_numpy())), int(np.argmax(z.to_numpy()))
+    assert int(m.group(1)) == sim.n_samples.iloc[i] and float(m.group(2)) == sim.ridge.iloc[i]
+    assert float(m.group(3)) == pytest.approx(100 * rel.iloc[i], abs=0.051)
+    assert int(m.group(5)) == sim.n_samples.iloc[j] and float(m.group(6)) == sim.ridge.iloc[j]
+    assert float(m.group(7)) == pytest.approx(z.iloc[j], abs=0.051)
