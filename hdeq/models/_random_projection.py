@@ -14,9 +14,11 @@ equivalent over F; checked only against Monte Carlo, table 6.5):
     R    = (noise_var + Sig) / (1 - df2F / n)           (total test error, fresh label).
 
 ``kappa2`` solves the scalar equation ``ridge = kappa2 (1 - D1/N)(1 - D1/n)``, increasing
-for ``df1(kappa2) <= min(n, N)``: bisection on ``[kappa_lo, hi]`` with ``df1(kappa_lo) =
-min(n, N)`` (:func:`hdeq.equivalents.ridgeless_threshold`), vectorized over the broadcast
-``(ridge, n_samples, n_random_features)``. Limits: ``N -> inf`` is ridge regression (§5.2);
+for ``df1(kappa2) <= min(n, N)``: bisection in ``log(kappa2 - kappa_lo)`` with
+``df1(kappa_lo) = min(n, N)`` (:func:`hdeq.equivalents.ridgeless_threshold`), vectorized over
+the broadcast ``(ridge, n_samples, n_random_features)``; ``1 - D1/N``, ``1 - D1/n`` and the
+risk are formed from the offset without cancellation (exact near the peak ``N = n``, where
+the risk grows like ``ridge^(-1/2)``, down to the smallest positive ridge). Limits: ``N -> inf`` is ridge regression (§5.2);
 ridgeless with ``N < n``: ``R = (noise_var + kappa2 beta^T Sigma (Sigma+kappa2)^{-1} beta)
 / (1 - N/n)`` with ``df1(kappa2) = N``.
 """
