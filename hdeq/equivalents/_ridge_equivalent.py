@@ -192,18 +192,33 @@ def _check_n(n_samples, owner):
     return check_array(n_samples, "n_samples", owner, positive=True, allow_bool=False)
 
 
-def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
+def _spectrum_first(eigenvalues, n_samples, owner):
+    """The arguments are ``(eigenvalues, multiplicity, n_samples)``, in the order of
+    :func:`effective_ridge` and of the models (population first); a scalar first argument
+    is the old order ``(n_samples, eigenvalues)``: say so."""
+    if np.ndim(eigenvalues) == 0:
+        raise ValueError(f"`eigenvalues` of {owner} must be a 1-D array of population "
+                         f"eigenvalues; got the scalar {_show(eigenvalues)} (the arguments are "
+                         f"(eigenvalues, multiplicity=None, n_samples), population first as in "
+                         f"effective_ridge and the models)")
+    if n_samples is None:
+        raise ValueError(f"`n_samples` of {owner} must be given; got None (the arguments "
+                         f"are (eigenvalues, multiplicity=None, n_samples), population first)")
+
+
+def ridgeless_threshold(eigenvalues, multiplicity=None, n_samples=None):
     """Ridgeless effective ridge ``kappa_0``: ``df1(kappa_0) = n`` if rank > n, else 0.
 
-    Newton from ``kappa = 0`` on the convex decreasing ``df1(kappa) - n`` increases
-    monotonically to the root (theory note linear.md §3.2, §5.4).
+    Safeguarded Newton on the convex decreasing ``df1(kappa) - n`` (:func:`_kappa0`;
+    theory note linear.md §3.2, §5.4).
 
     Parameters
     ----------
-    n_samples : array_like
-        Sample sizes (any shape).
     eigenvalues, multiplicity : array_like of shape (K,)
         Population atoms and their multiplicities (default 1 each).
+    n_samples : array_like
+        Sample sizes (any shape). The order ``(eigenvalues, multiplicity, n_samples)`` is
+        that of :func:`effective_ridge` and of the models (population first).
 
     Returns
     -------
@@ -211,10 +226,12 @@ def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
 
     Examples
     --------
-    >>> round(float(ridgeless_threshold(500, np.ones(1000))), 12)  # isotropic: gamma - 1
+    >>> import numpy as np, hdeq
+    >>> round(float(hdeq.ridgeless_threshold(np.ones(1000), n_samples=500)), 12)
     1.0
     """
     owner = "ridgeless_threshold"
+    _spectrum_first(eigenvalues, n_samples, owner)
     t, m = _prepare(eigenvalues, multiplicity, owner)
     n = _check_n(n_samples, owner)
     c = _unit_scale(t)
@@ -222,6 +239,18 @@ def ridgeless_threshold(n_samples, eigenvalues, multiplicity=None):
 
 
 def _kappa0(n, t, m):
+    """Ridgeless roots ``df1(kappa_0) = n`` (rank > n), else 0; ``t`` in unit scale.
+
+    Safeguarded Newton on the bracket ``[t_min (rank/n - 1), tr/n]`` (``df1 >= rank
+    t_min/(t_min + kappa)`` gives ``df1 >= n`` at the left end, ``df1 < tr/kappa`` gives
+    ``df1 < n`` at the right end): far from the root the Newton step is taken in ``log
+    kappa`` (in which a power-law ``df1`` is nearly linear), near it in ``kappa`` (quadratic
+    convergence to rounding level), and a step that leaves the bracket is replaced by its
+    geometric midpoint. Plain Newton on ``kappa`` from 0 (monotone, but multiplying kappa
+    only by about ``1 + alpha`` per step on a spectrum ``k^-alpha``) needed more than 200
+    steps for spectra spanning 100 decades, such as the infinite power-law spectra of
+    :class:`hdeq.PowerLawRidge`.
+    """
     n = np.asarray(n, dtype=float)
     rank = m.sum()
     out = np.zeros(n.shape)
@@ -230,38 +259,55 @@ def _kappa0(n, t, m):
         return out
     flat = out.reshape(-1)
     nn = n.reshape(-1)[active]
-    k = np.zeros(active.size)
+    tmin = float(t.min())
+    k_hi = np.full(nn.shape, float(np.sum(m * t))) / nn
+    with np.errstate(over="ignore"):
+        k_lo = np.minimum(tmin * (rank / nn - 1.0), k_hi)
+    k = np.sqrt(k_lo) * np.sqrt(k_hi)
     for _ in range(_MAX_ITER):
-        s1, d1 = spectral_sums(k, t, [m], [(0, 1, 1), (0, 1, 2)])   # df1, -df1'
-        step = (s1 - nn) / d1
-        at_floor = np.abs(s1 - nn) <= 16 * _EPS * nn      # rounding level of the sum
-        k = np.where(at_floor, k, k + step)
-        done = at_floor | (np.abs(step) <= 4 * _EPS * np.maximum(k, 1e-300))
-        flat[active[done]] = k[done]
+        s1, s12 = spectral_sums(k, t, [m], [(0, 1, 1), (0, 1, 2)])    # df1, -d df1/dkappa
+        f = s1 - nn
+        at_floor = np.abs(f) <= 16 * _EPS * nn             # rounding level of the sum
+        k_lo = np.where(f > 0, k, k_lo)
+        k_hi = np.where(f < 0, k, k_hi)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rel = f / (k * s12)                            # Newton step in log kappa
+            new = np.where(np.abs(rel) > 0.1, k * np.exp(np.minimum(rel, 700.0)),
+                           k + f / s12)
+        outside = ~((new > k_lo) & (new < k_hi)) | ~np.isfinite(new)
+        new = np.where(outside, np.sqrt(k_lo) * np.sqrt(k_hi), new)
+        new = np.where(at_floor, k, new)
+        done = at_floor | (np.abs(new - k) <= 4 * _EPS * k) | (k_hi <= k_lo * (1 + 4 * _EPS))
+        flat[active[done]] = new[done]
         if np.all(done):
             break
-        active, nn, k = active[~done], nn[~done], k[~done]
-    else:  # pragma: no cover - monotone Newton converges; report rather than hide
+        keep = ~done
+        active, nn, k, k_lo, k_hi = active[keep], nn[keep], new[keep], k_lo[keep], k_hi[keep]
+    else:  # pragma: no cover - safeguarded Newton converges; report rather than hide
         flat[active] = np.nan
     return out
 
 
-def negative_ridge_bound(n_samples, eigenvalues, multiplicity=None):
+def negative_ridge_bound(eigenvalues, multiplicity=None, n_samples=None):
     """Smallest admissible (negative) ridge: ``g(kappa_c) = kappa_c (1 - df1(kappa_c)/n)``.
 
     ``kappa_c`` solves ``df2(kappa_c) = n`` on ``(-min t, inf)``; ``-g(kappa_c)`` is the
     lower edge of the non-zero part of the limiting spectrum of ``S`` (for n > rank it is the
     lower MP-type edge of ``S`` itself; for rank > n that of the companion ``X X^T / n``), so
     ridge regression with ``ridge > g(kappa_c)`` is well defined in the limit
-    (Silverstein-Choi critical point, theory note linear.md §3.4, §5.5).
+    (Silverstein-Choi critical point, theory note linear.md §3.4, §5.5). Arguments in the
+    order of :func:`effective_ridge` and of the models: population first, then
+    ``n_samples``.
 
     Examples
     --------
-    >>> gamma = 0.25   # isotropic: lower MP edge (1 - sqrt(gamma))^2 = 0.25
-    >>> round(float(negative_ridge_bound(400, np.ones(100))), 12)
+    >>> import numpy as np, hdeq
+    >>> # isotropic, gamma = 0.25: minus the lower MP edge (1 - sqrt(gamma))^2 = 0.25
+    >>> round(float(hdeq.negative_ridge_bound(np.ones(100), n_samples=400)), 12)
     -0.25
     """
     owner = "negative_ridge_bound"
+    _spectrum_first(eigenvalues, n_samples, owner)
     t, m = _prepare(eigenvalues, multiplicity, owner)
     n = _check_n(n_samples, owner)
     c = _unit_scale(t)
@@ -351,19 +397,40 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
                   residual=_residual)[0]
 
 
+def _complement(kappa, df1, s001, n, rank):
+    """``n - df1(kappa)`` without cancellation where ``rank <= n``: there it is ``(n - rank)
+    + kappa sum m/(t + kappa)`` (each ``1 - t/(t + kappa) = kappa/(t + kappa)``), a sum of
+    non-negative terms, exact to rounding even where ``df1 = n (1 - 1e-150)`` (``n = rank``
+    and a ridge of 1e-300, where the subtraction ``n - df1`` loses every digit). Where
+    ``rank > n`` the subtraction is kept: ``kappa >= kappa_0 > 0`` keeps the effective
+    ridge away from 0, and the risks use ``1 - df1/n = ridge/kappa`` at the root."""
+    return np.where(rank <= n, (n - rank) + kappa * s001, n - df1)
+
+
 def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, residual,
            energy=None, owner="effective_ridge"):
     """Body of :func:`solve_effective_ridge`. With per-atom ``energy`` (aligned with the
-    merged atoms) it also returns ``(df1, df2, a)`` at the returned kappa, ``a = sum_j e_j
-    t_j/(t_j+kappa)^2``, from the last Newton evaluation: there the final step delta has
-    |delta| <= 1e-8 kappa (or is 0), and the first-order Taylor update df1 - delta s12,
-    df2 - 2 delta sum m t^2/(t+kappa)^3, a - 2 delta sum e t/(t+kappa)^3 is exact up to
-    O((delta/kappa)^2) <= ~1e-16 relative; this saves a separate pass over the grid.
-    ``owner`` names the public caller in the messages about ``ridge`` and ``n_samples``."""
+    merged atoms) it also returns ``(df1, df2, s12, a, c1)`` at the returned kappa, ``s12 =
+    sum_j m_j t_j/(t_j+kappa)^2`` (``df1 - df2 = kappa s12``, kept apart: the difference
+    cancels at small kappa, ``df2 = df1 - kappa s12`` at large kappa), ``a = sum_j e_j
+    t_j/(t_j+kappa)^2`` and ``c1 = n - df1`` (:func:`_complement`), from the last Newton
+    evaluation: there the final step delta has |delta| <= 1e-8 kappa (or is 0), and the
+    first-order Taylor updates ``df1 - delta s12``, ``df2 - 2 delta d3``, ``s12 - 2 delta
+    s13``, ``a - 2 delta a3``, ``c1 + delta s12`` (``d3``, ``s13``, ``a3`` the sums with
+    ``(t+kappa)^3``) are exact up to O((delta/kappa)^2) <= ~1e-16 relative; this saves a
+    separate pass over the grid.
+    ``owner`` names the public caller in the messages about ``ridge`` and ``n_samples``.
+
+    The Newton function ``g = kappa c1/n - ridge`` and its slope ``g' = (c1 + kappa
+    s12)/n`` (``= 1 - df2/n``) are formed from ``c1`` without cancellation where ``rank <=
+    n`` (:func:`_complement`), so that at ``n = rank`` a ridge down to the smallest
+    positive float (``kappa ~ sqrt(ridge)``) is solved to rounding, the same whatever the
+    other ridges of the grid."""
     _residual = residual
     t, m = _prepare(eigenvalues, multiplicity, owner)
     unit = _unit_scale(t)           # solve on t / unit (exact), scale kappa back at the end
     t = t / unit
+    rank = float(m.sum())
     if energy is not None and not (np.shape(energy) == t.shape):
         raise ValueError(f"`energy` of {owner} must match the merged atoms")
     if n_samples is None:
@@ -403,6 +470,9 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     active = np.flatnonzero(lam != 0)
     kappa[active] = hi[active]
     pos = np.flatnonzero(lam > 0)
+    # g(kappa) = kappa (1 - df1/n) < kappa: the root lies above the ridge, and a positive
+    # lower end lets the bisection fallback halve log kappa (roots near 1e-160 at n = rank)
+    lo[pos] = np.maximum(lo[pos], 0.5 * lam[pos])
     if pos.size:
         guess = _table_guess(lam[pos], n_inv[pos], k0[pos], hi[pos], n_unique, t, m)
         if guess is None:
@@ -413,56 +483,67 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
     a_lam, a_n = lam[active], n[active]
     a_k, a_lo, a_hi = kappa[active], lo[active], hi[active]
     if energy is not None:
-        sums = np.full((3, kappa.size), np.nan)
+        sums = np.full((5, kappa.size), np.nan)
         have = np.zeros(kappa.size, dtype=bool)
         weights = [m, np.asarray(energy, float)]
-        terms = [(0, 1, 1), (0, 2, 2), (0, 1, 2), (1, 1, 2), (0, 2, 3), (1, 1, 3)]
+        terms = [(0, 1, 1), (0, 1, 2), (0, 0, 1), (0, 2, 2), (1, 1, 2), (0, 2, 3), (0, 1, 3),
+                 (1, 1, 3)]
     else:
-        weights, terms = [m], [(0, 1, 1), (0, 2, 2), (0, 1, 2)]
+        weights, terms = [m], [(0, 1, 1), (0, 1, 2), (0, 0, 1)]
     for n_iter in range(1, _MAX_ITER + 1):
         if active.size == 0:
             break
-        df1, df2, s12, *extra = spectral_sums(a_k, t, weights, terms)
-        g = a_k * (1 - df1 / a_n) - a_lam
-        slope = 1 - df2 / a_n
+        df1, s12, s001, *extra = spectral_sums(a_k, t, weights, terms)
+        c1 = _complement(a_k, df1, s001, a_n, rank)
+        exact = rank <= a_n
+        g = a_k * (c1 / a_n) - a_lam
+        slope = (c1 + a_k * s12) / a_n                      # 1 - df2/n, df1 - df2 = k s12
         # keep the bracket [lo, hi] with g(lo) < 0 <= g(hi)
         a_hi = np.where(g >= 0, a_k, a_hi)
         a_lo = np.where(g < 0, a_k, a_lo)
-        # Newton step k - g/g' written without cancellation, using df1 - df2 = k s12:
-        # k - g/g' = (k^2 s12 / n + ridge) / (1 - df2/n)
+        # Newton step k - g/g' = (k^2 s12 / n + ridge) / g' (no cancellation)
         # (k * (k s12): k^2 alone overflows for k > 1e154; k s12 ~ tr/k stays finite)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = (a_k * (a_k * s12) / a_n + a_lam) / slope
         outside = ~((new > a_lo) & (new < a_hi)) | ~np.isfinite(new)
         # midpoint as a sum of halves (identical to 0.5 (lo + hi), which overflows for a
-        # bracket near the largest float)
-        new = np.where(outside, 0.5 * a_lo + 0.5 * a_hi, new)
+        # bracket near the largest float); geometric when the bracket spans decades
+        wide = (a_lo > 0) & (0.25 * a_hi > a_lo)
+        mid = np.where(wide, np.sqrt(np.maximum(a_lo, 0.0)) * np.sqrt(np.maximum(a_hi, 0.0)),
+                       0.5 * a_lo + 0.5 * a_hi)
+        new = np.where(outside, mid, new)
         # stop at rounding level: tiny step, or |g| at the noise floor of its evaluation;
         # or after a Newton step of relative size <= 1e-8 where g' is not small (the
-        # quadratic convergence leaves an error ~1e-16; the residual check certifies it)
-        # each term scaled before the sum: a_k + |ridge| overflows for ridges near the
-        # largest float (the scaling by a power of two is exact, so values are unchanged)
-        noise = 8 * _EPS * a_k + 8 * _EPS * np.abs(a_lam) + 8 * _EPS * (a_k * df1 / a_n)
+        # quadratic convergence leaves an error ~1e-16; the residual check certifies it).
+        # The noise of g is that of the subtraction kappa - kappa df1/n where it is formed
+        # that way (rank > n), else of its two terms (each term scaled before the sum:
+        # a_k + |ridge| overflows for ridges near the largest float)
+        noise = 8 * _EPS * np.abs(a_lam) + np.where(
+            exact, 8 * _EPS * np.abs(a_k * (c1 / a_n)),
+            8 * _EPS * np.abs(a_k) + 8 * _EPS * np.abs(a_k * df1 / a_n))
         step = np.abs(new - a_k)
         done = ((step <= 4 * _EPS * np.abs(a_k) + 1e-300) | (np.abs(g) <= noise)
                 | (~outside & (step <= 1e-8 * np.abs(a_k)) & (slope >= 1e-3)))
         new = np.where(np.abs(g) <= noise, a_k, new)
         kappa[active] = new
         if energy is not None and np.any(done):
-            a_e, d3, a3 = (v[done] for v in extra)
+            d2, a_e, d3, s13, a3 = (v[done] for v in extra)
             delta = (new - a_k)[done]
             idx = active[done]
             sums[0, idx] = df1[done] - delta * s12[done]
-            sums[1, idx] = df2[done] - 2 * delta * d3
-            sums[2, idx] = a_e - 2 * delta * a3
+            sums[1, idx] = d2 - 2 * delta * d3
+            sums[2, idx] = s12[done] - 2 * delta * s13
+            sums[3, idx] = a_e - 2 * delta * a3
+            sums[4, idx] = c1[done] + delta * s12[done]
             have[idx] = True
         keep = ~done
         active, a_lam, a_n = active[keep], a_lam[keep], a_n[keep]
         a_k, a_lo, a_hi = new[keep], a_lo[keep], a_hi[keep]
     # recompute the residual of the defining equation
     if _residual:
-        df1, = spectral_sums(kappa, t, [m], [(0, 1, 1)])
-        residual = _residual_of(kappa, df1, lam, n, k0)
+        df1, s001 = spectral_sums(kappa, t, [m], [(0, 1, 1), (0, 0, 1)])
+        residual = _residual_of(kappa, df1, _complement(kappa, df1, s001, n, rank), lam, n,
+                                k0, rank)
     else:   # the caller (ridge_risk) evaluates df1 at kappa anyway and checks it there
         residual = np.zeros_like(kappa)
     converged = np.isfinite(kappa) & (residual <= _RTOL)
@@ -472,16 +553,22 @@ def _solve(ridge, eigenvalues, multiplicity, n_samples, *, allow_negative, resid
         return result, None
     rest = np.flatnonzero(~have)     # ridge 0 (kappa_0), or not converged: exact sums
     if rest.size:
-        sums[:, rest] = spectral_sums(kappa[rest], t, weights,
-                                      [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
-    sums[2] /= unit                  # a = sum e t/(t + kappa)^2 has the scale 1/unit
+        df1, df2, s12, s001, a_e = spectral_sums(
+            kappa[rest], t, weights, [(0, 1, 1), (0, 2, 2), (0, 1, 2), (0, 0, 1), (1, 1, 2)])
+        sums[:, rest] = [df1, df2, s12, a_e,
+                         _complement(kappa[rest], df1, s001, n[rest], rank)]
+    sums[2] /= unit                  # s12 = sum m t/(t + kappa)^2 has the scale 1/unit
+    sums[3] /= unit                  # a = sum e t/(t + kappa)^2 too
     return result, tuple(v.reshape(shape) for v in sums)
 
 
-def _residual_of(kappa, df1, lam, n, k0):
-    """Relative residual of ridge = kappa (1 - df1/n) (0 at the ridgeless root 0)."""
-    scale = np.abs(lam) + kappa * df1 / n + 1e-300
-    residual = np.abs(kappa * (1 - df1 / n) - lam) / scale
+def _residual_of(kappa, df1, c1, lam, n, k0, rank):
+    """Relative residual of ridge = kappa c1/n, ``c1 = n - df1`` from :func:`_complement`
+    (0 at the ridgeless root 0); scaled by the size of the terms the residual is formed
+    from (``kappa df1/n`` where ``c1`` is a subtraction, ``kappa c1/n`` where it is not)."""
+    size = np.abs(np.where(rank <= n, kappa * (c1 / n), kappa * (df1 / n)))
+    scale = 0.5 * np.abs(lam) + 0.5 * size + 1e-300      # halves: no overflow near the max
+    residual = 0.5 * np.abs(kappa * (c1 / n) - lam) / scale
     return np.where((lam == 0) & (k0 == 0), 0.0, residual)
 
 
@@ -514,10 +601,13 @@ def _initial_guess(lam, j, hi_points, n_unique, k0_all, n_inv, hi_all, t, m):
         logu = np.log(low)[:, None] + (np.log(span) - np.log(low))[:, None] * np.linspace(
             0.0, 1.0, M)[None, :]
         kap = k0[:, None] + np.exp(logu)
-    df1, = spectral_sums(kap, t, [m], [(0, 1, 1)])
-    G = kap * (1 - df1 / n_unique[:, None])                    # (nu, M), increasing in M
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logG = np.log(np.maximum(G, 1e-300))
+    df1, s001 = spectral_sums(kap, t, [m], [(0, 1, 1), (0, 0, 1)])
+    nn = n_unique[:, None]
+    # log g = log kappa + log(1 - df1/n), formed in logs: g ~ kappa^2 underflows for
+    # kappa < 1e-154 at n = rank (ridges down to the smallest float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # kap = inf: above
+        c1 = _complement(kap, df1, s001, nn, m.sum())
+        logG = np.log(kap) + np.log(np.maximum(c1, 0.0) / nn)    # (nu, M), increasing in M
     rows = logG[j]                                             # (P, M)
     target = np.log(lam)
     idx = np.sum(rows < target[:, None], axis=1)
@@ -561,9 +651,11 @@ def _table_guess(lam, j, k0, hi, n_unique, t, m):
         return None
     x = np.log(lower) + h * (np.arange(n_nodes) - 0.5)
     kap = np.exp(x)
-    df1, df2 = spectral_sums(kap, t, [m], [(0, 1, 1), (0, 2, 2)])
-    G = kap * (1 - df1 / n_unique[:, None])              # (n distinct, nodes)
-    dG = kap * (1 - df2 / n_unique[:, None]) * h         # dG/ds with s = (x - x_i)/h
+    df1, s12, s001 = spectral_sums(kap, t, [m], [(0, 1, 1), (0, 1, 2), (0, 0, 1)])
+    nn = n_unique[:, None]
+    c1 = _complement(kap, df1, s001, nn, m.sum())        # n - df1, (n distinct, nodes)
+    G = kap * (c1 / nn)
+    dG = kap * ((c1 + kap * s12) / nn) * h               # dG/ds with s = (x - x_i)/h
     mono = np.maximum.accumulate(G, axis=1)
     i = np.empty(lam.size, dtype=np.intp)
     for u in np.unique(j):                               # one search per distinct n
@@ -700,7 +792,10 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
 
     At the interpolation threshold (ridge 0, rank = n) ``1 - df2/n = 0``: the variance is
     ``inf`` (when ``noise_var > 0``), the bias 0 and the training error 0, the limits from
-    both sides.
+    both sides. Next to it (rank = n, ridge -> 0+) the risk grows like ``1/kappa ~
+    ridge^(-1/2)``; ``1 - df1/n = ridge/kappa`` and ``1 - df2/n = ridge/kappa + kappa sum m
+    t/(t+kappa)^2 / n`` are then formed without cancellation, so the risks are exact to
+    rounding down to the smallest positive ridge, whatever the other points of the grid.
 
     Parameters
     ----------
@@ -744,12 +839,15 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
         raise ValueError(f"`eigenvalues` of {owner} must contain a positive eigenvalue "
                          f"with positive multiplicity; got none")
     t, m, (e,) = merge_atoms(t_all[keep], m_all[keep], e_all[keep])
+    rank = float(m.sum())
     if kappa is None:
-        res, (df1, df2, a) = _solve(ridge, t, m, n_samples, allow_negative=allow_negative,
-                                    residual=False, energy=e, owner=owner)
+        res, (df1, df2, s12, a, c1) = _solve(ridge, t, m, n_samples,
+                                             allow_negative=allow_negative, residual=False,
+                                             energy=e, owner=owner)
         kappa, k0 = res.value, res.kappa_0
-        lam, n, kappa, df1, df2, a = np.broadcast_arrays(
-            np.asarray(ridge, float), np.asarray(n_samples, float), kappa, df1, df2, a)
+        lam, n, kappa, df1, df2, s12, a, c1 = np.broadcast_arrays(
+            np.asarray(ridge, float), np.asarray(n_samples, float), kappa, df1, df2, s12, a,
+            c1)
     else:
         kappa = np.asarray(kappa, float)
         unit = _unit_scale(t)        # sums on t / unit (exact), see _unit_scale
@@ -757,17 +855,27 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
                              np.shape(kappa))
         lam, n, kappa = np.broadcast_arrays(np.asarray(ridge, float),
                                             np.asarray(n_samples, float), kappa)
-        df1, df2, a = spectral_sums(kappa / unit, t / unit, [m, e],
-                                    [(0, 1, 1), (0, 2, 2), (1, 1, 2)])
-        a = a / unit
+        df1, df2, s12, s001, a = spectral_sums(
+            kappa / unit, t / unit, [m, e], [(0, 1, 1), (0, 2, 2), (0, 1, 2), (0, 0, 1),
+                                             (1, 1, 2)])
+        c1 = _complement(kappa / unit, df1, s001, n, rank)
+        s12, a = s12 / unit, a / unit
     # certificate: residual of the defining equation at the returned kappa
-    converged = np.isfinite(kappa) & (_residual_of(kappa, df1, lam, n, k0) <= _RTOL)
+    converged = np.isfinite(kappa) & (_residual_of(kappa, df1, c1, lam, n, k0, rank)
+                                      <= _RTOL)
     zero_k = kappa == 0
-    df1 = np.where(zero_k, m.sum(), df1)
-    df2 = np.where(zero_k, m.sum(), df2)
+    df1 = np.where(zero_k, rank, df1)
+    df2 = np.where(zero_k, rank, df2)
     a = np.where(zero_k, 0.0, a)
-    den = 1 - df2 / n
-    at_threshold = den <= 4 * _EPS * np.maximum(1.0, df2 / n)
+    # n (1 - df1/n) = n - df1: n ridge/kappa at the root (kappa > 0; 0 at the ridgeless
+    # root kappa_0 > 0), n - rank at kappa = 0. Then 1 - df2/n = (n - df1 + kappa s12)/n,
+    # a sum of two non-negative terms for ridge >= 0: no cancellation near the
+    # interpolation threshold, where the variance grows like 1/kappa (~1/sqrt(ridge) at
+    # n = rank) up to the smallest positive ridge
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c1 = np.where(zero_k, n - rank, np.where(lam != 0, n * (lam / kappa), 0.0))
+        den = (c1 + kappa * s12) / n
+    at_threshold = ~(den > 0)                     # ridge 0 at n = rank (1 - df2/n = 0)
     den_safe = np.where(at_threshold, 1.0, den)
     ka2 = _kappa2_energy(kappa, a, t, e)          # kappa^2 a, overflow-safe
     bias = np.where(at_threshold, 0.0, ka2 / den_safe)
@@ -777,10 +885,12 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     test = sigma2 + excess
     # 1 - df1/n = ridge/kappa at the root: the quotient avoids the cancellation of
     # 1 - df1/n when df1 ~ n (small ridges below the interpolation threshold)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where((lam != 0) & (kappa > 0), lam / kappa, 1 - df1 / n)
+    # factor (factor R): factor^2 alone underflows at n = rank for ridges below ~1e-308
+    # (factor = ridge/kappa ~ sqrt(ridge)), while R ~ 1/kappa
+    factor = c1 / n
     with np.errstate(invalid="ignore"):
-        train = np.where(at_threshold, 0.0, factor ** 2 * (sigma2 + ka2) / den_safe)
+        train = np.where(at_threshold, 0.0,
+                         factor * (factor * ((sigma2 + ka2) / den_safe)))
     return RidgeRisk(kappa, df1, df2, bias, variance, excess, test, train,
                      np.asarray(converged, bool))
 

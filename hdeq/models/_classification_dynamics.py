@@ -70,6 +70,20 @@ def _g2z(t, z):
     return _g(t, z) ** 2 * z
 
 
+def _g_over_t(t, z):
+    # g_t(z) / t = (1 - e^{-tz}) / (tz): bounded, value 1 at tz = 0 (the direction of w(t)
+    # for w_0 = 0 as t -> 0+, where E ~ t and V ~ t^2 underflow below t ~ 1e-154)
+    z = np.asarray(z)
+    x = t * z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = -np.expm1(-x) / x
+    return np.where(x == 0, np.ones_like(out), out)
+
+
+def _g_over_t2z(t, z):
+    return _g_over_t(t, z) ** 2 * z
+
+
 def _decay2(t, z):
     return np.exp(-2.0 * t * z)
 
@@ -79,7 +93,8 @@ def _z_decay2(t, z):
 
 
 def _output(values, arg):
-    values = np.asarray(values, dtype=float)
+    # + 0.0 turns a -0.0 (e.g. -expm1(0)/z at t = 0) into 0.0
+    values = np.asarray(values, dtype=float) + 0.0
     return float(values.reshape(-1)[0]) if np.ndim(arg) == 0 else values.reshape(np.shape(arg))
 
 
@@ -89,7 +104,9 @@ class GaussianMixtureGradientFlow:
     Deterministic equivalents of the alignment ``E(t) = mu^T w(t)``, the squared norm
     ``V(t) = ||w(t)||^2``, the misclassification rate ``Q(E/sqrt V)`` and the training
     mean squared error over time (theory note linear.md §7b, formulas in the module
-    docstring), beside a simulation twin.
+    docstring), beside a simulation twin. Note the two error measures: ``test_error`` is
+    the test **misclassification rate** (alias of :meth:`misclassification`), while
+    ``train_error`` is the training **mean squared error** of the loss being minimized.
 
     Parameters
     ----------
@@ -106,7 +123,8 @@ class GaussianMixtureGradientFlow:
 
     Examples
     --------
-    >>> model = GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
+    >>> import hdeq
+    >>> model = hdeq.GaussianMixtureGradientFlow(512, 1024, mean_sq_norm=2.0, init_var=0.5)
     >>> round(model.misclassification(2.0), 6)          # theory note §7b oracle table
     0.153082
     """
@@ -177,18 +195,43 @@ class GaussianMixtureGradientFlow:
         return _output(out, times)
 
     def weight_sq_norm(self, times):
-        """``V(t) = ||w(t)||^2`` including the initialisation term."""
-        return self._signal_plus_init(times, _g2z, _decay2)
+        """``V(t) = ||w(t)||^2`` including the initialisation term (>= 0; contour rounding
+        below 0 is set to 0)."""
+        return _output(np.maximum(self._signal_plus_init(times, _g2z, _decay2), 0.0), times)
 
     def misclassification(self, times):
-        """Test misclassification rate ``Q(E(t) / sqrt(V(t)))``."""
-        return _output(_error_rate(self.alignment(times), self.weight_sq_norm(times)), times)
+        """Test misclassification rate ``Q(E(t) / sqrt(V(t)))`` (a probability in [0, 1],
+        not a squared error).
 
-    test_error = misclassification
+        ``t = 0`` with ``init_var = 0`` is ``w = 0``: chance, 1/2. For ``t > 0`` with
+        ``init_var = 0``, ``E ~ t`` and ``V ~ t^2`` (both underflow below ``t ~ 1e-154``),
+        so the ratio is formed from ``E/t`` and ``V/t^2`` (filters ``g_t(z)/t``, bounded):
+        the rate tends to ``Q(E'/sqrt(V'))`` of the direction ``X^T y`` as ``t -> 0+``
+        (e.g. 0.10295 for p = 256, n = 512, ``||mu||^2 = 2``), not to 1/2.
+        """
+        times = self._check_times(times)
+        if self.init_var > 0:
+            return _output(_error_rate(self.alignment(times), self.weight_sq_norm(times)),
+                           times)
+        c = self._nodes()
+        cont, flat = c["contour"], np.reshape(times, -1)
+        e = cont.spectral_integral(_g_over_t, flat, self.mean_sq_norm * c["h"]).real
+        v = np.maximum(cont.spectral_integral(_g_over_t2z, flat, c["h1"]).real, 0.0)
+        rate = np.where(flat > 0, _error_rate(e, v), 0.5)
+        return _output(rate, times)
+
+    def test_error(self, times):
+        """The test **misclassification rate** :meth:`misclassification` (the error a
+        classifier is judged by), whereas :meth:`train_error` is the training **mean
+        squared error** of the regression loss being minimized: the two are different
+        quantities, not a test/train pair of one measure."""
+        return self.misclassification(times)
 
     def train_error(self, times):
-        """Training mean squared error ``(1/n) ||y - X w(t)||^2``."""
-        return self._signal_plus_init(times, _decay2, _z_decay2)
+        """Training mean squared error ``(1/n) ||y - X w(t)||^2`` (the loss of the gradient
+        flow; not a misclassification rate, see :meth:`test_error`)."""
+        return _output(np.maximum(self._signal_plus_init(times, _decay2, _z_decay2), 0.0),
+                       times)
 
     def simulate(self, times, trials=8, seed=None) -> pd.DataFrame:
         """Monte-Carlo twin: gradient flow on a drawn mixture, exactly through ``eigh``.
@@ -197,7 +240,8 @@ class GaussianMixtureGradientFlow:
         means ``+-mu``, ``mu = sqrt(ell) e_1``, equal priors (labels ``y = +-1``) and
         ``w_0``; ``w(t) = g_t(S) X^T y/n + e^{-tS} w_0`` with ``S = X^T X/n``. It records
         the exact test misclassification given ``w`` (``Q(mu^T w/||w||)``, a Gaussian test
-        point), the training MSE, ``mu^T w`` and ``||w||^2``. ``trials >= 2`` independent draws (so that the standard error exists).
+        point), the training MSE, ``mu^T w`` and ``||w||^2``. ``trials >= 2`` independent
+        draws (so that the standard error exists).
 
         Returns
         -------
@@ -227,7 +271,12 @@ class GaussianMixtureGradientFlow:
             v = np.sum(W ** 2, axis=1)
             draws["alignment"][i] = e
             draws["weight_sq_norm"][i] = v
-            draws["misclassification"][i] = _error_rate(e, v)
+            if self.init_var > 0:
+                draws["misclassification"][i] = _error_rate(e, v)
+            else:     # the direction g_t(S)/t X^T y/n: no underflow as t -> 0+ (theory)
+                Wd = (_g_over_t(times[:, None], lam[None, :]) * b) @ V.T
+                rate = _error_rate(Wd @ mu, np.sum(Wd ** 2, axis=1))
+                draws["misclassification"][i] = np.where(times > 0, rate, 0.5)
             resid = y[None, :] - W @ X.T
             draws["train_error"][i] = np.mean(resid ** 2, axis=1)
         theory = {"misclassification": self.misclassification(times),

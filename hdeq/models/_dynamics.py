@@ -42,6 +42,8 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
+from ..equivalents._ridge_equivalent import _unit_scale
+from ._gcv import _svd
 from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
@@ -78,15 +80,23 @@ def _mass_error(contour, stieltjes_values):
     return abs(mass - 1.0), mass
 
 
-def _check_total_mass(contour, stieltjes_values, owner, tol=1e-8):
+def _check_total_mass(contour, stieltjes_values, owner, tol=1e-8, hint=None):
     """Built-in self-test (theory note §8 item 5): ``f = 1`` must integrate to the total
-    mass 1 of the law whose Stieltjes transform is given on the nodes."""
+    mass 1 of the law whose Stieltjes transform is given on the nodes. ``hint`` (a
+    callable, called only on failure) says what to change; default: more nodes."""
     err, mass = _mass_error(contour, stieltjes_values)
     if not err <= tol:
+        advice = hint() if hint is not None else "increase `n_nodes`"
         raise ConvergenceError(f"{owner}: the contour integral of the Stieltjes transform "
                                f"gives total mass {mass.real:.12g} (expected 1, tolerance "
                                f"{tol:g}); the contour does not resolve the spectrum: "
-                               f"increase `n_nodes`")
+                               f"{advice}")
+
+
+#: Most contour nodes M (log-ellipse plus circle) a dynamics model uses: the two-point
+#: bias kernel is two (M, M) complex arrays, 32 M^2 bytes (2 GiB at M = 8192), checked
+#: before they are allocated.
+MAX_CONTOUR_NODES = 8192
 
 
 @functools.lru_cache(maxsize=4)
@@ -155,7 +165,13 @@ class _LeastSquaresDynamics(HasLinearProblem):
         # positive part (rank r, ratio r/n); w_0 puts init_var * r/p of its energy there
         self._ratio = rank / self.n_samples
         self._init_on_range = self.init_var * rank / self.n_features
-        self._atoms, self._weights, self._energy = prob.atoms, prob.weights, prob.energy
+        # the theory runs on Sigma / unit (unit a power of two: exact), with times (GF) or
+        # the learning rate (GD) multiplied by unit, and bias / training signal scaled back:
+        # the risks are homogeneous (S -> c S, t -> t / c), and the node values (products
+        # like t^2 q q) stay in floating-point range for a population of any scale
+        self._unit = _unit_scale(prob.atoms)
+        self._atoms = prob.atoms / self._unit
+        self._weights, self._energy = prob.weights, prob.energy
         self._cache = None
 
     # ---------------------------------------------------------------- filters (override)
@@ -167,6 +183,10 @@ class _LeastSquaresDynamics(HasLinearProblem):
 
     def _contour_step(self):
         return None
+
+    def _scaled(self, arg):
+        """The filter parameter on the unit population: times ``t * unit`` (GF)."""
+        return arg
 
     def _contour_options(self, lo, hi):
         """Keyword arguments of :func:`spectral_contour` and the node counts to try."""
@@ -182,6 +202,29 @@ class _LeastSquaresDynamics(HasLinearProblem):
                              f"edge > 0")
         return law, lo, hi
 
+    def _contour(self, lo, hi, n_nodes, options):
+        return spectral_contour(lo, hi, n_nodes=n_nodes, step=self._contour_step(), **options)
+
+    def _node_counts(self, lo, hi, options, counts):
+        """The node counts to try, cut to :data:`MAX_CONTOUR_NODES` (ValueError naming
+        ``n_nodes`` when even the first exceeds it: the bias kernel would not fit)."""
+        extra = self._contour(lo, hi, 16, options).size - 16      # nodes of the 0-circle
+        fits = [k for k in counts if k + extra <= MAX_CONTOUR_NODES]
+        if not fits:
+            size = counts[0] + extra
+            raise ValueError(f"`n_nodes` of {self._owner} must be at most "
+                             f"{MAX_CONTOUR_NODES - extra} (the bias kernel takes 32 M^2 "
+                             f"bytes for a contour of M nodes, at most {MAX_CONTOUR_NODES} "
+                             f"nodes = 2 GiB); got {self.n_nodes}, M = {size}, which would "
+                             f"take {32 * size ** 2 / 2 ** 30:.3g} GiB")
+        return fits
+
+    def _unresolved_hint(self, lo, hi, options, counts):
+        """What to change when the total-mass self-test fails (see GradientDescent)."""
+        top = MAX_CONTOUR_NODES - (self._contour(lo, hi, 16, options).size - 16)
+        return (f"increase `n_nodes` (tried up to {counts[-1]}; at most {top}, the memory "
+                f"bound of the bias kernel)")
+
     def _nodes(self):
         if self._cache is not None:
             return self._cache
@@ -189,9 +232,9 @@ class _LeastSquaresDynamics(HasLinearProblem):
         gamma = self._ratio
         law, lo, hi = self._law()
         options, counts = self._contour_options(lo, hi)
+        counts = self._node_counts(lo, hi, options, counts)
         for n_nodes in counts:     # the total-mass self-test decides (cheap: M x K)
-            contour = spectral_contour(lo, hi, n_nodes=n_nodes, step=self._contour_step(),
-                                       **options)
+            contour = self._contour(lo, hi, n_nodes, options)
             z = contour.nodes
             mt = _companion_on(law, z)
             q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))  # diag of Qbar, (M, K)
@@ -205,10 +248,18 @@ class _LeastSquaresDynamics(HasLinearProblem):
             "trace_q": trace_q,               # (1/p) tr Qbar  = m(z)
             "beta_q_beta": q @ a,             # beta^T Qbar beta
         }
-        _check_total_mass(contour, cache["trace_q"], self._owner)
-        numerator = (q * (a * t)[None, :]) @ q.T
-        theta = gamma * ((q * (w * t * t)[None, :]) @ q.T) * s[:, None] * s[None, :]
-        cache["bias_kernel"] = numerator / (1.0 - theta)
+        _check_total_mass(contour, cache["trace_q"], self._owner, tol=self._mass_target,
+                          hint=lambda: self._unresolved_hint(lo, hi, options, counts))
+        # two (M, M) complex arrays at most (MAX_CONTOUR_NODES): the kernel is formed in
+        # place, numerator / (1 - Theta)
+        kernel = (q * (a * t)[None, :]) @ q.T
+        theta = (q * (w * t * t)[None, :]) @ q.T
+        theta *= gamma * s[:, None]
+        theta *= s[None, :]
+        np.subtract(1.0, theta, out=theta)
+        np.divide(kernel, theta, out=kernel)
+        del theta
+        cache["bias_kernel"] = kernel
         self._cache = cache
         return cache
 
@@ -240,12 +291,12 @@ class _LeastSquaresDynamics(HasLinearProblem):
             return _as_output(self._quadrature(arg)["bias"], arg)
         c = self._nodes()
         cont = c["contour"]
-        flat = np.reshape(arg, -1)
+        flat = self._scaled(np.reshape(arg, -1))
         out = cont.double_integral(self._decay, flat, c["bias_kernel"]).real
         if self.init_var > 0:
             out = out + self._init_on_range * cont.spectral_integral(
                 self._decay2, flat, c["trace_sigma_q"]).real
-        return _as_output(_nonnegative(out), arg)
+        return _as_output(_nonnegative(out) * self._unit, arg)
 
     def variance(self, arg, *, method="contour"):
         """Variance ``(noise_var/n) tr Sigma (1 - e^{-tS})^2 S^+`` (theory note §7a).
@@ -257,7 +308,7 @@ class _LeastSquaresDynamics(HasLinearProblem):
             return _as_output(self._quadrature(arg)["variance"], arg)
         c = self._nodes()
         out = self.noise_var * self._ratio * c["contour"].spectral_integral(
-            self._fit_filter, np.reshape(arg, -1), c["trace_sigma_q"]).real
+            self._fit_filter, self._scaled(np.reshape(arg, -1)), c["trace_sigma_q"]).real
         return _as_output(_nonnegative(out), arg)
 
     def test_error(self, arg, *, method="contour"):
@@ -283,12 +334,13 @@ class _LeastSquaresDynamics(HasLinearProblem):
             return _as_output(self._quadrature(arg)["train"], arg)
         c = self._nodes()
         cont = c["contour"]
-        flat = np.reshape(arg, -1)
+        flat = self._scaled(np.reshape(arg, -1))
         g = self._ratio
         signal = cont.spectral_integral(self._z_decay2, flat,
                                         c["beta_q_beta"] + self._init_on_range * c["trace_q"]).real
         noise = 1.0 - g + g * cont.spectral_integral(self._decay2, flat, c["trace_q"]).real
-        return _as_output(_nonnegative(signal) + self.noise_var * _nonnegative(noise), arg)
+        return _as_output(_nonnegative(signal) * self._unit
+                          + self.noise_var * _nonnegative(noise), arg)
 
     # ---------------------------------------------------------------- isotropic route
     def _use_quadrature(self, method):
@@ -321,13 +373,13 @@ class _LeastSquaresDynamics(HasLinearProblem):
         x = 0.5 * (a + b) + 0.5 * (b - a) * np.cos(theta)
         dens = (0.5 * (b - a) * np.sin(theta)) ** 2 / (2 * np.pi * g * x) * (0.5 * np.pi * wts)
         atom = max(1.0 - 1.0 / g, 0.0)
-        flat = np.reshape(arg, -1)
+        flat = self._scaled(np.reshape(arg, -1))
         d = self._decay(flat[:, None], s0 * x[None, :]).real
         d0 = self._decay(flat, 0.0).real if atom > 0 else np.zeros(flat.size)
         int_d2 = (d ** 2) @ dens + atom * d0 ** 2
-        bias = (r2 + i2) * s0 * int_d2
+        bias = (r2 + i2) * s0 * int_d2 * self._unit
         variance = self.noise_var * g * (((1.0 - d) ** 2) @ (dens / x))
-        train = ((r2 + i2) * ((d ** 2) @ (dens * s0 * x))
+        train = ((r2 + i2) * ((d ** 2) @ (dens * s0 * x)) * self._unit
                  + self.noise_var * (1.0 - g + g * int_d2))
         return {"bias": bias, "variance": variance, "train": train}
 
@@ -341,27 +393,24 @@ class _LeastSquaresDynamics(HasLinearProblem):
 
     @staticmethod
     def _decompose(X):
-        """Thin SVD ``X / sqrt(n) = U diag(sv) Vt`` (non-zero part) via the smaller Gram."""
-        n, p = X.shape
-        Xs = X / np.sqrt(n)
-        if p <= n:
-            lam, V = np.linalg.eigh(Xs.T @ Xs)
-            keep = lam > 1e-10 * lam.max()
-            lam, V = lam[keep], V[:, keep]
-            sv = np.sqrt(lam)
-            return (Xs @ V) / sv[None, :], sv, V.T, lam
-        lam, U = np.linalg.eigh(Xs @ Xs.T)
-        keep = lam > 1e-10 * lam.max()
-        lam, U = lam[keep], U[:, keep]
-        sv = np.sqrt(lam)
-        return U, sv, (U.T @ Xs) / sv[:, None], lam
+        """Thin SVD ``X / sqrt(n) = U diag(sv) Vt`` of the non-zero part, with the numerical
+        rank of :func:`hdeq.models._gcv._svd` (the ``matrix_rank`` tolerance), as the ridge
+        twin. The eigenvalues ``sv^2`` of ``S`` are then accurate to ~eps relative down to
+        1e-12 of the largest, where the population rule (:mod:`._population`) puts its
+        zeros; the Gram ``eigh`` used before lost them below ~1e-10 and dropped them, while
+        the theory kept every population eigenvalue above 1e-12 (30 standard errors apart
+        at t = 1e11 for eigenvalues 1e-10)."""
+        n, _ = X.shape
+        U, d, Vt = _svd(X / np.sqrt(n))
+        return U, d, Vt, d * d
 
     def _conditional(self, X, beta, params, svd):
         """Exact conditional bias and variance given X (expectation over noise and w_0)."""
         n, p = X.shape
         sig = self.population
         U, sv, Vt, lam = svd
-        d = self._decay(params[:, None], lam[None, :]).real             # (P, r)
+        # the filters take the unit-scale convention of the theory (times t * unit)
+        d = self._decay(self._scaled(params)[:, None], lam[None, :] / self._unit).real
         vb = Vt @ beta                                                   # (r,)
         eb = beta[None, :] + ((d - 1.0) * vb[None, :]) @ Vt              # (P, p) e^{-tS} beta
         bias = (eb ** 2) @ sig
@@ -416,6 +465,9 @@ class GradientFlow(_LeastSquaresDynamics):
         ``(values, weights)`` or a spectral law (both with ``n_features``), or a ``(p, p)``
         matrix. Zero eigenvalues are allowed: those directions carry no data and enter no
         risk, so the theory runs on the positive part (rank ``r``, ratio ``r/n``).
+        Eigenvalues ``<= 1e-12`` times the largest are such zeros, for the theory and the
+        twin alike (the rule of every linear model; ``snapped_weight``), so that ``t ->
+        inf`` gives exactly :class:`hdeq.RidgeRegression` at ridge 0.
     target : array_like of shape (n_features,), optional
         Coefficients of ``beta`` in the eigenbasis of ``Sigma`` (same order), or ``beta``
         itself when ``population`` is a matrix. Give exactly one of ``target`` and
@@ -439,9 +491,9 @@ class GradientFlow(_LeastSquaresDynamics):
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, hdeq
     >>> beta = np.zeros(1000); beta[0] = 1.0
-    >>> gf = GradientFlow(np.ones(1000), beta, noise_var=0.5, n_samples=2000)
+    >>> gf = hdeq.GradientFlow(np.ones(1000), beta, noise_var=0.5, n_samples=2000)
     >>> np.round(gf.variance([0.5, 2.0]), 6)       # theory note §7a oracle table
     array([0.03279 , 0.160894])
     """
@@ -456,6 +508,11 @@ class GradientFlow(_LeastSquaresDynamics):
 
     def _decay(self, s, z):
         return np.exp(-s * z)
+
+    def _scaled(self, times):
+        # t * unit; beyond 1e300 every filter e^{-t z} (Re z > 0 on the contour) is 0 already
+        with np.errstate(over="ignore"):
+            return np.minimum(np.asarray(times, float) * self._unit, 1e300)
 
     def _check_arg(self, times):
         return check_array(times, "times", self._owner, nonnegative=True)
@@ -509,17 +566,22 @@ class GradientDescent(_LeastSquaresDynamics):
     learning_rate : float
         Step size ``eta > 0``, below ``2 / (upper edge of the limiting spectrum of S)``
         (ValueError printing that limit). Near the limit the contour height shrinks like
-        ``sqrt(1 - eta edge / 2)`` and ``n_nodes`` is doubled (at most 16 times) until the
-        total-mass self-test is met to 1e-12. :meth:`simulate` raises a ValueError naming
-        the draw's top eigenvalue when a finite design exceeds ``2/eta`` (GD diverges there).
+        ``sqrt(1 - eta edge / 2)`` and the node count is doubled up to four times (from
+        ``n_nodes`` to at most ``16 n_nodes``, and at most ``MAX_CONTOUR_NODES = 8192`` in
+        all: the bias kernel takes ``32 M^2`` bytes) until the total-mass self-test is met
+        to 1e-12. With the default ``n_nodes = 300`` this reaches ``1 - eta edge / 2`` of
+        about 1e-4 to 1e-5 (depending on the spectrum); closer to the limit the
+        ConvergenceError gives the largest learning rate that works. :meth:`simulate`
+        raises a ValueError naming the draw's top eigenvalue when a finite design exceeds
+        ``2/eta`` (GD diverges there).
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import numpy as np, hdeq
     >>> beta = np.zeros(200); beta[0] = 1.0
-    >>> gd = GradientDescent(np.ones(200), beta, noise_var=0.5, n_samples=400,
-    ...                      learning_rate=0.1)
-    >>> gf = GradientFlow(np.ones(200), beta, noise_var=0.5, n_samples=400)
+    >>> gd = hdeq.GradientDescent(np.ones(200), beta, noise_var=0.5, n_samples=400,
+    ...                           learning_rate=0.1)
+    >>> gf = hdeq.GradientFlow(np.ones(200), beta, noise_var=0.5, n_samples=400)
     >>> bool(abs(gd.test_error(200) - gf.test_error(20.0)) < 0.01)   # t ~ eta k
     True
     """
@@ -536,9 +598,10 @@ class GradientDescent(_LeastSquaresDynamics):
         self.learning_rate = check_scalar(learning_rate, "learning_rate", self._owner, low=0.0)
         super().__init__(population, target, signal_var, noise_var, n_samples, init_var,
                          n_nodes, n_features)
+        self._eta = self.learning_rate * self._unit     # on the unit population
 
     def _contour_step(self):
-        return self.learning_rate
+        return self._eta
 
     def _contour_options(self, lo, hi):
         """Contour squeezed between the spectrum and ``2/eta``: with ``c = 1 - eta hi/2``
@@ -547,30 +610,72 @@ class GradientDescent(_LeastSquaresDynamics):
         ``~ 1/h``: the height ``min(1, 2 sqrt(c))`` balances both (measured: the total-mass
         self-test then passes with <= 600 nodes for ``eta hi / 2`` up to 0.9995 on a
         Marchenko-Pastur bulk, where height 1 needs 300 nodes at 0.95 and 4800 at 0.995).
-        The node count doubles from ``n_nodes`` (at most 16 times) until the total-mass
-        error is below 1e-12."""
-        c = 1.0 - 0.5 * self.learning_rate * hi
+        The node count doubles from ``n_nodes`` up to four times (at most ``16 n_nodes``)
+        until the total-mass error is below 1e-12."""
+        c = 1.0 - 0.5 * self._eta * hi
         height = float(min(1.0, 2.0 * np.sqrt(max(c, 0.0))))
         return {"height": height}, [self.n_nodes * 2 ** i for i in range(5)]
+
+    def _unresolved_hint(self, lo, hi, options, counts):
+        """Near the stability limit more nodes help only slowly (about ``1/sqrt(c)``, ``c
+        = 1 - eta edge/2``) and cost memory (``32 M^2`` bytes): say how close to the limit
+        the learning rate is, and the largest learning rate that passes the self-test with
+        these node counts (bisection in ``log c`` on the cheap total-mass test at the
+        largest count)."""
+        c_now = 1.0 - 0.5 * self._eta * hi
+        more = super()._unresolved_hint(lo, hi, options, counts)
+        if not c_now < 0.05:
+            return more
+        law = self._law()[0]
+        t, w = self._atoms, self._weights
+
+        def passes(c):
+            eta = 2.0 * (1.0 - c) / hi
+            contour = spectral_contour(lo, hi, n_nodes=counts[-1], step=eta,
+                                       height=float(min(1.0, 2.0 * np.sqrt(c))))
+            z = contour.nodes
+            mt = _companion_on(law, z)
+            q = -1.0 / (z[:, None] * (1.0 + mt[:, None] * t[None, :]))
+            return _mass_error(contour, q @ w)[0] <= self._mass_target
+
+        bad, good = np.log(c_now), np.log(0.05)
+        if not passes(0.05):
+            return more
+        for _ in range(8):
+            mid = 0.5 * (bad + good)
+            bad, good = (bad, mid) if passes(np.exp(mid)) else (mid, good)
+        c_ok = float(np.exp(good))
+        edge = hi * self._unit
+        eta_ok = np.floor(2.0 * (1.0 - c_ok) / edge * 1e6) / 1e6
+        return (f"learning_rate = {self.learning_rate:.9g} is within 1 - learning_rate * "
+                f"edge / 2 = {c_now:.3g} of the stability limit 2 / edge = {2.0 / edge:.9g} "
+                f"(upper edge {edge:.6g}), too close for contours of up to {counts[-1]} "
+                f"nodes. The largest learning rate that works with n_nodes = "
+                f"{self.n_nodes} is about {eta_ok:.6g} (1 - learning_rate * edge / 2 >= "
+                f"{c_ok:.2g}): use a learning rate at most that. (More nodes help only "
+                f"slowly, about 1/sqrt(1 - learning_rate * edge / 2), and the contour is "
+                f"capped at {MAX_CONTOUR_NODES} nodes, the 2 GiB memory bound of the bias "
+                f"kernel.)")
 
     def _nodes(self):
         if self._cache is None:
             _, lo, hi = self._law()
-            if not self.learning_rate * hi < 2.0:
+            if not self._eta * hi < 2.0:
+                edge = hi * self._unit
                 raise ValueError(f"`learning_rate` of GradientDescent must be below 2 / "
                                  f"(upper edge of the limiting spectrum of S) = "
-                                 f"{2.0 / hi:.6g} (upper edge {hi:.6g}); got "
+                                 f"{2.0 / edge:.6g} (upper edge {edge:.6g}); got "
                                  f"{self.learning_rate!r}")
         return super()._nodes()
 
     def _decay(self, k, z):
         # (1 - eta z)^k for integer k >= 0, vectorized (exact complex power)
-        return (1.0 - self.learning_rate * z) ** k
+        return (1.0 - self._eta * z) ** k
 
     def _check_arg(self, steps):
         return check_counts(steps, "steps", self._owner, low=0)
 
-    def simulate(self, steps, trials=8, seed=None) -> pd.DataFrame:
+    def simulate(self, steps, trials=8, seed=None, *, max_flops=1e12) -> pd.DataFrame:
         """Monte-Carlo twin running the actual gradient-descent loop.
 
         Each trial draws ``X``, noise and ``w_0`` and iterates ``w <- w - eta X^T(Xw - y)/n``
@@ -579,9 +684,36 @@ class GradientDescent(_LeastSquaresDynamics):
         are the exact conditional expectations given ``X`` (spectral formula with the GD
         filter). Columns as in :meth:`GradientFlow.simulate`, with ``steps``;
         ``trials >= 2`` independent draws (so that the standard error exists).
+
+        Cost: the loop is real gradient descent, one step after the other, so it grows
+        linearly in ``max(steps)``: ``trials * max(steps) * (2 min(p^2, 2 n p) + 2e4)``
+        operations (a step is one product with ``X^T X / n`` when ``p <= 2n``, else with
+        ``X`` and ``X^T``; 2e4 stands for the ~2 microseconds of Python per step), at
+        roughly 1e10 per second: about 1 s per 10^5 steps and trial at ``n = 400, p = 200``.
+        Above ``max_flops`` (default 1e12, a minute or two) it raises a ValueError with the
+        estimate instead of starting; pass ``max_flops=float("inf")`` to run anyway. The
+        theory (:meth:`test_error` etc.) costs the same at any step count.
         """
         steps = self._check_arg(steps)
-        return self._simulate_table(steps, trials, seed, self._run_loop)
+        trials_ = check_trials(trials, f"{self._owner}.simulate")
+        flops = self._loop_flops(steps, trials_)
+        limit = check_scalar(max_flops, "max_flops", f"{self._owner}.simulate", low=0.0) \
+            if np.isfinite(max_flops) else np.inf
+        if flops > limit:
+            raise ValueError(
+                f"`steps` of {self._owner}.simulate: max(steps) = {int(steps.max())} runs that "
+                f"many actual gradient-descent steps per trial, about {flops:.3g} "
+                f"operations for {trials_} trials (n = {self.n_samples}, p = "
+                f"{self.n_features}; roughly {flops / 1e10:.3g} s at 1e10 per second), above "
+                f"max_flops = {limit:.3g}; use fewer steps or trials, or pass "
+                f"max_flops=float('inf') to run it anyway (the theory needs no simulation "
+                f"at any step count)")
+        return self._simulate_table(steps, trials_, seed, self._run_loop)
+
+    def _loop_flops(self, steps, trials):
+        n, p = self.n_samples, self.n_features
+        per_step = 2.0 * min(p * p, 2 * n * p) + 2e4     # products + Python overhead
+        return float(trials) * float(np.max(steps, initial=0)) * per_step
 
     def _run_loop(self, X, eps, w0, beta, steps, svd):
         n = X.shape[0]
@@ -596,7 +728,8 @@ class GradientDescent(_LeastSquaresDynamics):
                 f"`learning_rate` of GradientDescent.simulate is too large for a drawn "
                 f"design: the largest eigenvalue of X^T X/n in this draw is {top:.6g} > "
                 f"2/learning_rate = {2.0 / eta:.6g}, so gradient descent diverges on it "
-                f"(the limiting upper edge is {self._law()[2]:.6g}, finite draws exceed it by "
+                f"(the limiting upper edge is {self._law()[2] * self._unit:.6g}, finite draws "
+                f"exceed it by "
                 f"O(n^(-2/3))); use learning_rate < {2.0 / top:.6g} or a larger n_samples")
         y = X @ beta + eps
         order = np.argsort(steps, kind="stable")
@@ -605,11 +738,19 @@ class GradientDescent(_LeastSquaresDynamics):
         train = np.empty(steps.size)
         w = w0.copy()
         k = 0
+        p = X.shape[1]
+        gram = p <= 2 * n                # grad = S w - X^T y/n: one p x p product per step
+        if gram:
+            S = X.T @ X / n
+            c = X.T @ y / n
         try:
             with np.errstate(over="raise", invalid="raise"):
                 for idx, target_k in zip(order, wanted):
                     while k < target_k:
-                        w -= eta * (X.T @ (X @ w - y)) / n
+                        if gram:
+                            w -= eta * (S @ w - c)
+                        else:
+                            w -= eta * (X.T @ (X @ w - y)) / n
                         k += 1
                     delta = w - beta
                     test[idx] = self.noise_var + delta ** 2 @ self.population

@@ -6,6 +6,16 @@ the spectrum of the population covariance ``Sigma`` and the energy of the target
 ``beta`` along each eigenvalue, ``b_k^2`` with ``b = V^T beta``. :func:`parse_population`
 turns every accepted form of ``(population, target | signal_var)`` into a
 :class:`LinearProblem` holding both, so that a model accepts the same forms as every other.
+
+One rule for tiny eigenvalues, shared by every linear model and by its simulation twin:
+population eigenvalues ``<= ZERO_RTOL * max`` (``1e-12``, the threshold of
+:class:`hdeq.laws.SampleCovarianceLaw`, about the float64 rounding of a covariance
+computed from data) are **exact zeros**, in the theory (they enter no spectral sum; their
+target energy is ``null_energy``) and in the draws of the twin (those columns of ``X``
+are 0); ``LinearProblem.snapped_weight`` (and the models' ``snapped_weight``) is the
+fraction of the ``n_features`` eigenvalues that were positive and set to 0. The twins
+then take the numerical rank of each drawn design by the ``matrix_rank`` tolerance of its
+SVD, which every kept direction clears by orders of magnitude.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core._stieltjes import ZERO_RTOL
 from ..core._validation import _show, check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
@@ -111,7 +122,11 @@ class LinearProblem:
         for the isotropic target): every spectral sum of theory note §5.2 is
         ``sum_k m_k f(t_k)`` or ``sum_k e_k g(t_k)``.
     null_energy : float
-        Target energy on the zero eigenvalues; it never enters a risk (``Sigma`` kills it).
+        Target energy on the zero eigenvalues (including the snapped ones); it never enters
+        a risk (``Sigma`` kills it).
+    snapped_weight : float
+        Fraction of the ``n_features`` eigenvalues that were positive but ``<= 1e-12``
+        times the largest and were set to exactly 0 (module notes), by theory and twin alike.
     """
 
     kind: str
@@ -124,6 +139,7 @@ class LinearProblem:
     multiplicities: np.ndarray
     energy: np.ndarray
     null_energy: float
+    snapped_weight: float = 0.0
 
     @property
     def rank(self) -> float:
@@ -165,6 +181,13 @@ class HasLinearProblem:
     def signal_var(self) -> float | None:
         """``E ||beta||^2`` of the isotropic random target; None for a given target."""
         return self._problem.signal_var
+
+    @property
+    def snapped_weight(self) -> float:
+        """Fraction of the eigenvalues of ``Sigma`` that were positive but at most 1e-12
+        times the largest, and are treated as exact zeros by the theory and the twin
+        (:mod:`hdeq.models._population`)."""
+        return self._problem.snapped_weight
 
 
 def _law_eigenvalues(law, n_features, owner):
@@ -222,7 +245,9 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
           :mod:`hdeq.laws`) with ``n_features`` given: discretized into ``n_features``
           mid-quantile atoms ``F^{-1}((j + 1/2)/p)``, used by theory and simulation alike.
 
-        At least one eigenvalue must be positive.
+        At least one eigenvalue must be positive. Eigenvalues ``<= 1e-12`` times the
+        largest are set to exactly 0, for the theory and the simulation twin alike (module
+        notes; ``snapped_weight`` of the result says how many).
     target : array_like of shape (n_features,), optional
         ``b = V^T beta`` in the eigenbasis (in the order of the given eigenvalues) when
         ``population`` is eigenvalues, ``beta`` itself when it is a matrix. Not accepted
@@ -282,7 +307,12 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
         raise ValueError(f"`population` of {owner} must have a positive eigenvalue; got all "
                          f"zero")
     p = int(eig.size)
+    # one rule for tiny eigenvalues (module notes): exact zeros for theory and twin
+    cut = ZERO_RTOL * float(np.max(eig))
+    snap = (eig > 0) & (eig <= cut)
+    eig = np.where(snap, 0.0, eig)
     values, mult = exact if exact is not None else (eig, np.ones(p))
+    values = np.where(values <= cut, 0.0, values)
     if signal_var is not None:
         signal_var = check_scalar(signal_var, "signal_var", owner, low=0, low_inclusive=True)
         coef = None
@@ -303,4 +333,5 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
     return LinearProblem(kind=kind, n_features=p, eigenvalues=eig, coefficients=coef,
                          signal_var=signal_var, basis=basis, atoms=t[keep],
                          multiplicities=m[keep], energy=e[keep],
-                         null_energy=float(np.sum(e[t == 0])))
+                         null_energy=float(np.sum(e[t == 0])),
+                         snapped_weight=float(np.sum(snap)) / p)

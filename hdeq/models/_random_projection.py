@@ -14,9 +14,11 @@ equivalent over F; checked only against Monte Carlo, table 6.5):
     R    = (noise_var + Sig) / (1 - df2F / n)           (total test error, fresh label).
 
 ``kappa2`` solves the scalar equation ``ridge = kappa2 (1 - D1/N)(1 - D1/n)``, increasing
-for ``df1(kappa2) <= min(n, N)``: bisection on ``[kappa_lo, hi]`` with ``df1(kappa_lo) =
-min(n, N)`` (:func:`hdeq.equivalents.ridgeless_threshold`), vectorized over the broadcast
-``(ridge, n_samples, n_random_features)``. Limits: ``N -> inf`` is ridge regression (§5.2);
+for ``df1(kappa2) <= min(n, N)``: bisection in ``log(kappa2 - kappa_lo)`` with
+``df1(kappa_lo) = min(n, N)`` (:func:`hdeq.equivalents.ridgeless_threshold`), vectorized over
+the broadcast ``(ridge, n_samples, n_random_features)``; ``1 - D1/N``, ``1 - D1/n`` and the
+risk are formed from the offset without cancellation (exact near the peak ``N = n``, where
+the risk grows like ``ridge^(-1/2)``, down to the smallest positive ridge). Limits: ``N -> inf`` is ridge regression (§5.2);
 ridgeless with ``N < n``: ``R = (noise_var + kappa2 beta^T Sigma (Sigma+kappa2)^{-1} beta)
 / (1 - N/n)`` with ``df1(kappa2) = N``.
 """
@@ -28,7 +30,8 @@ import pandas as pd
 
 from ..core._errors import ConvergenceError
 from ..core._validation import as_generator, check_array, check_scalar
-from ..equivalents._ridge_equivalent import _unit_scale, ridgeless_threshold, spectral_sums
+from ..equivalents._ridge_equivalent import (_kappa0, _kappa2_energy, _unit_scale,
+                                             spectral_sums)
 from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["RandomProjectionRegression"]
@@ -66,8 +69,10 @@ class RandomProjectionRegression(HasLinearProblem):
 
     Examples
     --------
-    >>> model = RandomProjectionRegression(np.ones(1500), signal_var=1.0, noise_var=0.1,
-    ...                                    ridge=1e-2, n_samples=600, n_random_features=1200)
+    >>> import numpy as np, hdeq
+    >>> model = hdeq.RandomProjectionRegression(np.ones(1500), signal_var=1.0, noise_var=0.1,
+    ...                                         ridge=1e-2, n_samples=600,
+    ...                                         n_random_features=1200)
     >>> round(model.test_error(), 5)                 # theory note §6.5, "iso" second row
     1.42769
     """
@@ -117,25 +122,52 @@ class RandomProjectionRegression(HasLinearProblem):
 
     def _sums(self, kappa2):
         t, m, e = self._t, self._m, self._e
-        return spectral_sums(kappa2, t, [m, e],
-                             [(0, 1, 1), (0, 2, 2), (0, 1, 2), (1, 1, 1), (1, 2, 2)])
+        return spectral_sums(kappa2, t, [m, e], [(0, 1, 2), (1, 1, 2), (1, 2, 2)])
 
     def _solve(self, lam, n, N):
+        """``kappa2 = kappa_lo + delta``, solved for the offset ``delta >= 0`` from the
+        ridgeless root ``kappa_lo`` of ``min(n, N)``.
+
+        With ``c = n`` or ``N``, ``c - df1(kappa2) = (c - df1(kappa_lo)) + delta D(delta)``,
+        ``D = sum m t/((t + kappa_lo)(t + kappa2))`` and ``df1(kappa_lo)`` equal to
+        ``min(n, N)`` (rank above it) or the rank (``kappa_lo = 0``): sums of non-negative
+        terms, exact to rounding at every ``delta``. At ``N = n`` the ridge is ``~ delta^2``,
+        so a ridge of 1e-300 needs ``delta ~ 1e-150``, far below the rounding of ``kappa2``
+        itself: the risk, which diverges like ``1/delta ~ ridge^(-1/2)`` there, is then formed
+        from the exact ``c - df1`` (below) instead of ``1 - df1(kappa2)/c``. ``delta`` is found
+        by bisection in ``log delta`` (geometric midpoints), vectorized over the grid.
+        """
         t, m, unit = self._t, self._m, self._unit
         flat_lam, flat_n, flat_N = lam.reshape(-1) / unit, n.reshape(-1), N.reshape(-1)
-        lo = ridgeless_threshold(np.minimum(flat_n, flat_N), t, m)
-        lo = np.asarray(lo, dtype=float).reshape(-1)
+        rank = float(np.sum(m))
+        q_u, q_inv = np.unique(np.minimum(flat_n, flat_N), return_inverse=True)
+        lo_u = _kappa0(q_u, t, m)
+        base = np.where(lo_u > 0, q_u, rank)[q_inv]          # df1(kappa_lo), exactly
+        lo = lo_u[q_inv]
 
-        def h(k):
-            d1, = spectral_sums(k, t, [m], [(0, 1, 1)])
-            return k * (1 - d1 / flat_N) * (1 - d1 / flat_n)
+        def complements(delta):
+            """``N - df1(kappa_lo + delta)`` and ``n - df1(kappa_lo + delta)``: the offset
+            form, or the plain difference where ``df1 <= c/2`` (no cancellation there; at
+            huge ridges it gives exactly ``c`` when ``df1`` is below rounding)."""
+            d = np.empty(delta.shape)
+            for u in range(q_u.size):
+                sel = q_inv == u
+                shifted = t + lo_u[u]
+                d[sel], = spectral_sums(delta[sel], shifted, [m * t / shifted], [(0, 0, 1)])
+            d1, = spectral_sums(lo + delta, t, [m], [(0, 1, 1)])
+            return tuple(np.where(d1 <= 0.5 * c, c - d1, (c - base) + delta * d)
+                         for c in (flat_N, flat_n))
+
+        def h(delta):
+            c_big, c_small = complements(delta)
+            return (lo + delta) * (c_big / flat_N) * (c_small / flat_n)
 
         trace = float(np.sum(m * t))
-        hi = flat_lam + trace / flat_n + trace / flat_N + 1.0 + lo
+        top = np.finfo(float).max
+        hi = flat_lam + trace / flat_n + trace / flat_N + 1.0
         # for a huge ridge the additive margin is lost to rounding (and doubling would
         # overflow): a relative margin of 8 eps keeps h(hi) >= ridge there, as h(k) = k (1 -
         # O(1/k)) while the root stays below the largest float
-        top = np.finfo(float).max
         hi = np.maximum(hi, flat_lam + np.minimum(8 * np.finfo(float).eps * flat_lam,
                                                   top - flat_lam))
         for _ in range(200):
@@ -143,31 +175,46 @@ class RandomProjectionRegression(HasLinearProblem):
             if not short.any():
                 break
             hi = np.where(short, 2 * hi, hi)
-        a, b = lo.copy(), hi.copy()
+        # a lower end with h < ridge: h -> 0 as delta -> 0 (one complement vanishes there)
+        low = hi.copy()
+        for _ in range(45):
+            above = (h(low) >= flat_lam) & (low > 0)
+            if not above.any():
+                break
+            low = np.where(above, low * 1e-8, low)
+        a, b = low, hi.copy()
         for _ in range(200):
-            mid = 0.5 * a + 0.5 * b      # = 0.5 (a + b), without overflow near the max
+            geo = a > 0
+            mid = np.where(geo, np.sqrt(a) * np.sqrt(b), 0.5 * b)
             below = h(mid) < flat_lam
             a = np.where(below, mid, a)
             b = np.where(below, b, mid)
             if np.all(b - a <= 4e-16 * b):
                 break
-        kappa2 = np.where(flat_lam == 0, lo, 0.5 * a + 0.5 * b)
+        delta = np.where(flat_lam == 0, 0.0, 0.5 * a + 0.5 * b)
         # halves on both sides: the same quotient, without overflow at the largest ridges
-        resid = (0.5 * np.abs(h(kappa2) - flat_lam)) / (0.5 * flat_lam + 0.5e-12 * kappa2
-                                                        + 0.5e-300)
-        ok = (flat_lam == 0) | (resid < 1e-8) | (np.abs(h(kappa2) - flat_lam) < 1e-14)
+        h_root = h(delta)
+        resid = (0.5 * np.abs(h_root - flat_lam)) / (0.5 * flat_lam + 0.5e-300)
+        ok = (flat_lam == 0) | (resid < 1e-8)
         if not np.all(ok):
             i = np.flatnonzero(~ok)[0]
             raise ConvergenceError(f"{_OWNER}: the kappa2 bisection did not converge at "
                                    f"ridge={flat_lam[i] * unit:g}, n_samples={flat_n[i]:g}, "
                                    f"n_random_features={flat_N[i]:g} (relative residual "
                                    f"{resid[i]:.3g})")
-        d1, d2, tt, s1, s2 = self._sums(kappa2)
-        kappa1 = kappa2 * (1 - d1 / flat_N)
+        kappa2 = lo + delta
+        c_big, c_small = complements(delta)
+        tt, a_e, s2 = self._sums(kappa2)
+        kappa1 = kappa2 * (c_big / flat_N)
+        # module formulas without cancellation: with 1 - D2/N = (c_N + kappa2 T)/N,
+        # Sig = kappa2^2 a + kappa2 s2 kappa2 T/(c_N + kappa2 T), a = sum e t/(t+kappa2)^2,
+        # 1 - df2F/n = (c_n + kappa2 c_N T/(c_N + kappa2 T))/n: all terms >= 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            df2f = d1 - kappa1 * tt / (1 - d2 / flat_N)
-            sig = kappa2 * s1 - kappa1 / (1 - d2 / flat_N) * s2
-            total = (self.noise_var / unit + sig) / (1 - df2f / flat_n)
+            share = kappa2 * tt / (c_big + kappa2 * tt)
+            share = np.where(c_big + kappa2 * tt > 0, share, 1.0)
+            sig = _kappa2_energy(kappa2, a_e, t, self._e) + kappa2 * s2 * share
+            den = (c_small + c_big * share) / flat_n
+            total = (self.noise_var / unit + sig) / den
         self.kappa2 = (kappa2 * unit).reshape(self.shape)
         self.kappa1 = (kappa1 * unit).reshape(self.shape)
         self._test = (total * unit).reshape(self.shape)

@@ -73,6 +73,10 @@ class RidgeRegression(HasLinearProblem):
           :mod:`hdeq.laws`) with ``n_features`` given: it is **discretized** into
           ``n_features`` mid-quantile atoms ``F^{-1}((j + 1/2)/p)``, which both the theory and
           the simulation then use.
+
+        In every form, eigenvalues ``<= 1e-12`` times the largest are exact zeros, for the
+        theory and the simulation twin alike (the rule of every linear model,
+        :mod:`hdeq.models._population`); attribute ``snapped_weight`` gives their share.
     target : array_like of shape (n_features,), optional
         The coefficients ``b = V^T beta`` of ``beta`` in the eigenbasis of ``Sigma`` (in the
         order of the given eigenvalues) when ``population`` is eigenvalues, or ``beta`` itself
@@ -99,12 +103,13 @@ class RidgeRegression(HasLinearProblem):
 
     Examples
     --------
-    >>> model = RidgeRegression(np.ones(1000), signal_var=1.0, noise_var=0.5, ridge=0.1,
-    ...                         n_samples=2000)      # theory note §5.6, first row
+    >>> import numpy as np, hdeq
+    >>> model = hdeq.RidgeRegression(np.ones(1000), signal_var=1.0, noise_var=0.5,
+    ...                              ridge=0.1, n_samples=2000)      # theory note §5.6, first row
     >>> round(model.test_error(), 6), round(model.bias(), 6), round(model.variance(), 6)
     (0.819045, 0.034522, 0.284522)
-    >>> RidgeRegression(np.ones(200), signal_var=1.0, noise_var=1.0, ridge=[0.0, 0.1],
-    ...                 n_samples=[[100], [400]]).test_error().shape
+    >>> hdeq.RidgeRegression(np.ones(200), signal_var=1.0, noise_var=1.0, ridge=[0.0, 0.1],
+    ...                      n_samples=[[100], [400]]).test_error().shape
     (2, 2)
     """
 

@@ -12,11 +12,16 @@ rates ``E_n ≍ n^{-rate}`` are those of the table in theory note §6.2
 (:func:`scaling_exponent`).
 
 Infinite spectra. With ``n_modes=None`` the spectrum is infinite ("dimension-free"
-equivalent, §6.1): the first ``head`` modes enter exactly and the tail ``k > head`` by
-Gauss-Legendre quadrature in ``u = log k`` up to ``k = 1e40`` (an atom ``e^{-alpha u}``
-with multiplicity ``w e^u`` per node), which removes the truncation pitfall of §6.2
-(``P >> n^{alpha/(alpha-1)}`` modes would be needed otherwise). With an integer
-``n_modes`` the spectrum is the finite one the simulation twin draws.
+equivalent, §6.1): the first ``head = 4000`` modes enter exactly, the tail up to ``K =
+min(1e40, 1e110^(1/alpha))`` by Gauss-Legendre quadrature in ``u = log k`` (an atom
+``e^{-alpha u}`` with multiplicity ``w e^u`` per node), and everything beyond ``K`` as one
+remainder atom with the same first two spectral moments and target-energy moment
+(exact to ``O(s_K / kappa)``), which removes the truncation pitfall of §6.2 (``P >>
+n^{alpha/(alpha-1)}`` modes would be needed otherwise) for every ``alpha > 1``. It is
+evaluated for effective ridges ``kappa >= 1e-100`` (about ``n <= 10^(100/alpha)`` when
+ridgeless): beyond, :meth:`PowerLawRidge.risk` raises a ValueError naming ``alpha`` rather
+than returning a NaN or an underflowed 0. With an integer ``n_modes`` the spectrum is the
+finite one the simulation twin draws.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pandas as pd
 
 from ..core._validation import _show, check_array, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
-from ._population import check_trials
+from ._population import check_trials, parse_population
 
 __all__ = ["ScalingExponent", "scaling_exponent", "PowerLawRidge", "fit_power_law"]
 
@@ -78,13 +83,16 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     Returns
     -------
     ScalingExponent
-        ``(rate, regime)``.
+        ``(rate, regime)``; the rate is rounded to 12 significant digits, so that the
+        table's exact values print as such (``2 * 1.5 * 0.4`` is ``1.2``, not
+        ``1.2000000000000002``).
 
     Examples
     --------
-    >>> scaling_exponent(1.5, 0.4)
-    ScalingExponent(rate=1.2000000000000002, regime='noiseless, capacity-limited')
-    >>> scaling_exponent(2.0, 0.25, ridge_decay=0.5, noisy=True).rate
+    >>> import hdeq
+    >>> hdeq.scaling_exponent(1.5, 0.4)
+    ScalingExponent(rate=1.2, regime='noiseless, capacity-limited')
+    >>> hdeq.scaling_exponent(2.0, 0.25, ridge_decay=0.5, noisy=True).rate
     0.25
     """
     owner = "scaling_exponent"
@@ -93,18 +101,23 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     ell = (np.inf if ridge_decay is None else
            check_scalar(ridge_decay, "ridge_decay", owner, low=0.0, low_inclusive=True))
     rp = min(r, 1.0)
+    rate, regime = _regime(alpha, rp, ell, noisy)
+    return ScalingExponent(float(f"{rate:.12g}"), regime)
+
+
+def _regime(alpha, rp, ell, noisy):
     if not noisy:
         if ell < alpha:
-            return ScalingExponent(2 * ell * rp, "noiseless, ridge-limited")
-        return ScalingExponent(2 * alpha * rp, "noiseless, capacity-limited")
+            return 2 * ell * rp, "noiseless, ridge-limited"
+        return 2 * alpha * rp, "noiseless, capacity-limited"
     ell_star = alpha / (1 + 2 * alpha * rp)
     if np.isclose(ell, ell_star, rtol=1e-12, atol=0):
-        return ScalingExponent(2 * alpha * rp / (1 + 2 * alpha * rp), "noisy, optimal")
+        return 2 * alpha * rp / (1 + 2 * alpha * rp), "noisy, optimal"
     if ell < ell_star:
-        return ScalingExponent(2 * ell * rp, "noisy, bias-limited")
+        return 2 * ell * rp, "noisy, bias-limited"
     if ell < alpha:
-        return ScalingExponent(1 - ell / alpha, "noisy, variance-limited")
-    return ScalingExponent(0.0, "noisy, tempered (ridgeless)")
+        return 1 - ell / alpha, "noisy, variance-limited"
+    return 0.0, "noisy, tempered (ridgeless)"
 
 
 def fit_power_law(x, y) -> tuple[float, float]:
@@ -112,8 +125,9 @@ def fit_power_law(x, y) -> tuple[float, float]:
 
     Examples
     --------
+    >>> import numpy as np, hdeq
     >>> x = np.array([10.0, 100.0, 1000.0])
-    >>> [round(v, 10) for v in fit_power_law(x, 3 * x ** -0.5)]
+    >>> [round(v, 10) for v in hdeq.fit_power_law(x, 3 * x ** -0.5)]
     [0.5, 3.0]
     """
     x = check_array(x, "x", "fit_power_law", ndim=1, positive=True)
@@ -125,20 +139,57 @@ def fit_power_law(x, y) -> tuple[float, float]:
     return float(-slope), float(np.exp(intercept))
 
 
-def _power_law_atoms(alpha, source, n_modes, head=4000, tail_nodes=600, k_max=1e40):
-    """Atoms ``s``, multiplicities and target energies of the power-law model."""
+#: Smallest atom of the infinite spectrum (relative to ``s_1 = 1``): the squares of the
+#: atoms stay normal floats, and so do the powers ``(t + kappa)^{-3}`` of the spectral sums
+#: for every effective ridge above :data:`_KAPPA_FLOOR`.
+_ATOM_FLOOR = 1e-110
+#: Smallest effective ridge the infinite spectrum is evaluated at (ValueError below it).
+_KAPPA_FLOOR = 1e-100
+
+
+def _power_law_atoms(alpha, source, n_modes, head=4000, tail_nodes=600):
+    """Atoms ``s``, multiplicities and target energies of the power-law model.
+
+    Finite model: ``s_k = k^-alpha``, ``b_k^2 = k^(alpha - 1 - 2 alpha r)`` for ``k <=
+    n_modes``. Infinite model (module notes): the modes ``k <= H`` (``H = head``, fewer when
+    ``H^-alpha`` is below :data:`_ATOM_FLOOR`) exactly; ``H < k <= K`` by Gauss-Legendre
+    quadrature of ``int_{H+1/2}^{K} dk`` in ``u = log k`` (the midpoint rule for the sum, an
+    error ~alpha^2/(24 H^2) relative on that part), with ``K = min(1e40, floor^(-1/alpha))``;
+    and the rest, ``k > K``, as ONE remainder atom that matches the moments ``S1 = int_K^inf
+    s dk``, ``S2 = int_K^inf s^2 dk`` and the energy moment ``Se = int_K^inf b^2 s dk``
+    (``t = S2/S1``, multiplicity ``S1^2/S2``, energy ``Se/t``). Every spectral sum is
+    linear in atoms with ``t << kappa`` up to ``O((t/kappa)^2)``, so the remainder is exact
+    to ``O(t_K/kappa)``, below 1e-10 relative for ``kappa >= 1e-100``; truncating at ``K``
+    instead (as before) lost ``S1/kappa`` of df1, 1e-3 relative at alpha = 1.1.
+    """
     expo = alpha - 1.0 - 2.0 * alpha * source            # b_k^2 = k^expo
     if n_modes is not None:
         k = np.arange(1, n_modes + 1, dtype=float)
         return k ** -alpha, np.ones(n_modes), k ** expo
-    k = np.arange(1, head + 1, dtype=float)
+    log_k_max = min(40.0 * np.log(10.0), -np.log(_ATOM_FLOOR) / alpha)
+    h = int(min(head, max(1.0, np.floor(np.exp(log_k_max) - 0.5))))
+    k = np.arange(1, h + 1, dtype=float)
     x, w = np.polynomial.legendre.leggauss(tail_nodes)
-    a, b = np.log(head + 0.5), np.log(k_max)
+    a, b = np.log(h + 0.5), max(log_k_max, np.log(h + 0.5))
     u = 0.5 * (b - a) * x + 0.5 * (a + b)
     mult = 0.5 * (b - a) * w * np.exp(u)
     kt = np.exp(u)
-    return (np.r_[k ** -alpha, kt ** -alpha], np.r_[np.ones(head), mult],
-            np.r_[k ** expo, mult * kt ** expo])
+    # remainder k > K = e^b, in logs: ln S1 = (1 - alpha) b - ln(alpha - 1), ...
+    ln_s1 = (1.0 - alpha) * b - np.log(alpha - 1.0)
+    ln_s2 = (1.0 - 2.0 * alpha) * b - np.log(2.0 * alpha - 1.0)
+    ln_se = -2.0 * alpha * source * b - np.log(2.0 * alpha * source)
+    t_rem = np.exp(ln_s2 - ln_s1)
+    m_rem = np.exp(2.0 * ln_s1 - ln_s2)
+    e_rem = np.exp(ln_se - (ln_s2 - ln_s1))
+    return (np.r_[k ** -alpha, kt ** -alpha, t_rem], np.r_[np.ones(h), mult, m_rem],
+            np.r_[k ** expo, mult * kt ** expo, e_rem])
+
+
+def _kappa_estimate(alpha, n):
+    """``kappa_0(n) ~ ((pi/alpha)/sin(pi/alpha))^alpha n^-alpha`` (theory note §6.1), in
+    logs (no underflow)."""
+    c = np.pi / alpha
+    return alpha * np.log(c / np.sin(c)) - alpha * np.log(n)
 
 
 class PowerLawRidge:
@@ -159,7 +210,9 @@ class PowerLawRidge:
         Capacity ``> 1`` and source ``r > 0`` exponents, as in :func:`scaling_exponent`.
     n_modes : int or None
         Number of features ``P`` (finite model, as simulated), or None for the infinite
-        spectrum (see the module notes).
+        spectrum (see the module notes). The finite model follows the population rule of
+        every linear model: modes with ``k^-alpha <= 1e-12`` are exact zeros, in the
+        theory and in :meth:`simulate` alike (:mod:`hdeq.models._population`).
     noise_var : float
         Label noise variance.
     ridge_decay : float or None
@@ -169,9 +222,10 @@ class PowerLawRidge:
 
     Examples
     --------
-    >>> model = PowerLawRidge(2.0, 0.25)                          # noiseless, ridgeless
+    >>> import numpy as np, hdeq
+    >>> model = hdeq.PowerLawRidge(2.0, 0.25)                     # noiseless, ridgeless
     >>> n = np.geomspace(1e3, 3e4, 8)
-    >>> round(fit_power_law(n, model.excess_error(n))[0], 2)     # theory note §6.2: 1.003
+    >>> round(hdeq.fit_power_law(n, model.excess_error(n))[0], 2)   # theory note §6.2: 1.003
     1.0
     >>> model.predicted_exponent()
     ScalingExponent(rate=1.0, regime='noiseless, capacity-limited')
@@ -190,7 +244,15 @@ class PowerLawRidge:
                             check_scalar(ridge_decay, "ridge_decay", _OWNER, low=0.0,
                                          low_inclusive=True))
         self.ridge_scale = check_scalar(ridge_scale, "ridge_scale", _OWNER, low=0.0)
-        self._atoms = _power_law_atoms(self.alpha, self.source, self.n_modes)
+        atoms = _power_law_atoms(self.alpha, self.source, self.n_modes)
+        if self.n_modes is not None:
+            # the finite model is a linear model like any other: the population rule of
+            # the parser (eigenvalues <= 1e-12 of the largest are zeros), which its
+            # simulation twin (RidgeRegression) applies too
+            prob = parse_population(atoms[0], np.sqrt(atoms[2]), owner=_OWNER)
+            self._twin = (prob.eigenvalues, np.sqrt(atoms[2]))
+            atoms = (prob.atoms, prob.multiplicities, prob.energy)
+        self._atoms = atoms
 
     def ridge(self, n_samples):
         """The ridge schedule ``ridge_scale * n^{-ridge_decay}`` (0 when ridgeless)."""
@@ -208,11 +270,54 @@ class PowerLawRidge:
         return n
 
     def risk(self, n_samples):
-        """The full :class:`hdeq.equivalents.RidgeRisk` record at each ``n_samples``."""
+        """The full :class:`hdeq.equivalents.RidgeRisk` record at each ``n_samples``.
+
+        For the infinite spectrum the effective ridge must stay above 1e-100 (relative to
+        ``s_1 = 1``; it is about ``max(ridge, n^-alpha)``), and the excess risk above the
+        smallest normal float: ValueError naming ``alpha`` and the largest usable
+        ``n_samples`` otherwise, never a NaN or an underflowed 0.
+        """
         n = self._check_n(n_samples)
         s, mult, energy = self._atoms
-        return ridge_risk(self.ridge(n), s, mult, n, target_energy=energy,
-                          noise_var=self.noise_var)
+        lam = self.ridge(n)
+        if self.n_modes is None:
+            self._check_range(n, lam)
+        risk = ridge_risk(lam, s, mult, n, target_energy=energy, noise_var=self.noise_var)
+        if self.n_modes is None:
+            bad = ~(np.isfinite(risk.kappa) & (risk.kappa >= _KAPPA_FLOOR) & risk.converged)
+            if np.any(bad):
+                self._range_error(n, bad, "the effective ridge")
+            tiny = risk.excess < np.finfo(float).tiny
+            if np.any(tiny):
+                self._range_error(n, tiny, "the excess risk")
+        return risk
+
+    def _largest_n(self):
+        """Largest n whose estimated effective ridge is above the floor (ridgeless)."""
+        c = np.pi / self.alpha
+        log_n = np.log(c / np.sin(c)) - np.log(10.0 * _KAPPA_FLOOR) / self.alpha
+        return float(np.exp(log_n))
+
+    def _check_range(self, n, lam):
+        log_k = np.maximum(np.log(np.maximum(lam, 1e-300)), _kappa_estimate(self.alpha, n))
+        bad = log_k < np.log(10.0 * _KAPPA_FLOOR)
+        if np.any(bad):
+            self._range_error(n, bad, "the effective ridge")
+
+    def _range_error(self, n, bad, what):
+        n = np.broadcast_to(n, np.shape(bad))
+        first = float(np.asarray(n)[bad].min())
+        if what == "the effective ridge":
+            why = (f"{what} (about max(ridge, n^-alpha)) would fall below {_KAPPA_FLOOR:g}, "
+                   f"outside the floating-point range of the spectral sums for this spectrum "
+                   f"(largest usable n_samples about {self._largest_n():.3g} when ridgeless)")
+        else:
+            rate = self.predicted_exponent().rate
+            why = (f"{what} (decaying like n^-{rate:g}) falls below the smallest normal "
+                   f"double {np.finfo(float).tiny:.3g}")
+        raise ValueError(f"`n_samples` of {_OWNER}(alpha={self.alpha:g}, source="
+                         f"{self.source:g}) on the infinite spectrum: at n_samples={first:g} "
+                         f"{why}; use smaller n_samples, a finite n_modes or a smaller alpha")
 
     def excess_error(self, n_samples):
         """Excess risk ``E_n = R - noise_var`` (deterministic equivalent, §5.2 / §6.1)."""
@@ -249,8 +354,8 @@ class PowerLawRidge:
                              f"samples; got {_show(n[n != np.round(n)][0])} (round the grid, "
                              f"e.g. np.unique(np.round(n)))")
         n = n.astype(int)
-        s, _, energy = self._atoms
-        model = RidgeRegression(s, np.sqrt(energy), noise_var=self.noise_var,
+        s, b = self._twin
+        model = RidgeRegression(s, b, noise_var=self.noise_var,
                                 ridge=np.atleast_1d(self.ridge(n)), n_samples=n)
         table = model.simulate(trials=trials, seed=seed)
         table = table[table.quantity == "excess_error"].reset_index(drop=True)

@@ -49,15 +49,12 @@ def test_isotropic_closed_form_on_a_large_grid():
     gamma = np.array([0.1, 0.5, 0.9, 1.0, 1.1, 2.0, 5.0])[:, None]
     p = 400
     kappa = solve_effective_ridge(lam, [1.0], [p], p / gamma).value
-    b = lam + gamma - 1
+    b = lam + (gamma - 1)          # not (lam + gamma) - 1: that rounds b ~ lam away
     root = np.sqrt(b * b + 4 * lam)
     ref = np.where(b >= 0, (b + root) / 2, 2 * lam / (root - b))
-    # conditioning: the solver stops at the rounding floor of g, a relative residual up to
-    # 8 eps * 3 ~ 5e-15, which moves kappa by ~5e-15 kappa / (kappa g'), g' = 1 - gamma /
-    # (1+kappa)^2 -> 2 kappa at gamma = 1 (the interpolation threshold)
-    slope = 1 - gamma / (1 + ref) ** 2
-    assert np.all(np.abs(kappa / ref - 1) <= 1e-13 + 6e-15 / slope)
-    assert np.max(np.abs(kappa / ref - 1)[[0, 1, 2, 4, 5, 6]]) <= 1e-13
+    # also at gamma = 1 (the interpolation threshold, g' -> 2 kappa), where the solver once
+    # stopped at the rounding floor of a cancelling 1 - df1/n
+    assert np.max(np.abs(kappa / ref - 1)) <= 1e-14
 
 
 def test_large_grid_equals_pointwise_and_exact_sums():
@@ -129,3 +126,73 @@ def test_huge_ridge_is_finite_and_tends_to_the_null_risk():
     direct = np.array([np.sum(e * t * (kk / (t + kk)) ** 2) for kk in k])
     a, = spectral_sums(k, t, [e], [(0, 1, 2)])
     np.testing.assert_allclose(_kappa2_energy(k, a, t, e), direct, rtol=1e-14)
+
+
+# ridges down to the smallest positive float (powers of two from 2^-1074 up, and the grids
+# of the second fresh-user report)
+TINY_RIDGES = np.sort(np.r_[np.ldexp(1.0, np.arange(-1074, -900, 29)), 1e-310, 1e-300, 1e-200,
+                    1e-100, 1e-30, 1e-20, 1e-16, 1e-8, 1e-2, 1.0])
+
+
+def test_interpolation_threshold_with_tiny_ridges_is_exact():
+    """Regression (fresh-user report 2, item 2): at n = p the risk grows like
+    sigma^2/(2 sqrt(ridge)), but below ridge ~1e-20 the old solver formed 1 - df1/n and
+    1 - df2/n by subtraction (every digit lost near df1 = n): 2.25e14 instead of 2.5e14 at
+    ridge 1e-30, 8e-37 instead of 0.25 for sqrt(ridge) R at 1e-100, and a value that
+    depended on the other ridges of the grid. Isotropic closed form (theory note §5.5, gamma
+    = 1): kappa = (ridge + sqrt(ridge^2 + 4 ridge))/2, 1 - df2/n = kappa (2 + kappa)/(1 +
+    kappa)^2, V = sigma^2/(kappa (2 + kappa)), B = r^2 kappa/(2 + kappa), train =
+    (ridge/kappa)^2 R."""
+    p, s2 = 200, 0.5
+    lam = TINY_RIDGES
+    r = ridge_risk(lam, [1.0], [p], p, target_energy=[1.0], noise_var=s2)
+    k = (lam + np.sqrt(lam * lam + 4 * lam)) / 2
+    var, bias = s2 / (k * (2 + k)), k / (2 + k)
+    test = s2 + bias + var
+    for got, want in [(r.kappa, k), (r.variance, var), (r.bias, bias), (r.test, test),
+                      (r.train, (lam / k) * ((lam / k) * test))]:
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    assert r.converged.all()
+    small = lam < 1e-16
+    np.testing.assert_allclose(np.sqrt(lam[small]) * r.test[small], s2 / 2, rtol=1e-7)
+    assert np.all(np.diff(r.test) < 0)                 # decreasing in the ridge
+    # each ridge alone, and inside another grid, gives the same number
+    for i, one in enumerate(lam):
+        alone = ridge_risk(one, [1.0], [p], p, target_energy=[1.0], noise_var=s2)
+        assert float(alone.test) == pytest.approx(r.test[i], rel=1e-14, abs=0)
+    four = ridge_risk([0.0, 1e-30, 1e-20, 1e-16], [1.0], [p], p, target_energy=[1.0],
+                      noise_var=s2)
+    assert four.test[0] == np.inf
+    np.testing.assert_allclose(four.test[1:], r.test[np.isin(lam, [1e-30, 1e-20, 1e-16])],
+                               rtol=1e-14)
+
+
+def test_interpolation_threshold_tiny_ridges_against_mpmath():
+    """Non-isotropic population at n = rank (40 atoms, multiplicity 5 each, n = 200) against
+    a 300-digit evaluation of theory note §5.2 (kappa by bisection in log kappa)."""
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(0.2, 3.0, 40))
+    e = rng.uniform(0.0, 1.0, 40) / 40
+    mult = np.full(40, 5.0)
+    lam = np.array([1e-300, 1e-120, 1e-40, 1e-12, 1e-3])
+    got = ridge_risk(lam, t, mult, 200, target_energy=e, noise_var=0.3)
+    mp.mp.dps = 300
+    T, E = [mp.mpf(x) for x in t], [mp.mpf(x) for x in e]
+    n = mp.mpf(200)
+    for i, L in enumerate(lam):
+        L = mp.mpf(L)
+        a, b = mp.mpf(10) ** -400, mp.mpf(10)
+        g = lambda k: k * (1 - 5 * sum(x / (x + k) for x in T) / n) - L   # noqa: E731
+        for _ in range(2000):
+            mid = mp.sqrt(a * b)
+            a, b = (mid, b) if g(mid) < 0 else (a, mid)
+            if b / a - 1 < mp.mpf(10) ** -40:
+                break
+        k = a
+        df2 = 5 * sum(x * x / (x + k) ** 2 for x in T)
+        den = 1 - df2 / n
+        bias = k * k * sum(w * x / (x + k) ** 2 for w, x in zip(E, T)) / den
+        var = mp.mpf("0.3") * (df2 / n) / den
+        for name, ref in [("kappa", k), ("bias", bias), ("variance", var),
+                          ("test", mp.mpf("0.3") + bias + var)]:
+            assert float(getattr(got, name)[i]) == pytest.approx(float(ref), rel=1e-12), name

@@ -60,3 +60,20 @@ def test_two_scale_model_is_the_theory_note_example_scaled():
 def test_scaling_summary_quotes_predicted_rates(results):
     summary = results["scaling_law"].summary
     assert "1.200" in summary and "0.545" in summary
+
+
+@pytest.mark.simulation
+def test_epochwise_text_speaks_of_the_plotted_excess_risk(results):
+    # fresh-user report 2, item 19: the axis said excess risk while the text gave the
+    # relative deviation of the test error (noise included), and the mixture panel's title
+    # wrapped as "(p = 256, n / = 512)"
+    import re
+    result = results["gd_epochwise_double_descent"]
+    t = result.table
+    for panel in t.panel.unique():
+        assert len(panel) <= 60, panel              # the figure wraps titles at 60
+    sim = t[(t.panel == t.panel.unique()[0]) & t.empirical.notna()]
+    rel = np.max(np.abs(sim.empirical - sim.theory) / sim.theory)
+    quoted = re.search(r"largest relative deviation of the excess risk \(the plotted "
+                       r"quantity\) is ([0-9.]+)%", result.summary)
+    assert quoted and float(quoted.group(1)) == pytest.approx(100 * rel, abs=0.051)

@@ -165,3 +165,24 @@ def test_contour_matches_the_real_axis_integrals(p, n, ell, init_var):
         assert model.alignment(t) == pytest.approx(E, rel=1e-7, abs=1e-10)
         assert model.weight_sq_norm(t) == pytest.approx(V, rel=1e-7, abs=1e-10)
         assert model.misclassification(t) == pytest.approx(perr, rel=1e-7, abs=1e-10)
+
+
+def test_tiny_times_tend_to_the_direction_of_the_first_gradient():
+    """Regression (fresh-user report 2, item 12): with init_var = 0, E(t) ~ t and V(t) ~ t^2
+    underflowed below t ~ 1e-154 and the rate flipped to 1/2 (0.5 at 1e-300 and 1e-200,
+    0.10273 at 1e-160). As t -> 0+ the direction of w(t) is X^T y/n, whose alignment and
+    squared norm tend to ell and ell + c (u_bar ~ N(mu, I/n)): Q(ell/sqrt(ell + c)).
+    t = 0 itself is w = 0: chance, 1/2, as documented. The twin agrees."""
+    from scipy.special import erfc
+    model = GaussianMixtureGradientFlow(256, 512, mean_sq_norm=2.0)
+    limit = 0.5 * erfc(2.0 / np.sqrt(2.5) / np.sqrt(2.0))
+    times = np.array([0.0, 1e-300, 1e-200, 1e-160, 1e-155, 1e-10])
+    rate = model.misclassification(times)
+    assert rate[0] == 0.5
+    np.testing.assert_allclose(rate[1:], limit, rtol=1e-9)
+    table = model.simulate(times, trials=3, seed=0)
+    sim = table[table.quantity == "misclassification"].empirical.to_numpy()
+    assert sim[0] == 0.5 and np.ptp(sim[1:]) < 1e-12 and abs(sim[1] - limit) < 0.01
+    # no -0.0 at t = 0 (weight norm, alignment)
+    for value in (model.weight_sq_norm(0.0), model.alignment(0.0)):
+        assert value == 0.0 and not np.signbit(value)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 from threadpoolctl import threadpool_limits
 
-from hdeq import ConvergenceError, GradientDescent, GradientFlow, RidgeRegression
+from hdeq import (ConvergenceError, GradientDescent, GradientFlow, RandomProjectionRegression,
+                  RidgeRegression)
 
 
 def _unit(p):
@@ -402,3 +403,126 @@ def test_risks_are_nonnegative_at_all_times(n_samples):
     for model, arg in ((gd, steps), (gf, np.geomspace(1e-3, 1e7, 40))):
         for name in ("train_error", "bias", "variance", "test_error"):
             assert np.all(np.asarray(getattr(model, name)(arg)) >= 0), (model, name)
+
+
+# ---------------------------------------------------------------------------------------
+# one rule for tiny eigenvalues (hdeq.models._population), theory and twin alike
+
+@pytest.mark.simulation
+def test_twin_keeps_the_eigenvalues_the_theory_keeps():
+    """Regression (fresh-user report 2, item 3a): eigenvalues 1e-10 of the largest are
+    kept by the theory (the rule snaps only <= 1e-12); the twin's Gram eigh dropped sample
+    eigenvalues below 1e-10 and gave 0.1332 +- 0.0019 against the theory's 0.193 at t =
+    1e11 (30 se). Now within 4 se + C theory/sqrt(p), C = 0.5, at every time."""
+    pop = np.r_[np.ones(50), np.full(50, 1e-10)]
+    model = GradientFlow(pop, signal_var=1.0, noise_var=0.1, n_samples=200)
+    assert model.snapped_weight == 0.0
+    times = np.array([1.0, 1e8, 1e11, 1e13])
+    with threadpool_limits(1):
+        table = model.simulate(times, trials=10, seed=0)
+    test = table[table.quantity == "test_error"]
+    assert test.theory.iloc[2] > 0.19                # the slow directions fit by t = 1e11
+    tol = 4 * test.stderr + 0.5 * test.theory / np.sqrt(100)
+    assert np.all(np.abs(test.empirical - test.theory) <= tol)
+
+
+@pytest.mark.parametrize("tiny", [1e-16, 1e-13, 1e-10])
+def test_long_time_flow_equals_ridgeless_ridge_for_tiny_eigenvalues(tiny):
+    """Regression (item 3b): gradient flow from 0 converges to the min-norm least-squares
+    fit, so at t -> inf it must equal RidgeRegression(ridge=0). With eigenvalues 1e-16 the
+    flow snapped them (0.1333) and ridge did not (0.2000); now both follow the one rule:
+    <= 1e-12 of the largest is an exact zero (0.1333 for both), 1e-10 is kept (0.2000)."""
+    pop = np.r_[np.ones(50), np.full(50, tiny)]
+    kw = dict(signal_var=1.0, noise_var=0.1, n_samples=200)
+    flow = GradientFlow(pop, **kw)
+    ridge = RidgeRegression(pop, ridge=0.0, **kw)
+    projection = RandomProjectionRegression(pop, ridge=0.0, n_random_features=10 ** 7, **kw)
+    snapped = tiny <= 1e-12
+    for model in (flow, ridge, projection):
+        assert model.snapped_weight == (0.5 if snapped else 0.0)
+    expected = 0.1 + 0.1 * (0.25 / 0.75 if snapped else 0.5 / 0.5)  # sigma^2 (1 + g/(1-g))
+    assert ridge.test_error() == pytest.approx(expected, rel=1e-12)
+    assert flow.test_error(1e30) == pytest.approx(expected, rel=1e-9)
+    assert projection.test_error() == pytest.approx(expected, rel=1e-5)   # N -> inf
+    # the twin draws the snapped columns as zeros: the same problem as the theory
+    assert np.all(ridge.population[50:] == (0.0 if snapped else tiny))
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-100, 3.7e5, 1e100, 1e200])
+def test_population_scale_is_exact_for_flow_and_descent(scale):
+    """Regression (fresh-user report 2, item 13): a population ~1e200 overflowed (t^2 q q
+    in the two-point kernel, RuntimeWarning; an error in this test run). The risks are
+    homogeneous: Sigma -> c Sigma, t -> t/c, eta -> eta/c multiply bias and the training
+    signal by c and leave the variance unchanged; the theory runs on Sigma / unit (a power
+    of two), so the scaled model equals the unscaled one to rounding (1e-13 absolute on the
+    O(1) normalized values: the contour rule's floor, e.g. for a bias of 3e-27 at t = 300)."""
+    pop = np.linspace(0.5, 2.0, 40)
+    kw = dict(signal_var=1.0, noise_var=0.0, n_samples=80, init_var=0.3)
+    times = np.array([0.0, 0.3, 3.0, 300.0])
+    ref, big = GradientFlow(pop, **kw), GradientFlow(pop * scale, **kw)
+    np.testing.assert_allclose(big.bias(times / scale) / scale, ref.bias(times), rtol=1e-12,
+                               atol=1e-13)
+    np.testing.assert_allclose(big.train_error(times / scale) / scale, ref.train_error(times),
+                               rtol=1e-12, atol=1e-13)
+    noisy = dict(kw, noise_var=0.2)
+    np.testing.assert_allclose(GradientFlow(pop * scale, **noisy).variance(times / scale),
+                               GradientFlow(pop, **noisy).variance(times), rtol=1e-12, atol=1e-13)
+    steps = np.array([0, 3, 30, 300])
+    gd_ref = GradientDescent(pop, learning_rate=0.3, **kw)
+    gd_big = GradientDescent(pop * scale, learning_rate=0.3 / scale, **kw)
+    np.testing.assert_allclose(gd_big.bias(steps) / scale, gd_ref.bias(steps), rtol=1e-12,
+                               atol=1e-13)
+
+
+def test_gd_too_close_to_the_limit_says_what_works():
+    """Regression (fresh-user report 2, item 4): at 1 - eta edge/2 = 1e-7 the error said
+    "increase n_nodes", and n_nodes = 3000 then asked numpy for 34 GiB (MemoryError). Now
+    it names the closeness to 2/edge and the largest learning rate that works with these
+    nodes, and that learning rate does work (checked against the independent isotropic
+    quadrature route, and k -> inf is ridgeless least squares, 1.5)."""
+    import re
+    edge = (1 + np.sqrt(2 / 3)) ** 2
+    kw = dict(signal_var=1, noise_var=0.5, n_samples=300)
+    close = GradientDescent(np.ones(200), learning_rate=(1 - 1e-7) * 2 / edge, **kw)
+    with pytest.raises(ConvergenceError, match=r"within 1 - learning_rate \* edge / 2 = "
+                       r"1e-07 of the stability limit 2 / edge = 0\.606123.*largest learning "
+                       r"rate that works with n_nodes = 300 is about") as info:
+        close.test_error(10)
+    eta = float(re.search(r"is about ([0-9.]+)", str(info.value)).group(1))
+    assert 0.9999 * 2 / edge < eta < 2 / edge
+    works = GradientDescent(np.ones(200), learning_rate=eta, **kw)
+    steps = np.array([10, 1000, 10 ** 6])
+    ref = works._quadrature(steps, 4000)
+    np.testing.assert_allclose(works.test_error(steps), 0.5 + ref["bias"] + ref["variance"],
+                               rtol=1e-9)
+    assert works.test_error(10 ** 6) == pytest.approx(1.5, rel=1e-9)
+
+
+def test_contour_size_is_checked_before_allocating():
+    # the bias kernel is two (M, M) complex arrays: n_nodes = 30000 would take 27 GiB; a
+    # ValueError naming n_nodes and its bound comes first (no MemoryError)
+    model = GradientFlow(np.linspace(0.2, 3, 50), signal_var=1, noise_var=0.5,
+                         n_samples=100, n_nodes=30000)
+    with pytest.raises(ValueError, match=r"`n_nodes` of GradientFlow must be at most 8128 "
+                                         r".*got 30000, M = 30064, which would take 26\.9 GiB"):
+        model.test_error(1.0)
+    gd = GradientDescent(np.linspace(0.2, 3, 50), signal_var=1, noise_var=0.5, n_samples=100,
+                         learning_rate=0.1, n_nodes=9000)
+    with pytest.raises(ValueError, match="`n_nodes` of GradientDescent must be at most"):
+        gd.test_error(1)
+
+
+def test_gd_simulate_states_its_cost_before_running():
+    """Fresh-user report 2, item 14: the twin runs actual gradient descent (linear in the
+    step count; 10^7 steps ran for minutes without a word). Above max_flops it refuses
+    with the estimate; small runs are unaffected (the loop itself, now one p x p product
+    per step when p <= 2n, is checked in test_gd_loop_matches_spectral_filter_on_one_design)."""
+    gd = GradientDescent(np.linspace(0.2, 3, 200), signal_var=1, noise_var=0.5,
+                         n_samples=400, learning_rate=0.2)
+    with pytest.raises(ValueError, match=r"max\(steps\) = 10000000 runs that many actual "
+                                         r"gradient-descent steps .* 8 trials .* max_flops"):
+        gd.simulate([10, 10 ** 7], trials=8, seed=0)
+    with pytest.raises(ValueError, match="max_flops"):
+        gd.simulate([10, 1000], trials=2, seed=0, max_flops=1e6)
+    table = gd.simulate([0, 50], trials=2, seed=0)
+    assert set(table.quantity) == {"test_error", "train_error", "bias", "variance"}

@@ -69,7 +69,7 @@ def test_infinitely_many_features_is_ridge_regression(ridge):
 def test_ridgeless_few_features_closed_form():
     # theory note §6.3: R = (noise + kappa2 beta^T Sigma (Sigma + kappa2)^-1 beta)/(1 - N/n)
     n, N = 600, 300
-    k2 = float(ridgeless_threshold(N, PL_POP))
+    k2 = float(ridgeless_threshold(PL_POP, n_samples=N))
     approx_err = k2 * np.sum(PL_TARGET ** 2 * PL_POP / (PL_POP + k2))
     expected = (0.1 + approx_err) / (1 - N / n)
     model = _model("pl", noise_var=0.1, ridge=0.0, n_samples=n, n_random_features=N)
@@ -222,3 +222,65 @@ def test_ridges_up_to_the_largest_float_give_the_null_risk():
                                                n_random_features=N)
             np.testing.assert_allclose(model.test_error(), 0.1 + np.mean(population),
                                        rtol=1e-12)
+
+
+def _mp_reference(ridge, t, mult, e, n, N, noise_var):
+    """The module formulas (theory note §6.3) in 200-digit arithmetic (an offset of 1e-150
+    from the root stays resolved), kappa2 by bisection in the offset from the ridgeless
+    root of min(n, N)."""
+    import mpmath as mp
+    mp.mp.dps = 200
+    T = [mp.mpf(x) for x in t]
+    M = [mp.mpf(x) for x in mult]
+    E = [mp.mpf(x) for x in e]
+    n, N, L = mp.mpf(n), mp.mpf(N), mp.mpf(ridge)
+
+    def d1(k):
+        return sum(m * x / (x + k) for m, x in zip(M, T))
+
+    q = min(n, N)
+    lo = mp.mpf(0)
+    if sum(M) > q:
+        lo = mp.findroot(lambda k: d1(k) - q, mp.mpf(1))
+    a, b = mp.mpf(10) ** -400, mp.mpf(10)
+    for _ in range(400):
+        mid = mp.sqrt(a * b)
+        k = lo + mid
+        a, b = (mid, b) if k * (1 - d1(k) / N) * (1 - d1(k) / n) < L else (a, mid)
+        if b / a - 1 < mp.mpf(10) ** -30:
+            break
+    k2 = lo + a
+    D1 = d1(k2)
+    D2 = sum(m * x * x / (x + k2) ** 2 for m, x in zip(M, T))
+    TT = sum(m * x / (x + k2) ** 2 for m, x in zip(M, T))
+    S1 = sum(w * x / (x + k2) for w, x in zip(E, T))
+    S2 = sum(w * x * x / (x + k2) ** 2 for w, x in zip(E, T))
+    k1 = k2 * (1 - D1 / N)
+    df2f = D1 - k1 * TT / (1 - D2 / N)
+    sig = k2 * S1 - k1 / (1 - D2 / N) * S2
+    return float((mp.mpf(noise_var) + sig) / (1 - df2f / n))
+
+
+@pytest.mark.parametrize("n, N", [(200, 200), (200, 260), (260, 200)])
+def test_tiny_ridges_near_the_peak_against_mpmath(n, N):
+    """Regression (fresh-user report 2, item 2): at N = n the risk grows like
+    ridge^(-1/2); the old bisection on kappa2 itself lost the offset from the ridgeless
+    root to rounding and gave 8.65e14 at ridge 1e-300 (the correct value is ~1.8e149).
+    Population: 20 distinct eigenvalues, multiplicity 15 (P = 300 > n, N)."""
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(0.5, 2.0, 20))
+    e = rng.uniform(0.0, 1.0, 20) / 20
+    pop, target = np.repeat(t, 15), np.sqrt(np.repeat(e / 15, 15))
+    ridges = np.array([1e-300, 1e-120, 1e-30, 1e-12, 1e-1])
+    model = RandomProjectionRegression(pop, target, noise_var=0.1, ridge=ridges,
+                                       n_samples=n, n_random_features=N)
+    got = model.test_error()
+    ref = [_mp_reference(r, t, np.full(20, 15.0), e, n, N, 0.1) for r in ridges]
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+    if n == N:
+        assert got[0] > 1e148 and np.all(np.diff(got) < 0)
+    # each ridge alone gives the number of the grid
+    for r, v in zip(ridges, got):
+        alone = RandomProjectionRegression(pop, target, noise_var=0.1, ridge=r, n_samples=n,
+                                           n_random_features=N).test_error()
+        assert alone == pytest.approx(v, rel=1e-13)

@@ -59,7 +59,7 @@ def test_effective_ridge_defining_equation_residual_general_spectrum():
 def test_ridgeless_root_is_limit_of_small_ridge():
     s = np.linspace(0.2, 3, 300)
     for n in (100, 250, 600):
-        k0 = ridgeless_threshold(n, s)
+        k0 = ridgeless_threshold(s, n_samples=n)
         k_small = effective_ridge(1e-11, s, n_samples=n)
         assert abs(k_small - k0) <= 1e-9 * max(1.0, k0) + 2e-11
         if n < 300:   # rank > n: df1(kappa_0) = n
@@ -71,7 +71,7 @@ def test_ridgeless_root_is_limit_of_small_ridge():
 
 def test_isotropic_ridgeless_kappa0():
     # theory note §5.4: kappa_0 = gamma - 1 for gamma > 1
-    k0 = ridgeless_threshold([250, 500, 999], np.ones(1000))
+    k0 = ridgeless_threshold(np.ones(1000), n_samples=[250, 500, 999])
     np.testing.assert_allclose(k0, [3.0, 1.0, 1000 / 999 - 1], rtol=1e-12)
 
 
@@ -79,7 +79,7 @@ def test_negative_ridge_bound_is_minus_mp_lower_edge():
     for gamma in (0.25, 0.5, 2.0, 4.0):
         p = 400
         n = p / gamma
-        bound = negative_ridge_bound(n, [1.0], [p])
+        bound = negative_ridge_bound([1.0], [p], n)
         # non-zero spectrum of S (or companion) has lower edge (1 - sqrt(gamma))^2 in S units
         edge = (1 - np.sqrt(gamma)) ** 2 if gamma < 1 else (np.sqrt(gamma) - 1) ** 2
         assert bound == pytest.approx(-edge, rel=1e-10)
@@ -439,7 +439,7 @@ def test_negative_optimal_ridge_spiked_aligned_target():
                             allow_negative=True)
     lam = model.optimal_ridge()
     assert lam[0] < 0 < lam[1]
-    bound = negative_ridge_bound(100, s)
+    bound = negative_ridge_bound(s, n_samples=100)
     grid = np.linspace(0.95 * bound, 0.3, 801)
     risk = model.replace(ridge=grid, n_samples=100).test_error()
     best = model.replace(ridge=lam[0], n_samples=100).test_error()
@@ -523,12 +523,14 @@ def test_oracle_two_point_simulation_small():
 
 
 def test_solver_failure_is_reported_not_hidden(monkeypatch):
-    # force non-convergence (one Newton iteration): ConvergenceError by default,
-    # NaN + one ConvergenceWarning on request; never the last iterate as an answer
+    # force non-convergence (no Newton iteration: the start alone; since the complement
+    # n - df1 is formed without cancellation, one iteration from the interpolated start
+    # already reaches 1e-10): ConvergenceError by default, NaN + one ConvergenceWarning
+    # on request; never the last iterate as an answer
     import hdeq.equivalents._ridge_equivalent as core
     from hdeq.core import ConvergenceError, ConvergenceWarning
 
-    monkeypatch.setattr(core, "_MAX_ITER", 1)
+    monkeypatch.setattr(core, "_MAX_ITER", 0)
     s = np.arange(1, 101.0) ** -2.0
     res = solve_effective_ridge([1e-3, 1.0], s, None, 200)   # rank 100 < n: kappa_0 = 0
     assert not res.converged.all() and np.nanmax(res.residual) > 1e-10
@@ -614,10 +616,10 @@ def test_every_quantity_is_homogeneous_in_the_population_scale(scale):
     assert (RidgeRegression(scale * s, ridge=-1e-4 * scale, **{**neg, "noise_var": 0.3 * scale})
             .test_error() / scale == pytest.approx(
                 RidgeRegression(s, ridge=-1e-4, **neg).test_error(), rel=1e-12))
-    assert ridgeless_threshold(100, scale * s) / scale == pytest.approx(
-        ridgeless_threshold(100, s), rel=1e-12)
-    assert negative_ridge_bound(300, scale * s) / scale == pytest.approx(
-        negative_ridge_bound(300, s), rel=1e-12)
+    assert ridgeless_threshold(scale * s, n_samples=100) / scale == pytest.approx(
+        ridgeless_threshold(s, n_samples=100), rel=1e-12)
+    assert negative_ridge_bound(scale * s, n_samples=300) / scale == pytest.approx(
+        negative_ridge_bound(s, n_samples=300), rel=1e-12)
     kappa = float(effective_ridge(0.1 * scale, scale * s, n_samples=100))
     given = ridge_risk(0.1 * scale, scale * s, n_samples=100, target_energy=b ** 2,
                        noise_var=0.3 * scale, kappa=kappa)
@@ -659,3 +661,18 @@ def test_simulation_twin_at_huge_ridges_without_overflow():
     trace = table["degrees_of_freedom"][huge] * huge
     np.testing.assert_allclose(trace, trace.iloc[0], rtol=1e-12)
     assert trace.iloc[0] == pytest.approx(20, rel=0.3)          # E tr S = tr Sigma = 20
+
+
+def test_threshold_functions_take_the_population_first():
+    # fresh-user report 2, item 18: negative_ridge_bound(n_samples, eigenvalues) took its
+    # arguments in the opposite order to effective_ridge and the models; now (eigenvalues,
+    # multiplicity, n_samples) for all, and the old order is a clear error
+    s = np.ones(100)
+    assert negative_ridge_bound(s, None, 400) == pytest.approx(-0.25, rel=1e-12)
+    assert ridgeless_threshold([1.0], [1000], 500) == pytest.approx(1.0, rel=1e-12)
+    for f in (negative_ridge_bound, ridgeless_threshold):
+        with pytest.raises(ValueError, match=r"got the scalar 400 \(the arguments are "
+                                             r"\(eigenvalues, multiplicity=None, n_samples\)"):
+            f(400, s)
+        with pytest.raises(ValueError, match="`n_samples` of .* must be given"):
+            f(s)

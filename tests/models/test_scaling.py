@@ -9,6 +9,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from hdeq import PowerLawRidge, fit_power_law, scaling_exponent
+from hdeq.equivalents import ridge_risk
 
 # theory note §6.2: (alpha, r, ell, noisy, note's fitted rate, predicted rate)
 TABLE_62 = [
@@ -147,3 +148,89 @@ def test_theory_accepts_real_sizes_simulation_needs_whole_ones():
     assert hi < mid < lo
     with pytest.raises(ValueError, match="whole numbers of samples"):
         model.simulate([10.5, 20], trials=2, seed=0)
+
+
+def _finite_sum_excess(model, n, n_modes):
+    """The excess risk of the first ``n_modes`` modes, as plain atoms (no snapping)."""
+    k = np.arange(1, n_modes + 1, dtype=float)
+    a, r = model.alpha, model.source
+    return ridge_risk(model.ridge(n), k ** -a, None, n, target_energy=k ** (a - 1 - 2 * a * r),
+                      noise_var=model.noise_var).excess
+
+
+@pytest.mark.parametrize("alpha, r, kw", [
+    (3.0, 1.0, {}), (4.0, 1.0, {}), (8.0, 0.1, {}), (3.0, 1.0, dict(noise_var=1.0)),
+])
+def test_infinite_spectrum_is_the_limit_of_finite_sums(alpha, r, kw):
+    """Regression (fresh-user report 2, item 1): on the infinite spectrum alpha >= 3 gave
+    NaN (Newton from kappa = 0 needed more than 200 steps across the 120 decades of the
+    tail) or 0.0 (overflow of (t + kappa)^-b for alpha >= 4). The finite sums over the
+    first P modes converge to the infinite model like P^(-q), q = min(alpha - 1, 2 alpha r)
+    (tail of df1 ~ P^(1 - alpha), tail of the target energy ~ P^(-2 alpha r)): the
+    relative gap must shrink by 10^q from P = 1e4 to 1e5 (within 5%) where it is well
+    above the accuracy of the infinite model (~1e-10: midpoint rule of the quadrature tail,
+    error ~alpha^2/(24 * 4000^2) of its share)."""
+    model = PowerLawRidge(alpha, r, **kw)
+    n = np.array([10.0, 100.0, 1000.0])
+    inf = model.excess_error(n)
+    assert np.all(np.isfinite(inf)) and np.all(inf > 0)
+    gap4, gap5 = (inf / _finite_sum_excess(model, n, P) - 1 for P in (10 ** 4, 10 ** 5))
+    q = min(alpha - 1, 2 * alpha * r)
+    above = np.abs(gap5) > 1e-8
+    assert np.all(np.abs(gap5) < 1e-3) and np.sum(above) >= 1
+    np.testing.assert_allclose(gap4[above] / gap5[above], 10 ** q, rtol=0.05)
+
+
+@pytest.mark.parametrize("alpha, r, kw", [
+    (1.05, 0.5, {}), (1.05, 0.5, dict(noise_var=0.5, ridge_decay=0.5)), (1.2, 0.3, {}),
+])
+def test_alpha_near_one_keeps_the_tail_beyond_the_quadrature(alpha, r, kw):
+    """Near alpha = 1 the modes beyond k = 1e40 still carry ~1/(alpha-1) 1e-40(alpha-1) of
+    the trace (0.2 at alpha = 1.05): truncating there moved the excess risk by 0.3%. The
+    remainder atom keeps it; reference: a quadrature carried out to k = 10^(250/alpha)."""
+    model = PowerLawRidge(alpha, r, **kw)
+    n = np.array([10.0, 100.0, 1000.0])
+    from scipy.special import roots_legendre
+    head = np.arange(1, 4001, dtype=float)
+    x, w = roots_legendre(3000)
+    lo, hi = np.log(4000.5), 250 / alpha * np.log(10.0)
+    k = np.exp(0.5 * (hi - lo) * x + 0.5 * (hi + lo))
+    mult = 0.5 * (hi - lo) * w * k
+    expo = alpha - 1 - 2 * alpha * r
+    ref = ridge_risk(model.ridge(n), np.r_[head ** -alpha, k ** -alpha],
+                     np.r_[np.ones(4000), mult], n, noise_var=model.noise_var,
+                     target_energy=np.r_[head ** expo, mult * k ** expo]).excess
+    np.testing.assert_allclose(model.excess_error(n), ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("alpha, r, ell", [(3.0, 0.5, None), (5.0, 0.3, None),
+                                           (8.0, 0.1, None), (20.0, 0.5, None),
+                                           (5.0, 0.3, 2.0)])
+def test_steep_spectra_follow_the_predicted_exponent(alpha, r, ell):
+    # rates up to 20 (alpha = 20): E_n spans 80 decades over the fit range
+    model = PowerLawRidge(alpha, r, noise_var=0.0 if ell is None else 1.0, ridge_decay=ell)
+    n = np.geomspace(1e3, 3e4, 8) if ell is None else np.geomspace(1e4, 3e5, 8)
+    assert model.fitted_exponent(n) == pytest.approx(model.predicted_exponent().rate,
+                                                     abs=0.01)
+
+
+def test_out_of_range_sizes_raise_naming_alpha():
+    # alpha = 50: the effective ridge ~ n^-50 leaves the range of the spectral sums
+    # (1e-100) above n ~ 96; the error names alpha and the largest usable size
+    model = PowerLawRidge(50.0, 0.5)
+    assert np.all(np.isfinite(model.excess_error([2.0, 10.0, 50.0])))
+    with pytest.raises(ValueError, match=r"PowerLawRidge\(alpha=50.*n_samples=1000.*"
+                                         r"largest usable n_samples about 95"):
+        model.excess_error([10.0, 1000.0])
+    # a ridge keeps kappa above the floor: fine at any n
+    ridged = PowerLawRidge(50.0, 0.5, noise_var=0.1, ridge_decay=1.0)
+    assert np.all(np.isfinite(ridged.excess_error([1e3, 1e6])))
+
+
+def test_exponents_print_as_the_table_values():
+    # fresh-user report 2, item 18: 2 * 1.5 * 0.4 printed as rate=1.2000000000000002
+    assert repr(scaling_exponent(1.5, 0.4)) == ("ScalingExponent(rate=1.2, regime="
+                                                 "'noiseless, capacity-limited')")
+    assert scaling_exponent(1.5, 0.4, 0.341, noisy=True).rate == 0.2728
+    assert scaling_exponent(2.0, 0.3, noisy=True, ridge_decay=2.0 / 2.2).rate == float(
+        f"{1.2 / 2.2:.12g}")
