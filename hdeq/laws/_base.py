@@ -57,13 +57,15 @@ class SpectralLaw:
     :meth:`cdf` (quadrature over the support with a cosine substitution that
     handles square-root edges, plus atoms), :meth:`moment` (same quadrature plus
     atoms), :attr:`mean`, :attr:`var`. ``_quad_nodes`` sets the number of
-    Gauss-Legendre nodes per interval (96).
+    Gauss-Legendre nodes per interval (96), ``_cdf_max_pieces`` the piece budget of
+    the adaptive cdf quadrature (512, plus 8 per support interval).
 
     Laws are immutable values: validate parameters in ``__init__`` and never
     change them afterwards (``cached_property`` is used for derived quantities).
     """
 
     _quad_nodes: int = 96
+    _cdf_max_pieces: int = 512
 
     # ---------------------------------------------------------------- to implement
     def _stieltjes(self, z: np.ndarray):  # pragma: no cover - abstract
@@ -245,7 +247,8 @@ class SpectralLaw:
         if rtol not in cache:
             pdf = lambda t: self.pdf(t, on_failure=on_failure)  # noqa: E731
             nodes = self._quad_nodes if rtol <= 1e-8 else 24
-            parts = adaptive_pieces(pdf, self.support, n_nodes=nodes, rtol=rtol)
+            parts = adaptive_pieces(pdf, self.support, n_nodes=nodes, rtol=rtol,
+                                    max_pieces=self._cdf_max_pieces)
             if not parts:
                 cache[rtol] = None
                 return None
