@@ -48,8 +48,13 @@ class SpectralLaw:
     ``atoms`` (property)
         Tuple of ``(location, mass)`` pairs with ``mass > 0`` (empty if none).
     ``sample(n_features, seed=None)``
-        Eigenvalues of one finite random matrix of size ``n_features`` of that kind
-        (the empirical twin): sorted 1-D float array of length ``n_features``.
+        Eigenvalues of one finite random matrix of that kind (the empirical twin):
+        sorted 1-D float array whose length is the first argument, the dimension of
+        the matrix whose spectrum the law describes. That is ``n_features`` for the
+        sample-covariance laws (``X^T X / n_samples`` is ``n_features x n_features``)
+        and ``n_random_features`` for :class:`ConjugateKernelLaw` (which also takes it
+        as the keyword ``n_random_features``); each law's ``sample`` says which, and
+        how the other sizes follow from its ratios.
 
     **What the base provides** (override with closed forms where they exist):
     :meth:`stieltjes` (validation, reflection ``m(conj z) = conj m(z)``, errors on

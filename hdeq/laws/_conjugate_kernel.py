@@ -621,25 +621,39 @@ class ConjugateKernelLaw(SpectralLaw):
         n0 = max(1, int(round(self.aspect_ratio * m)))
         return n0, m, size
 
-    def sample(self, n_features: int, seed=None, *, equivalent: bool = False) -> np.ndarray:
+    def sample(self, n_features: int | None = None, seed=None, *,
+               n_random_features: int | None = None, equivalent: bool = False) -> np.ndarray:
         """Eigenvalues (sorted) of one finite CK Gram matrix ``Y Y^T / n_samples``.
 
-        ``n_features`` is the size of that matrix, i.e. the number of random features
-        ``n_random_features`` (the CK Gram is a covariance of the random features);
-        ``n_samples = round(n_features / width_ratio)`` and the input dimension is
-        ``round(aspect_ratio * n_samples)``. ``W`` has i.i.d. ``N(0, 1/input_dim)``
-        entries, ``X`` i.i.d. ``N(0, 1)``. ``Y = f(W X) - E f(xi)`` when the law knows its
-        activation; with ``equivalent=True`` (or for a law built from ``eta, zeta`` only)
-        ``Y`` is Péché's linear equivalent ``sqrt(zeta) W X + sqrt(eta - zeta) Z``.
+        The size is that of the matrix, ``n_random_features x n_random_features``: the
+        first positional argument, named ``n_features`` only to share the laws' common
+        ``sample(size, seed)`` surface (for a sample covariance law the matrix is
+        ``n_features x n_features``), or, clearer, the keyword ``n_random_features``
+        (one of the two). It is **not** the input dimension ``n_features`` of
+        :meth:`from_sizes`: that is ``round(aspect_ratio * n_samples)``, with
+        ``n_samples = round(n_random_features / width_ratio)``. ``W`` has i.i.d.
+        ``N(0, 1/input_dim)`` entries, ``X`` i.i.d. ``N(0, 1)``. ``Y = f(W X) - E f(xi)``
+        when the law knows its activation; with ``equivalent=True`` (or for a law built
+        from ``eta, zeta`` only) ``Y`` is Péché's linear equivalent
+        ``sqrt(zeta) W X + sqrt(eta - zeta) Z``.
 
         Examples
         --------
         >>> law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
-        >>> law.sample(200, seed=0).shape
+        >>> law.sample(n_random_features=200, seed=0).shape    # 320 samples, input dim 160
         (200,)
+        >>> bool(np.all(law.sample(200, seed=0) == law.sample(n_random_features=200, seed=0)))
+        True
         """
-        n1 = check_scalar(n_features, "n_features", f"{_OWNER}.sample", low=1,
-                          low_inclusive=True, integer=True)
+        where = f"{_OWNER}.sample"
+        if (n_features is None) == (n_random_features is None):
+            raise ValueError(
+                f"{where} needs the size of the CK Gram matrix, n_random_features, once: "
+                f"positionally or as n_random_features=; got n_features={n_features!r}, "
+                f"n_random_features={n_random_features!r}")
+        name, size = (("n_features", n_features) if n_random_features is None
+                      else ("n_random_features", n_random_features))
+        n1 = check_scalar(size, name, where, low=1, low_inclusive=True, integer=True)
         rng = as_generator(seed)
         n0, m, n1 = self._sizes(n1)
         W = rng.standard_normal((n1, n0)) / np.sqrt(n0)

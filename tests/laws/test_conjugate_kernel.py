@@ -288,6 +288,21 @@ def test_bad_calls():
         law_pw(1.0, 1.0, 0.5, 2.0).stieltjes(0.0)   # 0 off the support, but t = 1/(z psi)
 
 
+def test_sample_size_is_the_number_of_random_features():
+    """The positional size (common laws' surface) is n_random_features, also accepted
+    by that name (user report: `n_features` means the input dimension elsewhere)."""
+    law = ConjugateKernelLaw(1.0, 0.5, 0.5, 2.0)     # 300 random features: n = 150, d = 75
+    ev = law.sample(n_random_features=300, seed=3)
+    np.testing.assert_array_equal(ev, law.sample(300, seed=3))
+    assert ev.shape == (300,) and np.sum(ev < 1e-9) == 150       # rank n_samples = 150
+    with pytest.raises(ValueError, match="n_random_features, once"):
+        law.sample(300, n_random_features=300)
+    with pytest.raises(ValueError, match="n_random_features, once"):
+        law.sample()
+    with pytest.raises(ValueError, match="`n_random_features` of ConjugateKernelLaw.sample"):
+        law.sample(n_random_features=0)
+
+
 def test_from_activation_with_a_name_says_how_to_pass_it():
     with pytest.raises(ValueError, match=r"hdeq.activation\('tanh'\)"):
         ConjugateKernelLaw.from_activation("tanh", 0.5, 0.625)
