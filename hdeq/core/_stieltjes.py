@@ -11,7 +11,7 @@ import numpy as np
 from ._errors import ConvergenceError
 
 __all__ = ["support_quadrature", "integrate_on_support", "sample_covariance_edges",
-           "polynomial_density", "merge_intervals", "in_support"]
+           "rounding_zero_rtol", "polynomial_density", "merge_intervals", "in_support"]
 
 _GL_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -199,12 +199,16 @@ def _psi(u, t, wc, chunk=256):
     return out
 
 
-#: Population eigenvalues ``<= ZERO_RTOL * max`` are treated as exact zeros by
-#: :func:`sample_covariance_edges` and :class:`hdeq.laws.SampleCovarianceLaw`.
-ZERO_RTOL = 1e-12
+def rounding_zero_rtol(n_values: int) -> float:
+    """Default relative threshold below which population eigenvalues are zeros:
+    ``n_values * eps`` (float64 ``eps = 2.2e-16``), the rounding level of the
+    eigenvalues of an ``n_values x n_values`` symmetric matrix relative to its largest
+    (the default tolerance of ``numpy.linalg.matrix_rank``). Used by
+    :func:`sample_covariance_edges` and :class:`hdeq.laws.SampleCovarianceLaw`."""
+    return max(int(n_values), 1) * float(np.finfo(float).eps)
 
 
-def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=ZERO_RTOL):
+def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=None):
     r"""Support edges of the generalized Marchenko-Pastur law (Silverstein & Choi 1995).
 
     Population spectrum :math:`H = \sum_j w_j \delta_{t_j}`, ratio
@@ -226,11 +230,10 @@ def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=ZERO_RTO
     is located by bisection in its *offset from the nearest pole* with a geometric
     midpoint (:func:`_bisect_offset`), so bulks many decades below the largest
     eigenvalue get edges accurate to a few ulp. Population eigenvalues
-    ``<= zero_rtol * max t`` (default ``1e-12``, about the float64 rounding of a
-    covariance matrix computed from data) are treated as exact zeros: they only add
-    to the atom at 0 (a bulk of relative width below ``zero_rtol`` is not
-    resolved). Pass ``zero_rtol=0`` to keep them (spreads beyond ``1e12`` are then
-    at your own risk).
+    ``<= zero_rtol * max t`` (default :func:`rounding_zero_rtol` of the number of
+    values, ``K * eps``: float64 rounding of a ``K x K`` covariance matrix) are
+    treated as exact zeros: they only add to the atom at 0. Pass ``zero_rtol=0`` to
+    keep them all.
 
     Zero population eigenvalues do not enter (they only add to the atom at 0).
     Returns a sorted tuple of ``(left, right)`` intervals of the continuous part
@@ -241,7 +244,7 @@ def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=ZERO_RTO
     >>> [tuple(float(f"{e:.4g}") for e in iv)
     ...  for iv in sample_covariance_edges([1e-10, 1.0], [0.5, 0.5], 0.5)]
     [(1.34e-11, 1.866e-10), (0.25, 2.25)]
-    >>> sample_covariance_edges([1e-13, 1.0], [0.5, 0.5], 0.5)   # 1e-13 is a zero
+    >>> sample_covariance_edges([1e-16, 1.0], [0.5, 0.5], 0.5)   # <= 2 eps: a zero
     ((0.25, 2.25),)
     """
     t = np.asarray(values, dtype=float)
@@ -252,6 +255,8 @@ def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=ZERO_RTO
         return ()
     unit = float(t.max())
     t = t / unit
+    if zero_rtol is None:
+        zero_rtol = rounding_zero_rtol(np.size(values))
     keep = t > zero_rtol
     t, w = t[keep], w[keep]
     order = np.argsort(t)

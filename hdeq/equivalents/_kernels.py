@@ -42,15 +42,63 @@ def _apply(f, t, name="f"):
     return out
 
 
-def _derivatives(f, t):
-    """(f, f', f'') at the scalar ``t`` by 5-point central differences (error ~1e-10
-    for smooth f; pass ``derivatives=`` for exact values)."""
-    h = 1e-3 * max(1.0, abs(t))
-    pts = t + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
-    v = _apply(f, pts)
+_FD_RTOL = 1e-3      # agreement required between the step-h and step-2h estimates
+
+
+def _stencil(f, t, h):
+    """Values of ``f`` at ``t + h * (-2, -1, 0, 1, 2)`` and the 5-point central
+    differences ``(f', f'')`` from them."""
+    v = _apply(f, t + h * np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))
     d1 = (v[0] - 8 * v[1] + 8 * v[3] - v[4]) / (12 * h)
     d2 = (-v[0] + 16 * v[1] - 30 * v[2] + 16 * v[3] - v[4]) / (12 * h * h)
-    return float(v[2]), float(d1), float(d2)
+    return v, np.array([d1, d2])
+
+
+def _derivatives(f, t, where="t"):
+    r"""(f, f', f'') at the scalar ``t`` by 5-point central differences with step
+    ``h = 1e-3 max(1, |t|)`` (error ~1e-10 for smooth f; pass ``derivatives=`` for
+    exact values).
+
+    The same differences with step ``2h`` check the estimate: for ``f`` three times
+    differentiable near ``t`` both agree to ``O(h^4)`` (plus rounding, at most
+    ``~64 eps max|f| / h^k`` for the k-th derivative), whereas a kink or jump of
+    ``f`` or ``f'`` at ``t`` (``abs``, relu, ``sign``, ``sqrt(|t|)``) makes them grow
+    like a negative power of ``h`` and differ by a factor 2 or more. Disagreement
+    beyond ``_FD_RTOL`` (relative) with the step-``h`` estimate the larger, or
+    non-finite values, raise ``ValueError``: the linear equivalent needs ``f`` to be
+    C^3 near ``t`` (``where`` names the point). An estimate that shrinks with the step
+    (``t**8``: ``O(h^6)``; ``t * abs(t)``: ``f'(0) = 0`` to ``O(h)``) converges and
+    is accepted.
+    """
+    h = 1e-3 * max(1.0, abs(t))
+    v1, d_h = _stencil(f, t, h)
+    v2, d_2h = _stencil(f, t, 2 * h)
+    wanted = (f"`f` of {_OWNER} must be three times continuously differentiable (C^3) "
+              f"near {where}, where the linear equivalent expands it")
+    hint = ("; if f is smooth there, pass its exact derivatives as "
+            "derivatives=(f', f'') (vectorized callables)")
+    values = np.concatenate([v1, v2])
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(d_h))
+            and np.all(np.isfinite(d_2h))):
+        raise ValueError(f"{wanted}; got non-finite values of f within {2 * h:g} of it "
+                         f"({', '.join(f'{x:.3g}' for x in v1)}){hint}")
+    scale = float(np.max(np.abs(values)))
+    eps = np.finfo(float).eps
+    noise = 64 * eps * scale / np.array([h, h * h])
+    gap = np.abs(d_h - d_2h)
+    # unstable: the two disagree and the estimate grows as the step shrinks (an
+    # estimate that shrinks, e.g. O(h^4) for t**8 or O(h) for t*abs(t), converges)
+    bad = ((gap > _FD_RTOL * np.maximum(np.abs(d_h), np.abs(d_2h)) + noise)
+           & (np.abs(d_h) > np.abs(d_2h)))
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        name = ("f'", "f''")[k]
+        raise ValueError(
+            f"{wanted}; its finite-difference {name} there is unstable: "
+            f"{d_h[k]:.6g} with step {h:g} but {d_2h[k]:.6g} with step {2 * h:g} "
+            f"(a kink or jump of f or f', as for abs, relu, sign or sqrt(|t|), makes "
+            f"the equivalent meaningless){hint}")
+    return float(v1[2]), float(d_h[0]), float(d_h[1])
 
 
 class KernelSample(NamedTuple):
@@ -126,7 +174,11 @@ class KernelEquivalent:
     Parameters
     ----------
     f : callable
-        Vectorized kernel function of one real argument (C^3 near 0 and ``tau``).
+        Vectorized kernel function of one real argument, C^3 near the expansion point
+        (0 for ``"inner_product"``, ``tau`` for ``"distance"``). Checked: finite
+        differences with steps ``h`` and ``2h`` that disagree and grow as the step
+        shrinks (a kink or jump there: ``abs``, relu, ``sign``, ``sqrt(|t|)`` at 0), or
+        non-finite values near the point, raise ``ValueError``.
     kind : {"inner_product", "distance"}
     n_samples : int
     means : array of shape (k, n_features), optional
@@ -138,7 +190,8 @@ class KernelEquivalent:
     n_features : int, optional
         Needed when ``means`` is not given.
     derivatives : tuple of two callables, optional
-        ``(f', f'')``; default: 5-point finite differences.
+        ``(f', f'')`` (vectorized), used as given; default: 5-point finite
+        differences, checked as above.
 
     Examples
     --------
@@ -206,7 +259,9 @@ class KernelEquivalent:
                                  f"{self.tau!r}; got {val!r}")
         if derivatives is None:
             at = self.tau if kind == "distance" else 0.0
-            self._f_at = _derivatives(f, at)
+            where = (f"tau = {self.tau:.6g} (kind='distance')" if kind == "distance"
+                     else "0 (kind='inner_product')")
+            self._f_at = _derivatives(f, at, where)
         else:
             d1, d2 = derivatives
             at = self.tau if kind == "distance" else 0.0

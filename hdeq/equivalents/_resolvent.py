@@ -27,6 +27,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from ..core._errors import ConvergenceError
 from ..core._validation import (as_generator, check_array, check_covariance, check_on_failure,
                                 check_scalar)
 
@@ -432,5 +433,16 @@ def resolvent_equivalent(covariance, n_samples, z, *, on_failure: str = "raise")
         raise ValueError(f"`covariance` of {_OWNER} must have at least one positive "
                          f"eigenvalue; got all zero")
     law = SampleCovarianceLaw(evals, evals.size / n)
-    mt = law.companion_stieltjes(np.asarray(z), on_failure=on_failure)
+    if isinstance(z, float):
+        from ..core._stieltjes import in_support
+        if in_support(np.array([z]), law.support)[0]:
+            support = " ∪ ".join(f"[{a:.6g}, {b:.6g}]" for a, b in law.support)
+            raise ValueError(
+                f"`z` of {_OWNER} must be off the limiting support {support} of X^T X / n "
+                f"(n_features / n_samples = {evals.size}/{n}) when real; got z = {z!r}. "
+                f"Use a complex z (Im z > 0), e.g. z = {z!r} + 1e-3j")
+    try:
+        mt = law.companion_stieltjes(np.asarray(z), on_failure=on_failure)
+    except ConvergenceError as exc:
+        raise ConvergenceError(f"{_OWNER} at z = {z!r}: {exc}") from exc
     return ResolventEquivalent(evals, evecs, n, z, np.asarray(mt).item())

@@ -48,8 +48,13 @@ class SpectralLaw:
     ``atoms`` (property)
         Tuple of ``(location, mass)`` pairs with ``mass > 0`` (empty if none).
     ``sample(n_features, seed=None)``
-        Eigenvalues of one finite random matrix of size ``n_features`` of that kind
-        (the empirical twin): sorted 1-D float array of length ``n_features``.
+        Eigenvalues of one finite random matrix of that kind (the empirical twin):
+        sorted 1-D float array whose length is the first argument, the dimension of
+        the matrix whose spectrum the law describes. That is ``n_features`` for the
+        sample-covariance laws (``X^T X / n_samples`` is ``n_features x n_features``)
+        and ``n_random_features`` for :class:`ConjugateKernelLaw` (which also takes it
+        as the keyword ``n_random_features``); each law's ``sample`` says which, and
+        how the other sizes follow from its ratios.
 
     **What the base provides** (override with closed forms where they exist):
     :meth:`stieltjes` (validation, reflection ``m(conj z) = conj m(z)``, errors on
@@ -57,13 +62,15 @@ class SpectralLaw:
     :meth:`cdf` (quadrature over the support with a cosine substitution that
     handles square-root edges, plus atoms), :meth:`moment` (same quadrature plus
     atoms), :attr:`mean`, :attr:`var`. ``_quad_nodes`` sets the number of
-    Gauss-Legendre nodes per interval (96).
+    Gauss-Legendre nodes per interval (96), ``_cdf_max_pieces`` the piece budget of
+    the adaptive cdf quadrature (512, plus 8 per support interval).
 
     Laws are immutable values: validate parameters in ``__init__`` and never
     change them afterwards (``cached_property`` is used for derived quantities).
     """
 
     _quad_nodes: int = 96
+    _cdf_max_pieces: int = 512
 
     # ---------------------------------------------------------------- to implement
     def _stieltjes(self, z: np.ndarray):  # pragma: no cover - abstract
@@ -245,7 +252,8 @@ class SpectralLaw:
         if rtol not in cache:
             pdf = lambda t: self.pdf(t, on_failure=on_failure)  # noqa: E731
             nodes = self._quad_nodes if rtol <= 1e-8 else 24
-            parts = adaptive_pieces(pdf, self.support, n_nodes=nodes, rtol=rtol)
+            parts = adaptive_pieces(pdf, self.support, n_nodes=nodes, rtol=rtol,
+                                    max_pieces=self._cdf_max_pieces)
             if not parts:
                 cache[rtol] = None
                 return None

@@ -12,12 +12,17 @@ import numpy as np
 
 from ..core._errors import ConvergenceError
 from ..core._solver import CONVERGED, MAX_ITER, NOT_FINITE, WRONG_BRANCH, SolveResult
+from ..core._stieltjes import integrate_on_support
 from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
 from ._base import SpectralLaw
 
 __all__ = ["ConjugateKernelLaw"]
 
 _OWNER = "ConjugateKernelLaw"
+#: aspect_ratio, width_ratio and their quotient psi are verified in this range (support,
+#: continuous mass to 1e-8 and the linear-equivalent route to 1e-7, for zeta / eta in
+#: {0, 0.1, 0.5, 0.9, 1}); beyond it bulks 1e-6 narrow or 1e12 apart are not resolved.
+_RATIO_RANGE = (1e-6, 1e6)
 
 
 def _gaussian_expectation(func) -> float:
@@ -87,9 +92,16 @@ class ConjugateKernelLaw(SpectralLaw):
                          + \frac{P_\phi P_\psi t \zeta}{1 - P_\phi P_\psi t \zeta},
 
     ``P_phi = 1 + (P - 1) phi``, ``P_psi = 1 + (P - 1) psi``: a quartic in ``P`` for each
-    ``t = 1/(z psi)``. The root is followed by continuation from ``z + 50i`` (where
-    ``P ~ 1``) down to ``z``, picking the nearest root at each step, then checked: quartic
-    residual and ``Im m > 0`` for ``Im z > 0``.
+    ``t = 1/(z psi)``. Numerically the quartic is solved in ``G`` itself (coefficients
+    polynomial in ``z``; for ``width_ratio > 1`` in the companion ``Gc`` of the
+    ``n_samples x n_samples`` matrix, from which ``G = Gc/w + (1 - 1/w)/z``): the root is
+    followed by continuation from high above the support (where ``m ~ -1/z``) down to
+    ``z``, and checked: quartic residual, and ``Im m > 0`` at every height above the
+    axis (a jump to another root is redone by nearest-root tracking). The support is
+    searched on a grid refined where narrow bulks can sit, and must carry the
+    continuous mass (else ``ConvergenceError``). Verified (support, mass, both routes)
+    for ``aspect_ratio``, ``width_ratio`` and ``psi`` in [1e-6, 1e6]; outside, a
+    ``ValueError``.
 
     Linear equivalent (Péché 2019; §3.4): ``M`` has the same limit as
     ``Y_lin Y_lin^T / n_samples`` with ``Y_lin = sqrt(zeta) W X + sqrt(eta - zeta) Z``,
@@ -105,9 +117,11 @@ class ConjugateKernelLaw(SpectralLaw):
         ``eta > 0`` and ``0 <= zeta <= eta`` (Cauchy-Schwarz), at unit pre-activation
         variance. Use :meth:`from_activation` to compute them from an activation.
     aspect_ratio : float
-        ``n_features / n_samples`` (Pennington-Worah ``phi``), in (0, inf).
+        ``n_features / n_samples`` (Pennington-Worah ``phi``), in [1e-6, 1e6].
     width_ratio : float
-        ``n_random_features / n_samples``, in (0, inf).
+        ``n_random_features / n_samples``, in [1e-6, 1e6]; their quotient
+        ``psi = n_features / n_random_features`` must be in [1e-6, 1e6] too (the range
+        in which the law is verified: a ValueError beyond it).
     activation : callable, optional
         The (uncentred) activation, kept for :meth:`sample`; set by :meth:`from_activation`.
 
@@ -125,8 +139,17 @@ class ConjugateKernelLaw(SpectralLaw):
             raise ValueError(f"`zeta` of {_OWNER} must be at most `eta` = {self.eta!r} "
                              f"(Cauchy-Schwarz: (E f')^2 <= E f^2); got {zeta!r}")
         self.zeta = min(self.zeta, self.eta)
-        self.aspect_ratio = check_scalar(aspect_ratio, "aspect_ratio", _OWNER, low=0.0)
-        self.width_ratio = check_scalar(width_ratio, "width_ratio", _OWNER, low=0.0)
+        lo, hi = _RATIO_RANGE
+        self.aspect_ratio = check_scalar(aspect_ratio, "aspect_ratio", _OWNER, low=lo,
+                                         high=hi, low_inclusive=True, high_inclusive=True)
+        self.width_ratio = check_scalar(width_ratio, "width_ratio", _OWNER, low=lo,
+                                        high=hi, low_inclusive=True, high_inclusive=True)
+        psi = self.aspect_ratio / self.width_ratio
+        if not lo <= psi <= hi:
+            raise ValueError(
+                f"`aspect_ratio / width_ratio` (n_features / n_random_features) of {_OWNER} "
+                f"must be in [{lo:g}, {hi:g}], the range in which the law is verified; got "
+                f"{self.aspect_ratio!r} / {self.width_ratio!r} = {psi:g}")
         if activation is not None and not callable(activation):
             raise ValueError(f"`activation` of {_OWNER} must be callable or None; "
                              f"got {activation!r}")
@@ -221,92 +244,162 @@ class ConjugateKernelLaw(SpectralLaw):
             return 3
         return 4
 
-    def _coefficients(self, t):
-        """Coefficients (highest degree first) of ``(P - 1 - (eta-zeta) Q)(1 - zeta Q)
-        - zeta Q`` with ``Q = t P_phi P_psi``; shape ``t.shape + (5,)``."""
+    @property
+    def _companion(self) -> bool:
+        """Solve for the companion ``Gc = -mc`` of the ``n_samples x n_samples`` matrix
+        ``Y^T Y / n_samples`` when ``width_ratio > 1``: the ``n_random_features`` law is
+        ``(1/w) mc - (1 - 1/w)/z``, an atom of mass ``1 - 1/w`` plus a continuous part
+        of mass ``1/w`` spread over a support of width ``~w``; solved directly, its
+        density (``~1/w^2``) drowned in the rounding of the atom's ``1/z`` from
+        ``width_ratio ~ 1e5`` on (the support came out empty)."""
+        return self.width_ratio > 1.0
+
+    def _coefficients(self, z):
+        r"""Coefficients (highest degree first) of the Pennington-Worah quartic written
+        in ``G = -m`` itself (or in ``Gc = -mc`` for the companion, :attr:`_companion`);
+        shape ``z.shape + (5,)``.
+
+        With ``kappa = psi`` (direct) or ``phi`` (companion) and ``lam`` the other one,
+        ``z G = 1 + kappa (P - 1)``, so that ``P_kappa = z G``,
+        ``P_lam = 1 + lam (z G - 1) / kappa`` and
+        ``Q = t P_phi P_psi = alpha G + beta G^2`` with ``alpha = (1 - lam/kappa)/psi``,
+        ``beta = lam z / (kappa psi)``; the equation
+        ``(P - 1 - (eta - zeta) Q)(1 - zeta Q) - zeta Q = 0`` is then a quartic in ``G``
+        whose coefficients are polynomials in ``z``. (Both transforms come from the same
+        ``P``: ``z G = 1 + psi (P - 1)``, ``z Gc = 1 + phi (P - 1)``, so
+        ``G = Gc / w + (1 - 1/w) / z``.) Written in ``P`` and ``t = 1/(z psi)`` instead,
+        the coefficients grow like ``1/z^2`` and the four roots cluster at
+        ``P = 1 - 1/psi`` as ``z -> 0`` (a root accurate to ``eps^(1/4)``): densities near
+        a hard edge at 0 (``width_ratio = 1``) were garbage below ``1e-7``.
+        """
         phi, psi, eta, zeta = self.phi, self.psi, self.eta, self.zeta
-        q0 = t * (1.0 - phi) * (1.0 - psi)
-        q1 = t * (phi * (1.0 - psi) + psi * (1.0 - phi))
-        q2 = t * phi * psi
+        kappa, lam = (phi, psi) if self._companion else (psi, phi)
         d = eta - zeta
-        a0, a1, a2 = -1.0 - d * q0, 1.0 - d * q1, -d * q2          # A = P - 1 - d Q
-        b0, b1, b2 = 1.0 - zeta * q0, -zeta * q1, -zeta * q2       # B = 1 - zeta Q
-        c0 = a0 * b0 - zeta * q0
-        c1 = a0 * b1 + a1 * b0 - zeta * q1
-        c2 = a0 * b2 + a1 * b1 + a2 * b0 - zeta * q2
+        alpha = (1.0 - lam / kappa) / psi
+        beta = lam * z / (kappa * psi)
+        a0, a1, a2 = -1.0 / kappa + 0.0 * z, z / kappa - d * alpha, -d * beta   # A = P - 1 - d Q
+        b1, b2 = -zeta * alpha + 0.0 * z, -zeta * beta                          # B = 1 - zeta Q
+        c0 = a0
+        c1 = a0 * b1 + a1 - zeta * alpha
+        c2 = a0 * b2 + a1 * b1 + a2 - zeta * beta
         c3 = a1 * b2 + a2 * b1
         c4 = a2 * b2
         return np.stack([c4, c3, c2, c1, c0], axis=-1)
 
-    def _roots(self, t):
-        coef = self._coefficients(t)[..., 5 - (self._degree() + 1):]
+    def _roots(self, z):
+        coef = self._coefficients(z)[..., 5 - (self._degree() + 1):]
         deg = coef.shape[-1] - 1
         lead = coef[..., :1]
-        comp = np.zeros(t.shape + (deg, deg), dtype=complex)
+        comp = np.zeros(z.shape + (deg, deg), dtype=complex)
         comp[..., 0, :] = -coef[..., 1:] / lead
         if deg > 1:
             idx = np.arange(deg - 1)
             comp[..., idx + 1, idx] = 1.0
         return np.linalg.eigvals(comp)
 
-    def _residual(self, P, t):
-        coef = self._coefficients(t)
-        value = np.zeros_like(P)
-        scale = np.zeros(P.shape)
+    def _residual(self, G, z):
+        coef = self._coefficients(z)
+        value = np.zeros_like(G)
+        scale = np.zeros(G.shape)
         for j in range(5):
-            value = value * P + coef[..., j]
-            scale = scale * np.abs(P) + np.abs(coef[..., j])
+            value = value * G + coef[..., j]
+            scale = scale * np.abs(G) + np.abs(coef[..., j])
         return np.abs(value) / np.maximum(scale, 1e-300)
 
-    def _horner(self, coef, P):
-        value = np.zeros_like(P)
-        deriv = np.zeros_like(P)
+    def _horner(self, coef, G):
+        value = np.zeros_like(G)
+        deriv = np.zeros_like(G)
         for j in range(coef.shape[-1]):
-            deriv = deriv * P + value
-            value = value * P + coef[..., j]
+            deriv = deriv * G + value
+            value = value * G + coef[..., j]
         return value, deriv
 
-    def _track(self, x, heights, P, newton: bool):
-        """Follow the root from ``heights[0]`` down to ``heights[-1]`` (per point)."""
-        for h in heights:
-            t = 1.0 / ((x + 1j * h) * self.psi)
-            if newton:
-                coef = self._coefficients(t)
-                for _ in range(6):
-                    value, deriv = self._horner(coef, P)
-                    step = value / np.where(deriv == 0, 1.0, deriv)
-                    P = P - step
-                    if np.all(np.abs(step) <= 1e-15 * (1.0 + np.abs(P))):
-                        break
-            else:
-                roots = self._roots(t)
-                pick = np.argmin(np.abs(roots - P[:, None]), axis=-1)
-                P = np.take_along_axis(roots, pick[:, None], axis=-1)[:, 0]
-        return P
+    def _track(self, x, heights, G, newton: bool):
+        """Follow the root ``G`` from ``heights[0]`` down to ``heights[-1]`` (per point).
 
-    def _stieltjes_quartic(self, z, steps=120):
+        Each step is predicted by ``G z_old / z_new`` (exact where ``G ~ 1/z``, far above
+        the support; no change near the axis, where ``z`` hardly moves). Returns
+        ``(G, hopped)``: ``hopped`` marks points where Newton did not settle within its
+        iterations, or the followed root left the Herglotz branch (``Im m = -Im G < 0``
+        beyond rounding at a positive height), i.e. it may have jumped to another root
+        of the quartic. Nearest-root tracking (``newton=False``) only considers roots
+        on the Herglotz side above the axis.
+        """
+        hopped = np.zeros(x.shape, dtype=bool)
+        z_old = x + 1j * heights[0]
+        final = len(heights) - 1
+        for i, h in enumerate(heights):
+            # tracking needs the root to ~1e-12 only; the last height to rounding
+            tol = 4e-16 if i == final else 1e-12
+            z = x + 1j * h
+            above = h > 0
+            G = G * (z_old / z)
+            z_old = z
+            if newton:              # on the points whose step is above rounding only
+                coef = self._coefficients(z)
+                G = G.copy()
+                last = np.zeros(x.shape)
+                act = np.arange(x.size)
+                for _ in range(8):
+                    value, deriv = self._horner(coef[act], G[act])
+                    step = value / np.where(deriv == 0, 1.0, deriv)
+                    G[act] -= step
+                    last[act] = np.abs(step)
+                    act = act[~(last[act] <= tol * np.abs(G[act]))]
+                    if act.size == 0:
+                        break
+                hopped |= ~(last <= 1e-8 * np.abs(G))
+            else:
+                roots = self._roots(z)
+                dist = np.abs(roots - G[:, None])
+                wrong = above[:, None] & (roots.imag > 1e-12 * np.abs(roots))
+                dist = np.where(wrong & ~wrong.all(axis=-1, keepdims=True), np.inf, dist)
+                pick = np.argmin(dist, axis=-1)
+                G = np.take_along_axis(roots, pick[:, None], axis=-1)[:, 0]
+            hopped |= above & ~(G.imag <= 1e-12 * np.abs(G))
+        return G, hopped
+
+    def _stieltjes_quartic(self, z, steps=80):
         """m(z) for Im z >= 0 (flattened array); returns (m, residual).
 
-        Fast path: Newton tracking of the root along the path; points that end with a
-        large residual or on the wrong side (Im m < 0) are redone by nearest-root
-        tracking over all roots of the quartic (companion-matrix eigenvalues).
+        The root ``G = -m`` (or ``Gc = -mc``, :attr:`_companion`) starts at
+        ``G = 1/(x + i top)`` high above the axis (where ``m ~ -1/z``; ``top`` is 50
+        times the scale of the support) and is followed down to ``z``. Fast path: Newton tracking; points that end with a large residual,
+        on the wrong side (``Im m < 0``) or that left the Herglotz branch on the way
+        (a jump to another root; seen for small ``aspect_ratio / width_ratio``, where
+        the quartic has a root near ``m = 0``) are redone by nearest-root tracking over
+        the Herglotz roots of the quartic (companion-matrix eigenvalues). A point still
+        off the branch gets an infinite residual (a ConvergenceError, never a wrong
+        value).
         """
+        if z.size == 0:
+            return z.copy(), np.zeros(0)
         x, y = z.real, z.imag
-        top = 50.0 * max(1.0, self.eta) + 2.0 * np.abs(x)
-        heights = y[None, :] + top[None, :] * np.geomspace(1.0, 1e-13, steps)[:, None]
+        scale = self._scale
+        top = 50.0 * scale + 2.0 * np.abs(x)
+        # down to 1e-13 of the local scale |x| (not of top: a hard edge at 0 next to a
+        # bulk 1e6 times higher needs both), 6 steps per decade
+        floor = 1e-13 * np.maximum(np.abs(x), 1e-7 * scale)
+        n = int(np.ceil(6.0 * np.log10(np.max(top / floor)))) + 1
+        frac = np.linspace(0.0, 1.0, max(n, steps))[:, None]
+        heights = y[None, :] + top[None, :] * (floor / top)[None, :] ** frac
         heights = np.vstack([heights, y[None, :]])
-        P = self._track(x, heights, np.ones(z.shape, dtype=complex), newton=True)
-        t = 1.0 / (z * self.psi)
-        residual = self._residual(P, t)
-        G = self.psi / z * P + (1.0 - self.psi) / z
-        redo = ~(np.isfinite(P) & (residual < 1e-10) & ((y <= 0) | (-G.imag > -1e-12)))
+        G, hopped = self._track(x, heights, 1.0 / (x + 1j * heights[0]), newton=True)
+        residual = self._residual(G, z)
+        tol = 1e-12 * np.abs(G)
+        redo = ~(np.isfinite(G) & (residual < 1e-10) & (G.imag < tol)) | hopped
         if np.any(redo):
-            Pr = self._track(x[redo], heights[:, redo], np.ones(int(redo.sum()), complex),
-                             newton=False)
-            P = P.copy()
-            P[redo] = Pr
-            residual = self._residual(P, t)
-            G = self.psi / z * P + (1.0 - self.psi) / z
+            Gr, still = self._track(x[redo], heights[:, redo],
+                                    1.0 / (x[redo] + 1j * heights[0, redo]), newton=False)
+            G = G.copy()
+            G[redo] = Gr
+            residual = self._residual(G, z)
+            bad = np.zeros(z.shape, dtype=bool)
+            bad[redo] = still
+            residual[bad] = np.inf
+        if self._companion:                  # the n_random_features law from mc
+            w = self.width_ratio
+            return -(G / w + (1.0 - 1.0 / w) / z), residual
         return -G, residual
 
     # ------------------------------------------------------------------ equivalent route
@@ -430,25 +523,72 @@ class ConjugateKernelLaw(SpectralLaw):
         is non-real), each edge refined by 32-section; computed once.
         """
         if self._support is None:
-            edges = self._compute_support()
-            self._support = tuple((float(a), float(b)) for a, b in edges)
+            edges = tuple((float(a), float(b)) for a, b in self._compute_support())
+            self._check_mass(edges)
+            self._support = edges
         return self._support
 
-    def _upper_bound(self) -> float:
-        # operator-norm bound from the linear equivalent: ||Sigma|| (1 + sqrt(c))^2
+    def _check_mass(self, edges):
+        """The intervals found must carry the continuous mass ``1 - atoms`` (a light
+        quadrature, 1e-6): a bulk narrower than the search grid would otherwise be lost
+        without a word."""
+        def density(x):
+            with np.errstate(all="ignore"):
+                m, _ = self._stieltjes_quartic(np.asarray(x, dtype=complex))
+            return np.maximum(np.nan_to_num(m.imag), 0.0) / np.pi
+        found = integrate_on_support(density, edges, n_nodes=24, rtol=1e-7) if edges else 0.0
+        want = self.continuous_mass
+        if not abs(found - want) <= 1e-5 * want:
+            raise ConvergenceError(
+                f"{self!r}: the support found, {edges}, carries mass {found:.6g} of the "
+                f"continuous part's {want:.6g} (a bulk missed or not resolved); the law is "
+                f"verified for aspect_ratio, width_ratio and aspect_ratio / width_ratio "
+                f"within [1e-6, 1e6]")
+
+    @property
+    def _scale(self) -> float:
+        """Operator-norm bound from the linear equivalent, ``||Sigma|| (1 + sqrt(c))^2``:
+        the scale of the support."""
         sigma = self.zeta * (1.0 + np.sqrt(1.0 / self.psi)) ** 2 + (self.eta - self.zeta)
-        return 1.2 * sigma * (1.0 + np.sqrt(self.width_ratio)) ** 2 + 1e-6
+        return float(sigma * (1.0 + np.sqrt(self.width_ratio)) ** 2)
+
+    def _upper_bound(self) -> float:
+        return 1.2 * self._scale * (1.0 + 1e-6)
+
+    def _bulk_centres(self):
+        """Where the bulks of the law sit, from the linear equivalent (a sample
+        covariance of ``n_random_features`` dimensions, ratio ``width_ratio``, population
+        ``zeta W W^T + (eta - zeta) I``; its companion is ``width_ratio`` times a sample
+        covariance with population ``(eta - zeta) I + zeta X^T X / n_features``): the
+        population's atom ``eta - zeta`` and bulk ``zeta max(1, 1/psi) + eta - zeta``, and
+        ``width_ratio`` times the companion's ``eta - zeta`` and
+        ``zeta max(1, 1/phi) + eta - zeta``. Bulks there can be narrower than the global
+        search grid (relative width ``~4 sqrt(ratio)``), so it is refined around them."""
+        b, z, w = self.eta - self.zeta, self.zeta, self.width_ratio
+        centres = [b, z * max(1.0, 1.0 / self.psi) + b, w * b,
+                   w * (z * max(1.0, 1.0 / self.phi) + b), self.moment(1) / self.continuous_mass]
+        return [c for c in centres if c > 0]
 
     def _inside(self, x):
+        """``Im m(x + i0)`` is positive beyond rounding, relative to the density scale
+        ``continuous_mass / _scale`` (a width ratio of 1e5 puts mass 1e-5 over a
+        support of width ~1e5: ``Im m ~ 1e-10``, below any absolute threshold)."""
         m, _ = self._stieltjes_quartic(np.asarray(x, dtype=complex))
-        return m.imag > 1e-9 * max(1.0, self.eta)
+        return m.imag * self._scale > 1e-9 * self.continuous_mass
 
     def _compute_support(self):
         top = self._upper_bound()
-        grid = np.linspace(0.0, top, 801)[1:]
-        # below ~1e-7 * top the quartic is too ill-conditioned (t = 1/(z psi) huge):
-        # a support reaching that low is reported as reaching 0
-        grid = np.r_[np.geomspace(1e-7 * top, grid[0], 30)[:-1], grid]
+        # 800 equal steps and 40 per decade down to 1e-13 * top (the bound ``top`` can
+        # exceed the support by 1e3, and bulks sit decades apart for small
+        # aspect_ratio / width_ratio), plus 150 points within a factor 1.5 of each place
+        # where a narrow bulk can sit (:meth:`_bulk_centres`); a support reaching
+        # 1e-13 * top is reported as reaching 0 (a hard edge, width_ratio = 1)
+        centres = np.unique(np.round(np.log10(self._bulk_centres()), 2))   # ~2% apart
+        local = [np.geomspace(c / 1.5, min(c * 1.5, top), 150) for c in 10.0 ** centres
+                 if 1e-13 * top < c < top]
+        grid = np.unique(np.concatenate([np.linspace(0.0, top, 801)[1:],
+                                         np.geomspace(1e-13 * top, top, 13 * 40 + 1)]
+                                        + local))
         with np.errstate(all="ignore"):
             inside = self._inside(grid)
         change = np.nonzero(inside[1:] != inside[:-1])[0]
@@ -481,25 +621,39 @@ class ConjugateKernelLaw(SpectralLaw):
         n0 = max(1, int(round(self.aspect_ratio * m)))
         return n0, m, size
 
-    def sample(self, n_features: int, seed=None, *, equivalent: bool = False) -> np.ndarray:
+    def sample(self, n_features: int | None = None, seed=None, *,
+               n_random_features: int | None = None, equivalent: bool = False) -> np.ndarray:
         """Eigenvalues (sorted) of one finite CK Gram matrix ``Y Y^T / n_samples``.
 
-        ``n_features`` is the size of that matrix, i.e. the number of random features
-        ``n_random_features`` (the CK Gram is a covariance of the random features);
-        ``n_samples = round(n_features / width_ratio)`` and the input dimension is
-        ``round(aspect_ratio * n_samples)``. ``W`` has i.i.d. ``N(0, 1/input_dim)``
-        entries, ``X`` i.i.d. ``N(0, 1)``. ``Y = f(W X) - E f(xi)`` when the law knows its
-        activation; with ``equivalent=True`` (or for a law built from ``eta, zeta`` only)
-        ``Y`` is Péché's linear equivalent ``sqrt(zeta) W X + sqrt(eta - zeta) Z``.
+        The size is that of the matrix, ``n_random_features x n_random_features``: the
+        first positional argument, named ``n_features`` only to share the laws' common
+        ``sample(size, seed)`` surface (for a sample covariance law the matrix is
+        ``n_features x n_features``), or, clearer, the keyword ``n_random_features``
+        (one of the two). It is **not** the input dimension ``n_features`` of
+        :meth:`from_sizes`: that is ``round(aspect_ratio * n_samples)``, with
+        ``n_samples = round(n_random_features / width_ratio)``. ``W`` has i.i.d.
+        ``N(0, 1/input_dim)`` entries, ``X`` i.i.d. ``N(0, 1)``. ``Y = f(W X) - E f(xi)``
+        when the law knows its activation; with ``equivalent=True`` (or for a law built
+        from ``eta, zeta`` only) ``Y`` is Péché's linear equivalent
+        ``sqrt(zeta) W X + sqrt(eta - zeta) Z``.
 
         Examples
         --------
         >>> law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
-        >>> law.sample(200, seed=0).shape
+        >>> law.sample(n_random_features=200, seed=0).shape    # 320 samples, input dim 160
         (200,)
+        >>> bool(np.all(law.sample(200, seed=0) == law.sample(n_random_features=200, seed=0)))
+        True
         """
-        n1 = check_scalar(n_features, "n_features", f"{_OWNER}.sample", low=1,
-                          low_inclusive=True, integer=True)
+        where = f"{_OWNER}.sample"
+        if (n_features is None) == (n_random_features is None):
+            raise ValueError(
+                f"{where} needs the size of the CK Gram matrix, n_random_features, once: "
+                f"positionally or as n_random_features=; got n_features={n_features!r}, "
+                f"n_random_features={n_random_features!r}")
+        name, size = (("n_features", n_features) if n_random_features is None
+                      else ("n_random_features", n_random_features))
+        n1 = check_scalar(size, name, where, low=1, low_inclusive=True, integer=True)
         rng = as_generator(seed)
         n0, m, n1 = self._sizes(n1)
         W = rng.standard_normal((n1, n0)) / np.sqrt(n0)

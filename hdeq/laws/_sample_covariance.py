@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from ..core._solver import SolveResult, solve_stieltjes
-from ..core._stieltjes import ZERO_RTOL, sample_covariance_edges
+from ..core._stieltjes import rounding_zero_rtol, sample_covariance_edges
 from ..core._validation import (_show, as_generator, check_array, check_on_failure,
                                 check_population, check_scalar)
 from ._base import SpectralLaw
@@ -84,18 +84,21 @@ class SampleCovarianceLaw(SpectralLaw):
     scaled by ``s``, so everything is computed for the population divided by its
     largest eigenvalue ``t_max`` (attribute ``population_scale``) and scaled back
     (``support``, ``stieltjes``, ``pdf``, ``cdf``, ``sample``): ``t_max = 1e300`` or
-    ``1e-300`` cost nothing in accuracy. Population eigenvalues
-    ``<= zero_rtol * t_max`` (default ``1e-12``, comparable to the float64 rounding
-    of a covariance matrix computed from data, whose eigenvalues below it are
-    noise) are treated as **exact zeros**: their mass ``w0`` (attribute
-    ``zero_weight``; the part that was positive is ``snapped_weight``) joins the
-    atom at 0 and the companion's atom, so no bulk of relative width below
-    ``zero_rtol`` is produced. E.g. ``H = (delta_e + delta_1)/2``, ``c = 0.5``: for
-    ``e = 1e-10`` a bulk ``[1.34e-11, 1.87e-10]`` of mass 1/2, for ``e <= 1e-12``
-    an atom of mass 1/2 at 0; the cdf at any ``x >= 2e-10`` is the same (to
-    ``1e-12``). Pass ``zero_rtol=0`` to keep tiny eigenvalues (relative spreads
-    beyond ~``1e12`` then may raise ConvergenceError). :meth:`moment` uses the
-    population as given (closed form, exact), :meth:`sample` too.
+    ``1e-300`` cost nothing in accuracy. Spreads are resolved down to rounding:
+    population eigenvalues ``<= zero_rtol * t_max``, by default ``K * eps`` for ``K``
+    distinct eigenvalues (:func:`hdeq.core._stieltjes.rounding_zero_rtol`: the float64
+    rounding level of the eigenvalues of a ``K x K`` covariance matrix, the default
+    tolerance of ``numpy.linalg.matrix_rank``; ``4.4e-16`` for two eigenvalues,
+    ``1.7e-13`` for 784), are treated as **exact zeros**: their mass ``w0``
+    (attribute ``zero_weight``; the part that was positive is ``snapped_weight``)
+    joins the atom at 0 and the companion's atom. Everything above is kept, e.g.
+    ``H = (delta_1 + delta_1e13)/2``, ``c = 0.3`` has two bulks, the lower one
+    ``[0.2859, 1.714]``, and no atom. Pass a larger ``zero_rtol`` to merge
+    eigenvalues you know to be noise into the atom at 0 (honoured as given: the cdf
+    then changes only below a few times ``zero_rtol * t_max``), or ``zero_rtol=0`` to
+    keep every positive eigenvalue.
+    :meth:`moment` uses the population as given (closed form, exact), :meth:`sample`
+    too.
 
     For many distinct population eigenvalues (``K > 256``), points are first solved
     for a coarse population (96 equal-mass groups, group means), then polished by
@@ -114,8 +117,10 @@ class SampleCovarianceLaw(SpectralLaw):
         ``c = n_features / n_samples`` in (0, inf).
     n_atoms : int, default 1000
         Number of atoms used to discretize a population given as a law.
-    zero_rtol : float, default 1e-12
-        Population eigenvalues ``<= zero_rtol * max`` are treated as zeros (above).
+    zero_rtol : float, optional
+        Population eigenvalues ``<= zero_rtol * max`` are treated as zeros (above);
+        default ``K * eps`` (rounding level). The value used is the attribute
+        ``zero_rtol``.
 
     Examples
     --------
@@ -129,13 +134,14 @@ class SampleCovarianceLaw(SpectralLaw):
     """
 
     def __init__(self, population, aspect_ratio: float, *, n_atoms: int = 1000,
-                 zero_rtol: float = ZERO_RTOL):
+                 zero_rtol: float | None = None):
         owner = "SampleCovarianceLaw"
         self.aspect_ratio = check_scalar(aspect_ratio, "aspect_ratio", owner, low=0.0)
         self.n_atoms = check_scalar(n_atoms, "n_atoms", owner, low=1,
                                     low_inclusive=True, integer=True)
-        self.zero_rtol = check_scalar(zero_rtol, "zero_rtol", owner, low=0.0, high=1.0,
-                                      low_inclusive=True)
+        if zero_rtol is not None:
+            zero_rtol = check_scalar(zero_rtol, "zero_rtol", owner, low=0.0, high=1.0,
+                                     low_inclusive=True)
         pop = check_population(population, "population", owner)
         if isinstance(pop, tuple):
             values, weights = pop
@@ -147,6 +153,8 @@ class SampleCovarianceLaw(SpectralLaw):
         self.population_weights = weights
         self.population_values.setflags(write=False)
         self.population_weights.setflags(write=False)
+        self.zero_rtol = (rounding_zero_rtol(values.size) if zero_rtol is None
+                          else zero_rtol)
         # internal units: population / t_max; tiny eigenvalues snapped to zero
         self.population_scale = float(values.max())
         self._unit_values = values / self.population_scale
@@ -162,6 +170,13 @@ class SampleCovarianceLaw(SpectralLaw):
         k = self.population_values.size
         return (f"SampleCovarianceLaw(<population with {k} distinct eigenvalues>, "
                 f"aspect_ratio={self.aspect_ratio!r})")
+
+    @property
+    def _cdf_max_pieces(self) -> int:
+        """Piece budget of the cdf quadrature: a bulk spread over many decades has a
+        bump per population eigenvalue (geometric populations of 300 to 1000 values
+        over 11 to 13 decades need 2 to 3 pieces each)."""
+        return 512 + 4 * self._t.size
 
     # ------------------------------------------------------------------ support
     @cached_property

@@ -209,8 +209,30 @@ class MeiMontanari:
         return psi1, psi2, ridge
 
     def bias_variance(self, psi1=None, psi2=None, ridge=None, *, on_failure="raise"):
-        """``(chi, B, V)`` broadcast over ``psi1``, ``psi2``, ``ridge`` (defaults: the
-        model's); see :func:`bias_variance`."""
+        r"""The Mei-Montanari functions ``(chi, B, V)``, broadcast over ``psi1``, ``psi2``,
+        ``ridge`` (defaults: the model's).
+
+        ``B`` and ``V`` are the bias and variance factors of the limiting test error,
+        ``test_error = F1^2 B + (tau^2 + F*^2) V + F*^2`` (:meth:`test_error`;
+        ``F1^2 = signal_var``, ``tau^2 = noise_var``, ``F*^2 = nonlinear_var``), and
+        ``chi = nu1 nu2`` is the product of the two Stieltjes-type unknowns at
+        ``xi = i sqrt(psi1 psi2 ridge_bar)``: ``B = E1/E0``, ``V = E2/E0`` with the
+        polynomials ``E0, E1, E2`` in ``chi`` of Mei & Montanari (2019), Thm. 1 (theory
+        note §3.3), evaluated at ``zeta = mu1 / mu_star`` and
+        ``ridge_bar = ridge / mu_star^2`` of the model's activation.
+
+        Returns three arrays of the broadcast shape. ``on_failure`` as in
+        :meth:`test_error` (the ``(nu1, nu2)`` equations: ``ConvergenceError``, or NaN
+        with one ``ConvergenceWarning``).
+
+        Examples
+        --------
+        >>> mm = MeiMontanari("relu", psi2=2.0, ridge=1e-3)
+        >>> chi, B, V = mm.bias_variance(psi1=0.5)
+        >>> bool(np.isclose(mm.signal_var * B + (mm.noise_var + mm.nonlinear_var) * V
+        ...                 + mm.nonlinear_var, mm.test_error(psi1=0.5)))
+        True
+        """
         psi1, psi2, ridge = self._grid(psi1, psi2, ridge)
         return bias_variance(self.zeta, psi1, psi2, np.asarray(ridge) / self.mu_star ** 2,
                              on_failure=on_failure)

@@ -135,13 +135,16 @@ def test_edges_of_a_bulk_many_decades_below(e):
 
 
 def test_edges_treat_tiny_eigenvalues_as_zeros():
-    # <= 1e-12 x max: an exact zero (documented zero_rtol); regression: 1e-20 gave
-    # one interval [1.3e-21, 2.25] and 1e-300 gave [0, 2.25]
-    for e in (1e-12, 1e-16, 1e-20, 1e-300):
+    # <= K eps x max (rounding level; documented zero_rtol): an exact zero; regression:
+    # 1e-20 gave one interval [1.3e-21, 2.25] and 1e-300 gave [0, 2.25]; 1e-12 to 1e-15
+    # (above rounding) were snapped too
+    for e in (4e-16, 1e-16, 1e-20, 1e-300):
         np.testing.assert_allclose(
             np.array(sample_covariance_edges([e, 1.0], [0.5, 0.5], 0.5)),
             [[0.25, 2.25]], rtol=1e-14)
-    kept = sample_covariance_edges([1e-14, 1.0], [0.5, 0.5], 0.5, zero_rtol=0.0)
+    kept = sample_covariance_edges([1e-16, 1.0], [0.5, 0.5], 0.5, zero_rtol=0.0)
     assert len(kept) == 2
-    np.testing.assert_allclose(kept[0][1] / 1e-14, 0.75 * (1 + 1 / np.sqrt(3)) ** 2,
+    np.testing.assert_allclose(kept[0][1] / 1e-16, 0.75 * (1 + 1 / np.sqrt(3)) ** 2,
                                rtol=1e-12)
+    for e in (1e-12, 1e-15):
+        assert len(sample_covariance_edges([e, 1.0], [0.5, 0.5], 0.5)) == 2

@@ -215,6 +215,56 @@ def test_bad_data_and_unsupported_limits():
         general.spikes()
 
 
+# ------------------------------------------- f not smooth at the expansion point (user report)
+@pytest.mark.parametrize("f", [np.abs, lambda t: np.maximum(t, 0.0), np.sign,
+                               lambda t: np.sqrt(np.abs(t)), np.sqrt],
+                         ids=["abs", "relu", "sign", "sqrt_abs", "sqrt"])
+def test_kink_at_the_expansion_point_is_a_value_error(f):
+    """Regression: kind="inner_product" with abs / relu / sign / sqrt|t| returned an
+    equivalent 50-380x off (finite-difference f'' = 2333 for abs); sqrt gave NaN
+    derivatives. Now a ValueError saying f must be C^3 near 0, with the way out."""
+    with np.errstate(invalid="ignore"), pytest.raises(
+            ValueError, match=r"`f` of KernelEquivalent must be .*C\^3.* near 0 "
+                              r"\(kind='inner_product'\).*derivatives=\(f', f''\)"):
+        kernel_equivalent(f, kind="inner_product", n_samples=30, n_features=60)
+    # the same f expanded at tau = 2 (distance kernel), where it is smooth: fine
+    with np.errstate(invalid="ignore"):
+        kernel_equivalent(f, kind="distance", n_samples=30, n_features=60)
+
+
+def test_kink_at_tau_of_a_distance_kernel_is_a_value_error():
+    with pytest.raises(ValueError, match=r"C\^3.* near tau = 2 \(kind='distance'\)"):
+        kernel_equivalent(lambda t: np.abs(t - 2.0), kind="distance", n_samples=30,
+                          n_features=60)
+
+
+@pytest.mark.parametrize("f, d1, d2, atol", [
+    (np.exp, 1.0, 1.0, 1e-9), (np.cos, 0.0, -1.0, 1e-9), (np.tanh, 1.0, 0.0, 1e-9),
+    (lambda t: np.exp(-t ** 2 / 2), 0.0, -1.0, 1e-9),
+    (lambda t: 1 - 2 * t + 3 * t ** 2 - t ** 3, -2.0, 6.0, 1e-9),
+    (lambda t: 1 / (1 + np.exp(-t)), 0.25, 0.0, 1e-9), (lambda t: np.sin(5 * t), 5.0, 0.0, 1e-7),
+    (lambda t: 1e10 * np.exp(t), 1e10, 1e10, 1e1), (lambda t: 1e-300 * np.exp(t), 1e-300, 1e-300,
+                                                     1e-309),
+    (lambda t: 1e6 + t, 1.0, 0.0, 1e-4),             # rounding of 1e6 / h^2
+    (lambda t: t ** 8, 0.0, 0.0, 1e-15),
+    (lambda t: t * np.abs(t), 0.0, 0.0, 1e-2),      # C^1 only: f'(0) = 0 to O(h)
+], ids=["exp", "cos", "tanh", "gaussian", "cubic", "sigmoid", "sin 5t", "1e10 exp",
+        "1e-300 exp", "1e6 + t", "t^8", "t|t|"])
+def test_smooth_f_has_accurate_derivatives_and_no_false_alarm(f, d1, d2, atol):
+    """No false alarm for smooth f at any amplitude, nor for estimates that converge as
+    the step shrinks (t^8, t|t|); the step-h estimates are the ones used."""
+    c = kernel_equivalent(f, kind="inner_product", n_samples=10, n_features=20).coefficients
+    assert c["f1"] == pytest.approx(d1, rel=1e-9, abs=atol)
+    assert c["f2"] == pytest.approx(d2, rel=1e-8, abs=atol)
+
+
+def test_exact_derivatives_bypass_the_finite_differences():
+    """The way out the message names: exact derivatives are used as given."""
+    keq = kernel_equivalent(lambda t: np.exp(t) + 1e-9 * np.abs(t), kind="inner_product",
+                            n_samples=10, n_features=20, derivatives=(np.exp, np.exp))
+    assert keq.coefficients["f2"] == 1.0
+
+
 # ------------------------------------------- non-vectorized f, X columns (tester defect)
 @pytest.mark.parametrize("f", [lambda t: 1.0, math.exp, lambda t: max(t, 0.0),
                                lambda t: np.sum(t)], ids=["constant", "math.exp", "max",

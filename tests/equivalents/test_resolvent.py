@@ -218,9 +218,14 @@ def test_bad_functional_arguments():
 
 
 def test_real_z_inside_support_is_rejected():
-    # MP with c = 0.5 has support [0.0858, 2.914]: Q(1) has no deterministic equivalent
-    with pytest.raises(ValueError):
+    # MP with c = 0.5 has support [0.0858, 2.914]: Q(1) has no deterministic equivalent.
+    # Regression (user report): the message named `z` of
+    # SampleCovarianceLaw.companion_stieltjes, an internal call
+    with pytest.raises(ValueError, match=r"^`z` of resolvent_equivalent must be off the "
+                                         r"limiting support \[0.0857864, 2.91421\] .*"
+                                         r"got z = 1.0\. Use a complex z"):
         resolvent_equivalent(np.ones(50), 100, 1.0)
+    assert resolvent_equivalent(np.ones(50), 100, 3.0).delta.imag == 0   # outside: fine
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hdeq.laws import SpectralLaw
 from hdeq.laws._conjugate_kernel import ConjugateKernelLaw
 
 
@@ -155,6 +156,62 @@ def test_density_integrates_to_continuous_mass():
     assert mass == pytest.approx(0.25, abs=1e-6)
 
 
+# ------------------------------------------------------------ extreme ratios (user report)
+@pytest.mark.parametrize("width", [1e5, 1e6])
+def test_large_width_ratio_keeps_its_bulk(width):
+    """Regression: width_ratio >= 1e5 lost the bulk (support (), pdf 0, cdf short of 1
+    by the continuous mass 1/w): its density ~1/w^2 drowned in the rounding of the
+    atom's 1/z. zeta = 0 is eta * MP(width_ratio) (closed form); zeta = 0.5: the cdf
+    reaches 1 across the bulk and the density integrates to the closed-form moments."""
+    law = ConjugateKernelLaw(1.0, 0.0, 1.0, width)
+    (a, b), = law.support
+    np.testing.assert_allclose([a, b], (1 + np.array([-1, 1]) * np.sqrt(width)) ** 2,
+                               rtol=1e-9)
+    z = np.array([0.5 * width + 0.1j * width, 2 * width + 1j])
+    np.testing.assert_allclose(law.stieltjes(z), mp_stieltjes(z, width), rtol=1e-9)
+    law = ConjugateKernelLaw(1.0, 0.5, 1.0, width)
+    (a, b), = law.support
+    assert law.cdf([0.5 * a, b]) == pytest.approx([1 - 1 / width, 1.0], abs=1e-12)
+    for k in (1, 2):
+        assert SpectralLaw.moment(law, k) == pytest.approx(law.moment(k), rel=1e-8)
+
+
+@pytest.mark.parametrize("phi, width", [(1e-6, 1.0), (1e6, 1.0), (0.3, 1.0), (2e-6, 2.0),
+                                        (0.3, 1e4), (1e4, 1e6)])
+def test_extreme_aspect_ratio_and_hard_edge(phi, width):
+    """Regression: aspect_ratio 1e-6 or 1e6 (and any aspect ratio != 1 at width_ratio 1,
+    a hard edge at 0 with density ~ x^(-1/2)) raised a quadrature ConvergenceError
+    naming no parameter: the quartic in P, t = 1/(z psi) had coefficients ~1/z^2 and
+    four roots clustered at P = 1 - 1/psi (accurate to eps^(1/4)); small aspect_ratio /
+    width_ratio put a bulk 1e6 below the top that Newton tracking jumped off. Now: the
+    density integrates to the exact continuous mass and moments, and the quartic route
+    agrees with the linear-equivalent fixed point."""
+    law = ConjugateKernelLaw(1.0, 0.5, phi, width)
+    top = law.support[-1][1]
+    assert law.cdf([top])[0] == pytest.approx(1.0, abs=1e-12)
+    F = law.cdf(np.array([lo for lo, _ in law.support]) * (1 - 1e-12))
+    assert F[0] == pytest.approx(1 - law.continuous_mass, abs=1e-12)
+    for k in (1, 2):
+        assert SpectralLaw.moment(law, k) == pytest.approx(law.moment(k), rel=1e-8)
+    if width < 1e5:    # the fixed point of the second route stalls at width_ratio 1e6
+        z = top * np.array([0.3 + 0.1j, 1.0 + 0.3j])
+        np.testing.assert_allclose(law.stieltjes(z), law.stieltjes(z, method="equivalent"),
+                                   rtol=1e-8)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(aspect_ratio=1e-7, width_ratio=1.0), r"`aspect_ratio` of ConjugateKernelLaw must "
+                                                r"be a float in \[1e-06, 1000000.0\]"),
+    (dict(aspect_ratio=1.0, width_ratio=1e7), r"`width_ratio` .* \[1e-06, 1000000.0\]"),
+    (dict(aspect_ratio=1e-3, width_ratio=1e4), r"`aspect_ratio / width_ratio` "
+                                                r"\(n_features / n_random_features\) .* "
+                                                r"\[1e-06, 1e\+06\].*; got 0.001 / 10000.0"),
+])
+def test_ratios_beyond_the_verified_range_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConjugateKernelLaw(1.0, 0.5, **kwargs)
+
+
 # --------------------------------------------------------------------------- simulation
 @pytest.mark.simulation
 def test_simulation_agreement_and_rate():
@@ -229,6 +286,21 @@ def test_bad_calls():
         law.sample(0)
     with pytest.raises(ValueError, match="z = 0"):
         law_pw(1.0, 1.0, 0.5, 2.0).stieltjes(0.0)   # 0 off the support, but t = 1/(z psi)
+
+
+def test_sample_size_is_the_number_of_random_features():
+    """The positional size (common laws' surface) is n_random_features, also accepted
+    by that name (user report: `n_features` means the input dimension elsewhere)."""
+    law = ConjugateKernelLaw(1.0, 0.5, 0.5, 2.0)     # 300 random features: n = 150, d = 75
+    ev = law.sample(n_random_features=300, seed=3)
+    np.testing.assert_array_equal(ev, law.sample(300, seed=3))
+    assert ev.shape == (300,) and np.sum(ev < 1e-9) == 150       # rank n_samples = 150
+    with pytest.raises(ValueError, match="n_random_features, once"):
+        law.sample(300, n_random_features=300)
+    with pytest.raises(ValueError, match="n_random_features, once"):
+        law.sample()
+    with pytest.raises(ValueError, match="`n_random_features` of ConjugateKernelLaw.sample"):
+        law.sample(n_random_features=0)
 
 
 def test_from_activation_with_a_name_says_how_to_pass_it():

@@ -71,6 +71,64 @@ def test_point_mass_shifts():
     np.testing.assert_allclose(law.pdf(x), MarchenkoPastur(0.5).pdf(x + 0.5), atol=1e-10)
 
 
+@pytest.mark.parametrize("shift", [1e15, 1e20, 1e100, 1e300, -1e300])
+def test_far_point_mass_is_an_exact_shift(shift):
+    """Regression (user report): Semicircle(1) ⊞ delta_1e20 raised ZeroDivisionError,
+    1e15 gave pdf 0.317688 instead of 1/pi (0.2% low, smeared at height 1e-13 * scale),
+    1e300 a RuntimeWarning. A point mass is an exact shift: m(z) = m_a(z - s)."""
+    law = free_additive_convolution(Semicircle(1.0), shift)
+    assert law.support == ((shift - 2.0, shift + 2.0),) and law.atoms == ()
+    assert law.pdf([shift])[0] == pytest.approx(1 / np.pi, rel=1e-14)
+    assert law.cdf([shift])[0] == pytest.approx(0.5, abs=1e-12)
+    assert law.mean == shift and law.var == pytest.approx(1.0, rel=1e-14)
+    np.testing.assert_allclose(law.stieltjes(np.array([shift + 1j])),
+                               Semicircle(1.0).stieltjes(np.array([1j])), rtol=1e-14)
+    w_a, w_b = law.subordination(np.array([shift + 0.5j]))
+    m = law.stieltjes(np.array([shift + 0.5j]))
+    np.testing.assert_allclose(Semicircle(1.0).stieltjes(w_a), m, rtol=1e-12)
+    np.testing.assert_allclose(w_b - shift, -1 / m, rtol=1e-12)   # m_delta(w_b) = m
+    if abs(shift) < 1e150:
+        assert law.moment(2) == pytest.approx(shift ** 2 + 1.0, rel=1e-14)
+    # also as the first operand, and for a law without a pdf of its own (atoms)
+    assert free_additive_convolution(shift, Semicircle(1.0)).support == law.support
+    both = free_additive_convolution(shift, (np.array([0.0, 1.0]), np.array([0.5, 0.5])))
+    assert [w for _, w in both.atoms] == [0.5, 0.5] and both.support == ()
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-20, 1e20, 1e300])
+def test_far_point_mass_is_an_exact_scaling(scale):
+    """MarchenkoPastur(0.5) ⊠ delta_s = MarchenkoPastur(0.5, scale=s), exactly."""
+    law = free_multiplicative_convolution(MarchenkoPastur(0.5), scale)
+    ref = MarchenkoPastur(0.5)
+    np.testing.assert_allclose(np.array(law.support) / scale, np.array(ref.support),
+                               rtol=1e-14)
+    x = np.array([0.2, 1.0, 2.5])
+    np.testing.assert_allclose(law.pdf(x * scale) * scale, ref.pdf(x), rtol=1e-14)
+    np.testing.assert_allclose(law.cdf(x * scale), ref.cdf(x), atol=1e-14)
+    assert law.mean == pytest.approx(scale, rel=1e-14)
+    np.testing.assert_allclose(law.stieltjes(np.array([scale * (1 + 1j)])) * scale,
+                               ref.stieltjes(np.array([1 + 1j])), rtol=1e-14)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: free_additive_convolution(Semicircle(1.0), (np.array([0.0, L]),
+                                                          np.array([0.5, 0.5]))),
+    lambda L: free_multiplicative_convolution(MarchenkoPastur(0.1), (np.array([1.0, L]),
+                                                                     np.array([0.5, 0.5]))),
+], ids=["add", "mul"])
+@pytest.mark.parametrize("far", [1e4, 1e20, 1e100, 1e300])
+def test_far_apart_components_raise_instead_of_losing_mass(make, far):
+    """Regression: components many widths apart fell between the support scan's
+    points: Semicircle(1) ⊞ (delta_0 + delta_1e4)/2 gave support () and cdf 0 at the
+    top, MP(0.1) ⊠ (delta_1 + delta_1e4)/2 lost the bulk of mass 1/2 near 1; 1e100 a
+    RuntimeWarning. Now a ConvergenceError (100 apart still works)."""
+    with pytest.raises(ConvergenceError, match="support of Free"):
+        make(far).support
+    near = make(100.0)
+    assert len(near.support) == 2
+    assert near.cdf([near.support[-1][1]])[0] == pytest.approx(1.0, abs=1e-9)
+
+
 def test_bernoulli_squared_is_the_arcsine_law():
     """(delta_0 + delta_1)/2 ⊞ itself = arcsine law on [0, 2], density
     1 / (pi sqrt(x (2 - x))) (Nica & Speicher 2006, Lecture 12: symmetric Bernoulli

@@ -242,12 +242,13 @@ def test_sample_rounding_and_determinism():
 
 
 # ------------------------------------------------------------------ scale and spread
-# Population (delta_e + delta_1)/2, c = 0.5. For e <= 1e-12 (zero_rtol) e is a zero:
-# the law is then exactly 1/2 delta_0 + 1/2 MP(ratio c/2 = 0.25) (nonzero part of a
-# rank-deficient population; theory note §3.1), support (1 -+ sqrt(0.25))^2 =
-# [0.25, 2.25], atom 1/2 at 0 (regression: e = 1e-12..1e-16 raised ConvergenceError,
-# e = 1e-20 gave cdf(3) = 0.5 silently, e = 1e-300 support [0, 2.25]).
-@pytest.mark.parametrize("e", [1e-12, 1e-14, 1e-16, 1e-20, 1e-300])
+# Population (delta_e + delta_1)/2, c = 0.5. For e <= 2 eps = 4.4e-16 (zero_rtol: K eps,
+# rounding level for K = 2) e is a zero: the law is then exactly
+# 1/2 delta_0 + 1/2 MP(ratio c/2 = 0.25) (nonzero part of a rank-deficient population;
+# theory note §3.1), support (1 -+ sqrt(0.25))^2 = [0.25, 2.25], atom 1/2 at 0
+# (regression: e = 1e-12..1e-16 raised ConvergenceError, e = 1e-20 gave cdf(3) = 0.5
+# silently, e = 1e-300 support [0, 2.25]).
+@pytest.mark.parametrize("e", [4e-16, 1e-16, 1e-20, 1e-300])
 def test_tiny_population_eigenvalues_are_zeros(e):
     law = SampleCovarianceLaw([e, 1.0], 0.5)
     assert law.zero_weight == 0.5 and law.snapped_weight == 0.5
@@ -267,8 +268,10 @@ def test_tiny_population_eigenvalues_are_zeros(e):
     assert law.moment(2) == pytest.approx(h2 + 0.5 * h1 ** 2, rel=1e-14)
 
 
-@pytest.mark.parametrize("e", [2e-12, 1e-11, 1e-9])
+@pytest.mark.parametrize("e", [1e-15, 1e-13, 1e-12, 2e-12, 1e-11, 1e-9])
 def test_small_bulk_just_above_the_threshold(e):
+    # regression (user report): e <= 1e-12 was snapped to an exact zero (the CLI
+    # showed an atom 1/2 at 0 for the full-rank population 1,1e13)
     # separated bulk of mass w = 1/2 near e; for e -> 0 its edges tend to
     # e (1 - c w) (1 -+ sqrt(c'))^2, c' = c w / (1 - c w) = 1/3 (relative error O(e))
     law = SampleCovarianceLaw([e, 1.0], 0.5)
@@ -288,6 +291,64 @@ def test_small_bulk_just_above_the_threshold(e):
     np.testing.assert_allclose(big.pdf(x * 2.0 ** 60) * 2.0 ** 60, dens, rtol=1e-10)
     for k in (1, 2, 3):
         assert SpectralLaw.moment(law, k) == pytest.approx(law.moment(k), rel=1e-10)
+
+
+def test_full_rank_population_spread_over_13_decades_has_no_atom():
+    """Regression (user report, `hdeq spectrum sample-covariance -c 0.3 --population
+    1,1e13`): the population eigenvalue 1 was snapped to zero (<= 1e-12 x max), giving
+    an atom 1/2 at 0 and one interval for a full-rank population at c < 1. The lower
+    bulk is the e -> 0 limit e (1 - c w)(1 -+ sqrt(c'))^2, c' = c w / (1 - c w), of a
+    bulk 1e13 times below the top (relative corrections O(1e-13)), of mass 1/2; the
+    upper one tends to 1e13 (1 -+ sqrt(c w))^2 (the small eigenvalues act as zeros)."""
+    law = SampleCovarianceLaw([1.0, 1e13], 0.3)
+    assert law.atoms == () and law.zero_weight == 0.0 and law.snapped_weight == 0.0
+    (a, b), (a2, b2) = law.support
+    cw, cp = 0.15, 0.15 / 0.85
+    np.testing.assert_allclose([a, b], (1 - cw) * (1 + np.array([-1, 1]) * np.sqrt(cp)) ** 2,
+                               rtol=1e-11)
+    np.testing.assert_allclose([a2 / 1e13, b2 / 1e13],
+                               (1 + np.array([-1, 1]) * np.sqrt(cw)) ** 2, rtol=1e-11)
+    assert law.cdf([np.sqrt(b * a2), b2]) == pytest.approx([0.5, 1.0], abs=1e-10)
+    # the lower bulk is MP(c') of the scaled population (1 - c w): same as for e = 1e-6
+    x = np.linspace(a, b, 7)[1:-1]
+    ref = SampleCovarianceLaw([1.0, 1e6], 0.3)
+    np.testing.assert_allclose(law.pdf(x), ref.pdf(x), rtol=1e-5)
+    assert SampleCovarianceLaw([1.0, 1e13], 0.3, zero_rtol=1e-12).atoms == ((0.0, 0.5),)
+
+
+def test_default_zero_rtol_is_the_rounding_level():
+    # K eps for K distinct eigenvalues (numpy.linalg.matrix_rank's default tolerance)
+    eps = np.finfo(float).eps
+    assert SampleCovarianceLaw([1.0, 2.0], 0.5).zero_rtol == 2 * eps
+    assert SampleCovarianceLaw(np.arange(1.0, 785.0), 0.5).zero_rtol == 784 * eps
+    assert SampleCovarianceLaw([1.0, 2.0], 0.5, zero_rtol=1e-9).zero_rtol == 1e-9
+    # rounding noise of an eigendecomposition is still an exact zero, no warning
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((60, 30))
+    evals = np.linalg.eigvalsh(A @ A.T / 30)           # rank 30 of 60: 30 noise values
+    evals = np.maximum(evals, 0.0)
+    law = SampleCovarianceLaw(evals, 0.5)
+    assert law.zero_weight == pytest.approx(0.5, abs=1e-15)
+    assert law.atoms == ((0.0, 0.5),)
+
+
+def test_geometric_population_over_13_decades_cdf():
+    """300 eigenvalues geometric from 1e-13 to 1 (kept: above 300 eps = 6.7e-14), c = 0.3:
+    27 bulks, the lowest spanning 12 decades with a bump per eigenvalue. Regression:
+    the cdf's quadrature ran out of pieces (budget 512 + 8 per interval; it needs
+    about 870), now 512 + 4 per eigenvalue. Separated bulks of a sample covariance law
+    at c < 1 hold exactly the mass of their population eigenvalues (k / 300). The
+    quadrature's per-piece errors add up over the ~850 pieces of the lowest bulk: its
+    mass is 274/300 + 1.1e-6 at rtol=1e-7 (+1.5e-8 at 1e-9), hence atol 2e-3 on k."""
+    pop = np.geomspace(1e-13, 1.0, 300)
+    law = SampleCovarianceLaw(pop, 0.3)
+    assert law.zero_weight == 0.0 and len(law.support) == 27
+    gaps = np.array([np.sqrt(b * a) for (_, b), (a, _) in zip(law.support[:-1],
+                                                             law.support[1:])])
+    F = law.cdf(gaps, rtol=1e-7)
+    k = F * 300
+    np.testing.assert_allclose(k, np.arange(274, 300), atol=2e-3)
+    assert law.cdf([law.support[-1][1]], rtol=1e-7)[0] == 1.0
 
 
 @pytest.mark.parametrize("s", [1e-300, 1e-7, 3e5, 1e300])
@@ -332,7 +393,8 @@ def test_huge_population_eigenvalue():
 def _spread_population():
     """MNIST-like spread (hdeq.data.mnist covariance: eigenvalues 1e-17..5, 131 of 784
     below 1e-10 x max): a bulk of 200 log-normal eigenvalues around 0.05, 10 from
-    1e-8 to 1e-4 and 30 from 1e-17 to 1e-13 (below 1e-12 x max, snapped to zero)."""
+    1e-8 to 1e-4 and 29 from 1e-17 to 1e-13 (below 2e-14 x max, under the rounding
+    level 240 eps = 5.3e-14 of 240 eigenvalues: snapped to zero)."""
     rng = np.random.default_rng(3)
     bulk = np.minimum(rng.lognormal(np.log(0.05), 1.2, 200), 5.0)
     return np.concatenate([bulk, [5.0], np.logspace(-8, -4, 10),

@@ -139,3 +139,18 @@ def test_bad_simulate_input():
         mm.simulate(0)
     with pytest.raises(ValueError, match="trials"):
         mm.simulate(50, trials=0)
+
+
+def test_method_docstrings_refer_only_to_public_names():
+    """Regression (user report): MeiMontanari.bias_variance's docstring sent readers to
+    :func:`bias_variance`, a function hdeq does not export; every :func: / :class:
+    reference in the class's public docstrings must name something in hdeq."""
+    import re
+
+    import hdeq
+    for name in ["__doc__"] + [n for n in dir(MeiMontanari) if not n.startswith("_")]:
+        doc = getattr(MeiMontanari, name).__doc__ if name != "__doc__" else MeiMontanari.__doc__
+        for ref in re.findall(r":(?:func|class):`~?([\w.]+)`", doc or ""):
+            assert hasattr(hdeq, ref.split(".")[-1]) or ref.startswith("hdeq."), (name, ref)
+    doc = MeiMontanari.bias_variance.__doc__
+    assert "test_error = F1^2 B + (tau^2 + F*^2) V + F*^2" in doc and "Examples" in doc
