@@ -395,10 +395,10 @@ class _LeastSquaresDynamics(HasLinearProblem):
     def _decompose(X):
         """Thin SVD ``X / sqrt(n) = U diag(sv) Vt`` of the non-zero part, with the numerical
         rank of :func:`hdeq.models._gcv._svd` (the ``matrix_rank`` tolerance), as the ridge
-        twin. The eigenvalues ``sv^2`` of ``S`` are then accurate to ~eps relative down to
-        1e-12 of the largest, where the population rule (:mod:`._population`) puts its
+        twin. The eigenvalues ``sv^2`` of ``S`` are then accurate to ~1e-9 relative down to
+        ``p * eps`` of the largest, where the population rule (:mod:`._population`) puts its
         zeros; the Gram ``eigh`` used before lost them below ~1e-10 and dropped them, while
-        the theory kept every population eigenvalue above 1e-12 (30 standard errors apart
+        the theory kept smaller population eigenvalues (30 standard errors apart
         at t = 1e11 for eigenvalues 1e-10)."""
         n, _ = X.shape
         U, d, Vt = _svd(X / np.sqrt(n))
@@ -465,7 +465,7 @@ class GradientFlow(_LeastSquaresDynamics):
         ``(values, weights)`` or a spectral law (both with ``n_features``), or a ``(p, p)``
         matrix. Zero eigenvalues are allowed: those directions carry no data and enter no
         risk, so the theory runs on the positive part (rank ``r``, ratio ``r/n``).
-        Eigenvalues ``<= 1e-12`` times the largest are such zeros, for the theory and the
+        Eigenvalues ``<= n_features * eps`` times the largest are such zeros, for the theory and the
         twin alike (the rule of every linear model; ``snapped_weight``), so that ``t ->
         inf`` gives exactly :class:`hdeq.RidgeRegression` at ridge 0.
     target : array_like of shape (n_features,), optional

@@ -8,9 +8,11 @@ turns every accepted form of ``(population, target | signal_var)`` into a
 :class:`LinearProblem` holding both, so that a model accepts the same forms as every other.
 
 One rule for tiny eigenvalues, shared by every linear model and by its simulation twin:
-population eigenvalues ``<= ZERO_RTOL * max`` (``1e-12``, the threshold of
-:class:`hdeq.laws.SampleCovarianceLaw`, about the float64 rounding of a covariance
-computed from data) are **exact zeros**, in the theory (they enter no spectral sum; their
+population eigenvalues ``<= n_features * eps * max`` (float64 ``eps = 2.2e-16``; the
+rounding level of the eigenvalues of an ``n_features x n_features`` covariance, the
+default tolerance of ``numpy.linalg.matrix_rank`` and of
+:class:`hdeq.laws.SampleCovarianceLaw`, :func:`hdeq.core.rounding_zero_rtol`) are
+**exact zeros**, in the theory (they enter no spectral sum; their
 target energy is ``null_energy``) and in the draws of the twin (those columns of ``X``
 are 0); ``LinearProblem.snapped_weight`` (and the models' ``snapped_weight``) is the
 fraction of the ``n_features`` eigenvalues that were positive and set to 0. The twins
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core._stieltjes import ZERO_RTOL
+from ..core._stieltjes import rounding_zero_rtol
 from ..core._validation import _show, check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
 
@@ -125,8 +127,8 @@ class LinearProblem:
         Target energy on the zero eigenvalues (including the snapped ones); it never enters
         a risk (``Sigma`` kills it).
     snapped_weight : float
-        Fraction of the ``n_features`` eigenvalues that were positive but ``<= 1e-12``
-        times the largest and were set to exactly 0 (module notes), by theory and twin alike.
+        Fraction of the ``n_features`` eigenvalues that were positive but ``<= n_features
+        * eps`` times the largest and were set to exactly 0 (module notes), by theory and twin alike.
     """
 
     kind: str
@@ -184,8 +186,8 @@ class HasLinearProblem:
 
     @property
     def snapped_weight(self) -> float:
-        """Fraction of the eigenvalues of ``Sigma`` that were positive but at most 1e-12
-        times the largest, and are treated as exact zeros by the theory and the twin
+        """Fraction of the eigenvalues of ``Sigma`` that were positive but at most
+        ``n_features * eps`` times the largest, and are treated as exact zeros by the theory and the twin
         (:mod:`hdeq.models._population`)."""
         return self._problem.snapped_weight
 
@@ -245,8 +247,8 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
           :mod:`hdeq.laws`) with ``n_features`` given: discretized into ``n_features``
           mid-quantile atoms ``F^{-1}((j + 1/2)/p)``, used by theory and simulation alike.
 
-        At least one eigenvalue must be positive. Eigenvalues ``<= 1e-12`` times the
-        largest are set to exactly 0, for the theory and the simulation twin alike (module
+        At least one eigenvalue must be positive. Eigenvalues ``<= n_features * eps``
+        times the largest are set to exactly 0, for the theory and the simulation twin alike (module
         notes; ``snapped_weight`` of the result says how many).
     target : array_like of shape (n_features,), optional
         ``b = V^T beta`` in the eigenbasis (in the order of the given eigenvalues) when
@@ -308,7 +310,7 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
                          f"zero")
     p = int(eig.size)
     # one rule for tiny eigenvalues (module notes): exact zeros for theory and twin
-    cut = ZERO_RTOL * float(np.max(eig))
+    cut = rounding_zero_rtol(p) * float(np.max(eig))
     snap = (eig > 0) & (eig <= cut)
     eig = np.where(snap, 0.0, eig)
     values, mult = exact if exact is not None else (eig, np.ones(p))

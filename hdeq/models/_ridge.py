@@ -74,7 +74,8 @@ class RidgeRegression(HasLinearProblem):
           ``n_features`` mid-quantile atoms ``F^{-1}((j + 1/2)/p)``, which both the theory and
           the simulation then use.
 
-        In every form, eigenvalues ``<= 1e-12`` times the largest are exact zeros, for the
+        In every form, eigenvalues ``<= n_features * eps`` times the largest (float64 ``eps``,
+        the rounding level) are exact zeros, for the
         theory and the simulation twin alike (the rule of every linear model,
         :mod:`hdeq.models._population`); attribute ``snapped_weight`` gives their share.
     target : array_like of shape (n_features,), optional

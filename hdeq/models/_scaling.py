@@ -211,7 +211,7 @@ class PowerLawRidge:
     n_modes : int or None
         Number of features ``P`` (finite model, as simulated), or None for the infinite
         spectrum (see the module notes). The finite model follows the population rule of
-        every linear model: modes with ``k^-alpha <= 1e-12`` are exact zeros, in the
+        every linear model: modes with ``k^-alpha <= n_modes * eps`` are exact zeros, in the
         theory and in :meth:`simulate` alike (:mod:`hdeq.models._population`).
     noise_var : float
         Label noise variance.
@@ -247,7 +247,7 @@ class PowerLawRidge:
         atoms = _power_law_atoms(self.alpha, self.source, self.n_modes)
         if self.n_modes is not None:
             # the finite model is a linear model like any other: the population rule of
-            # the parser (eigenvalues <= 1e-12 of the largest are zeros), which its
+            # the parser (eigenvalues <= n_features * eps of the largest are zeros), which its
             # simulation twin (RidgeRegression) applies too
             prob = parse_population(atoms[0], np.sqrt(atoms[2]), owner=_OWNER)
             self._twin = (prob.eigenvalues, np.sqrt(atoms[2]))

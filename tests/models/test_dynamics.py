@@ -431,13 +431,14 @@ def test_long_time_flow_equals_ridgeless_ridge_for_tiny_eigenvalues(tiny):
     """Regression (item 3b): gradient flow from 0 converges to the min-norm least-squares
     fit, so at t -> inf it must equal RidgeRegression(ridge=0). With eigenvalues 1e-16 the
     flow snapped them (0.1333) and ridge did not (0.2000); now both follow the one rule:
-    <= 1e-12 of the largest is an exact zero (0.1333 for both), 1e-10 is kept (0.2000)."""
+    <= p eps = 2.2e-14 of the largest is an exact zero (0.1333 for both), 1e-13 and 1e-10
+    are kept (0.2000)."""
     pop = np.r_[np.ones(50), np.full(50, tiny)]
     kw = dict(signal_var=1.0, noise_var=0.1, n_samples=200)
     flow = GradientFlow(pop, **kw)
     ridge = RidgeRegression(pop, ridge=0.0, **kw)
     projection = RandomProjectionRegression(pop, ridge=0.0, n_random_features=10 ** 7, **kw)
-    snapped = tiny <= 1e-12
+    snapped = tiny <= pop.size * np.finfo(float).eps
     for model in (flow, ridge, projection):
         assert model.snapped_weight == (0.5 if snapped else 0.0)
     expected = 0.1 + 0.1 * (0.25 / 0.75 if snapped else 0.5 / 0.5)  # sigma^2 (1 + g/(1-g))

@@ -397,21 +397,26 @@ def test_population_messages_show_plain_numbers():
 
 
 def test_one_rule_for_tiny_eigenvalues_in_every_form():
-    # eigenvalues <= 1e-12 of the largest are exact zeros for theory and twin; 1e-9 is
-    # kept (fresh-user report 2, item 3). (A matrix is also cleaned of its eigh rounding,
-    # eigenvalues within 1e-10 of its largest entry, by check_covariance.)
+    # eigenvalues <= p eps of the largest (rounding level, p = 4: 8.9e-16) are exact zeros
+    # for theory and twin; 1e-13 and 1e-9 are kept (fresh-user report 2, item 3). (A matrix
+    # is also cleaned of its eigh rounding, eigenvalues within 1e-10 of its largest entry,
+    # by check_covariance, so there 2e-13 goes too.)
+    values = [2.0, 2e-16, 2e-13, 2e-9, 0.0]
     forms = [
-        (np.array([2.0, 2e-13, 2e-9, 0.0]), dict(target=[1.0, 1.0, 1.0, 1.0])),
-        (([2.0, 2e-13, 2e-9, 0.0], [0.25] * 4), dict(signal_var=1.0, n_features=4)),
-        (np.diag([2.0, 2e-13, 2e-9, 0.0]), dict(target=[1.0, 1.0, 1.0, 1.0])),
+        (np.array(values), dict(target=[1.0] * 5)),
+        ((values, [0.2] * 5), dict(signal_var=1.0, n_features=5)),
+        (np.diag(values), dict(target=[1.0] * 5)),
     ]
     for population, kw in forms:
         prob = parse_population(population, owner="demo", **kw)
-        np.testing.assert_allclose(prob.atoms, [2e-9, 2.0], rtol=1e-12)
-        # (a matrix's 2e-13 is already an eigh-rounding zero, so not counted as snapped)
-        assert prob.snapped_weight == (0.0 if prob.kind == "matrix" else 0.25)
-        assert np.count_nonzero(prob.eigenvalues) == 2
-        assert prob.null_energy == pytest.approx(0.5 if "signal_var" in kw else 2.0)
+        matrix = prob.kind == "matrix"
+        kept = [2e-9, 2.0] if matrix else [2e-13, 2e-9, 2.0]
+        np.testing.assert_allclose(prob.atoms, kept, rtol=1e-12)
+        # (a matrix's 2e-16 and 2e-13 are eigh-rounding zeros, so not counted as snapped)
+        assert prob.snapped_weight == pytest.approx(0.0 if matrix else 0.2)
+        assert np.count_nonzero(prob.eigenvalues) == len(kept)
+        zeros = 5 - len(kept)
+        assert prob.null_energy == pytest.approx(0.2 * zeros if "signal_var" in kw else zeros)
 
 
 def test_finite_power_law_theory_follows_the_rule_of_its_twin():
@@ -420,6 +425,7 @@ def test_finite_power_law_theory_follows_the_rule_of_its_twin():
     k = np.arange(1, 3001, dtype=float)
     twin = RidgeRegression(k ** -4.0, np.sqrt(k ** (4.0 - 1 - 4.0)), noise_var=0.1,
                            ridge=model.ridge(np.array([50.0, 400.0])), n_samples=[50, 400])
-    assert twin.snapped_weight == pytest.approx(1 - 999 / 3000)     # k^-4 <= 1e-12: k >= 1000
+    kept = np.count_nonzero(k ** -4.0 > 3000 * np.finfo(float).eps)   # k^-4 > P eps: k < 1107
+    assert kept == 1106 and twin.snapped_weight == pytest.approx(1 - kept / 3000)
     np.testing.assert_allclose(model.excess_error([50.0, 400.0]), twin.test_error("excess"),
                                rtol=1e-13)
