@@ -5,7 +5,8 @@ from ._errors import ConvergenceError, ConvergenceWarning
 from ._solver import (CONVERGED, MAX_ITER, NOT_FINITE, WRONG_BRANCH, SolveResult,
                       resolve_failures, solve_stieltjes)
 from ._stieltjes import (adaptive_pieces, in_support, integrate_on_support, merge_intervals,
-                         polynomial_density, sample_covariance_edges, support_quadrature)
+                         polynomial_density, rounding_zero_rtol, sample_covariance_edges,
+                         support_quadrature)
 from ._validation import (as_generator, check_array, check_covariance, check_data,
                           check_on_failure, check_population, check_scalar)
 
@@ -15,7 +16,7 @@ __all__ = [
     "SolveResult", "solve_stieltjes", "resolve_failures",
     "CONVERGED", "MAX_ITER", "NOT_FINITE", "WRONG_BRANCH",
     "support_quadrature", "adaptive_pieces", "integrate_on_support", "sample_covariance_edges",
-    "polynomial_density", "merge_intervals", "in_support",
+    "polynomial_density", "merge_intervals", "in_support", "rounding_zero_rtol",
     "as_generator", "check_array", "check_covariance", "check_data", "check_on_failure",
     "check_population", "check_scalar",
 ]
