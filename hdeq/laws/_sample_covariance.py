@@ -11,6 +11,7 @@ from ..core._solver import SolveResult, solve_stieltjes
 from ..core._stieltjes import rounding_zero_rtol, sample_covariance_edges
 from ..core._validation import (_show, as_generator, check_array, check_on_failure,
                                 check_population, check_scalar)
+from ..core._workspace import work_arrays
 from ._base import SpectralLaw
 from ._marchenko_pastur import _gram_eigenvalues, _n_samples_for
 
@@ -36,14 +37,16 @@ def _silverstein_terms(m, t, w, wt, wt2, wt3, derivative=True):
     K = t.size
     rows = max(1, _CHUNK_ELEMENTS // max(K, 1))
     W2 = np.stack([wt, wt2, wt3], axis=1) if derivative else None
+    work = work_arrays("silverstein_terms", 4, (min(rows, m.size), K))
     for s in range(0, m.size, rows):
         sl = slice(s, s + rows)
         aa, bb = a[sl, None], b[sl, None]
-        dr = t * aa
+        dr, di, q, tmp = (v[:aa.shape[0]] for v in work)
+        np.multiply(t, aa, out=dr)
         dr += 1.0
-        di = t * bb
-        q = dr * dr
-        q += di * di
+        np.multiply(t, bb, out=di)
+        np.multiply(dr, dr, out=q)
+        q += np.multiply(di, di, out=tmp)
         np.reciprocal(q, out=q)
         dr *= q
         di *= q
