@@ -53,11 +53,11 @@ def flop_rate() -> float:
     milliseconds; one thread, because a multi-threaded timing on a loaded machine varies
     tenfold). The work estimates count the dense kernels at that rate: about 15 n³ for
     an eigendecomposition with vectors (eigh), 5 n³ for eigenvalues only."""
-    from threadpoolctl import threadpool_limits
+    from ..core._threads import small_matrix_blas
 
     a = np.random.default_rng(0).standard_normal((400, 400))
     best = np.inf
-    with threadpool_limits(limits=1, user_api="blas"):
+    with small_matrix_blas():
         a @ a  # warm up
         for _ in range(5):   # the fastest of a few: a loaded machine only slows some
             start = time.perf_counter()

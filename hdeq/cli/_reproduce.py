@@ -12,8 +12,8 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from threadpoolctl import threadpool_limits
 
+from ..core._threads import small_matrix_blas
 from ._app import app
 from ._options import check_output_folder, console, fail, names, parse_integer, write_or_fail
 
@@ -77,7 +77,7 @@ def reproduce(
     # One BLAS thread: the experiments do many small eigendecompositions, for which
     # threads only add contention (multi-threaded OpenBLAS was seen to thrash on a
     # loaded 2-core machine, 20x slower).
-    with progress, threadpool_limits(limits=1, user_api="blas"):
+    with progress, small_matrix_blas():
         task = progress.add_task("experiments", total=len(experiments))
         for name, exp in experiments.items():
             progress.update(task, description=f"{name}")

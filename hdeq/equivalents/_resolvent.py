@@ -20,7 +20,6 @@ The scalar ``delta`` is read from the companion Stieltjes transform ``mt(z)`` of
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import numbers
 
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core._errors import ConvergenceError
+from ..core._threads import small_matrix_blas
 from ..core._validation import (as_generator, check_array, check_covariance, check_on_failure,
                                 check_scalar)
 
@@ -47,19 +47,6 @@ def _check_z(z) -> complex | float:
     if not (np.isfinite(z.real) and np.isfinite(z.imag)) or z == 0:
         raise ValueError(f"`z` of {_OWNER} must be a finite non-zero complex scalar; got {z!r}")
     return z.real if z.imag == 0 else z
-
-
-def _small_matrix_blas(p: int):
-    """Context limiting BLAS to one thread for small matrices (p < 600), where threads
-    only add synchronization (10x slower on a loaded 2-core machine); no-op otherwise
-    or when threadpoolctl (a scikit-learn dependency) is missing."""
-    if p >= 600:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -351,7 +338,7 @@ class ResolventEquivalent:
         n, p = self.n_samples, self.n_features
         root = np.sqrt(self.covariance_eigenvalues)
         values = np.empty((trials, len(specs)), dtype=complex)
-        with _small_matrix_blas(p):
+        with small_matrix_blas(p):
             for t in range(trials):
                 Y = rng.standard_normal((n, p)) * root
                 s, U = np.linalg.eigh(Y.T @ Y / n)

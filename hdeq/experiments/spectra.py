@@ -22,6 +22,7 @@ import functools
 
 import numpy as np
 
+from ..core._threads import small_matrix_blas
 from ..data import mnist
 from ..equivalents import resolvent_equivalent
 from ..laws import MarchenkoPastur, SampleCovarianceLaw
@@ -116,11 +117,7 @@ def _single_threaded_blas(func):
 
     @functools.wraps(func)
     def run(quick: bool, seed: int):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover
-            return func(quick, seed)
-        with threadpool_limits(1, user_api="blas"):
+        with small_matrix_blas():
             return func(quick, seed)
 
     return run

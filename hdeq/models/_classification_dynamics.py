@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.special import erfc
 
 from ..core._contour import spectral_contour
+from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_scalar
 from ._dynamics import _check_total_mass, _tidy_table
 from ._population import check_trials
@@ -257,28 +258,29 @@ class GaussianMixtureGradientFlow:
         mu = np.zeros(p)
         mu[0] = np.sqrt(self.mean_sq_norm)
         draws = {q: np.empty((trials, times.size)) for q in _QUANTITIES}
-        for i in range(trials):
-            X, labels = gaussian_mixture(n, np.stack([mu, -mu]), seed=rng)
-            y = 1.0 - 2.0 * labels
-            w0 = np.sqrt(self.init_var / p) * rng.standard_normal(p)
-            lam, V = np.linalg.eigh(X.T @ X / n)
-            lam = np.maximum(lam, 0.0)
-            b = V.T @ (X.T @ y / n)
-            a0 = V.T @ w0
-            coef = _g(times[:, None], lam[None, :]) * b + np.exp(-times[:, None] * lam) * a0
-            W = coef @ V.T                                          # (T, p)
-            e = W @ mu
-            v = np.sum(W ** 2, axis=1)
-            draws["alignment"][i] = e
-            draws["weight_sq_norm"][i] = v
-            if self.init_var > 0:
-                draws["misclassification"][i] = _error_rate(e, v)
-            else:     # the direction g_t(S)/t X^T y/n: no underflow as t -> 0+ (theory)
-                Wd = (_g_over_t(times[:, None], lam[None, :]) * b) @ V.T
-                rate = _error_rate(Wd @ mu, np.sum(Wd ** 2, axis=1))
-                draws["misclassification"][i] = np.where(times > 0, rate, 0.5)
-            resid = y[None, :] - W @ X.T
-            draws["train_error"][i] = np.mean(resid ** 2, axis=1)
+        with small_matrix_blas(p):
+            for i in range(trials):
+                X, labels = gaussian_mixture(n, np.stack([mu, -mu]), seed=rng)
+                y = 1.0 - 2.0 * labels
+                w0 = np.sqrt(self.init_var / p) * rng.standard_normal(p)
+                lam, V = np.linalg.eigh(X.T @ X / n)
+                lam = np.maximum(lam, 0.0)
+                b = V.T @ (X.T @ y / n)
+                a0 = V.T @ w0
+                coef = _g(times[:, None], lam[None, :]) * b + np.exp(-times[:, None] * lam) * a0
+                W = coef @ V.T                                          # (T, p)
+                e = W @ mu
+                v = np.sum(W ** 2, axis=1)
+                draws["alignment"][i] = e
+                draws["weight_sq_norm"][i] = v
+                if self.init_var > 0:
+                    draws["misclassification"][i] = _error_rate(e, v)
+                else:     # the direction g_t(S)/t X^T y/n: no underflow as t -> 0+ (theory)
+                    Wd = (_g_over_t(times[:, None], lam[None, :]) * b) @ V.T
+                    rate = _error_rate(Wd @ mu, np.sum(Wd ** 2, axis=1))
+                    draws["misclassification"][i] = np.where(times > 0, rate, 0.5)
+                resid = y[None, :] - W @ X.T
+                draws["train_error"][i] = np.mean(resid ** 2, axis=1)
         theory = {"misclassification": self.misclassification(times),
                   "train_error": self.train_error(times), "alignment": self.alignment(times),
                   "weight_sq_norm": self.weight_sq_norm(times)}

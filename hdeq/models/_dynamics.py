@@ -41,6 +41,7 @@ import pandas as pd
 
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
+from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import _unit_scale
 from ._gcv import _svd
@@ -425,13 +426,14 @@ class _LeastSquaresDynamics(HasLinearProblem):
         trials = check_trials(trials, f"{self._owner}.simulate")
         rng = as_generator(seed)
         draws = {q: np.empty((trials, params.size)) for q in _QUANTITIES}
-        for i in range(trials):
-            X, eps, w0, beta = self._draw(rng)
-            svd = self._decompose(X)
-            test, train = runner(X, eps, w0, beta, params, svd)
-            bias, variance = self._conditional(X, beta, params, svd)
-            draws["test_error"][i], draws["train_error"][i] = test, train
-            draws["bias"][i], draws["variance"][i] = bias, variance
+        with small_matrix_blas(min(self.n_samples, self.n_features)):
+            for i in range(trials):
+                X, eps, w0, beta = self._draw(rng)
+                svd = self._decompose(X)
+                test, train = runner(X, eps, w0, beta, params, svd)
+                bias, variance = self._conditional(X, beta, params, svd)
+                draws["test_error"][i], draws["train_error"][i] = test, train
+                draws["bias"][i], draws["variance"][i] = bias, variance
         theory = {"test_error": self.test_error(params), "train_error": self.train_error(params),
                   "bias": self.bias(params), "variance": self.variance(params)}
         return _tidy_table(self._arg_name, params, draws, theory, n_samples=self.n_samples,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_data
 from ._population import check_counts, check_trials
 from ._ridge import RidgeRegression
@@ -163,9 +164,10 @@ def _curve(pool, n, lam, simulate, trials, seed):
         rng = as_generator(seed)
         for i, size in enumerate(n):
             vals = np.empty((trials, 2, lam.size))
-            for k in range(trials):
-                idx = rng.choice(N, size=size, replace=False)
-                vals[k] = _fit_subset(Xc, yc, idx, lam)
+            with small_matrix_blas(min(int(size), p)):
+                for k in range(trials):
+                    idx = rng.choice(N, size=size, replace=False)
+                    vals[k] = _fit_subset(Xc, yc, idx, lam)
             emp[:, i] = vals.mean(axis=0)
             se[:, i] = vals.std(axis=0, ddof=1) / np.sqrt(trials)
     rows = []

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core._errors import ConvergenceError
+from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
 from ..equivalents import activation as _as_activation
 from ._population import check_trials
@@ -281,18 +282,20 @@ class MeiMontanari:
             rng.bit_generator, "seed_seq") else None
         theory = self.test_error(psi1=psi1)
         rows = []
-        for k, p1 in enumerate(psi1):
-            child = (np.random.default_rng(children[k]) if children is not None
-                     else np.random.default_rng(rng.integers(2 ** 63)))
-            N = max(1, int(round(p1 * d)))
-            n = max(1, int(round(psi2 * d)))
-            errors = [self._one_trial(child, d, N, n, n_test) for _ in range(trials)]
-            errors = np.asarray(errors)
-            rows.append(dict(psi1=float(p1), psi2=psi2, ridge=self.ridge, n_features=d,
-                             n_random_features=N, n_samples=n,
-                             theory=float(np.atleast_1d(theory)[k]),
-                             empirical=float(errors.mean()),
-                             stderr=float(errors.std(ddof=1) / np.sqrt(trials))))
+        largest = int(min(np.max(psi1), psi2) * d)      # the largest min(N, n) of the loop
+        with small_matrix_blas(largest):
+            for k, p1 in enumerate(psi1):
+                child = (np.random.default_rng(children[k]) if children is not None
+                         else np.random.default_rng(rng.integers(2 ** 63)))
+                N = max(1, int(round(p1 * d)))
+                n = max(1, int(round(psi2 * d)))
+                errors = [self._one_trial(child, d, N, n, n_test) for _ in range(trials)]
+                errors = np.asarray(errors)
+                rows.append(dict(psi1=float(p1), psi2=psi2, ridge=self.ridge, n_features=d,
+                                 n_random_features=N, n_samples=n,
+                                 theory=float(np.atleast_1d(theory)[k]),
+                                 empirical=float(errors.mean()),
+                                 stderr=float(errors.std(ddof=1) / np.sqrt(trials))))
         return pd.DataFrame(rows)
 
     def _one_trial(self, rng, d, N, n, n_test) -> float:

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import linalg
 
 from ..core._errors import ConvergenceError
+from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_data, check_scalar
 from ..equivalents._activations import Activation, activation as _activation
 from ..equivalents._ridge_equivalent import solve_effective_ridge, _finish
@@ -435,20 +436,21 @@ class RandomFeaturesRidge:
         n = self.n_samples
         train = np.empty((trials, N_flat.size))
         test = np.empty((trials, N_flat.size))
-        for t in range(trials):
-            n_draws = 1 if self.shared_weights else J
-            Ws = [rng.standard_normal((N_max, self.n_features)) for _ in range(n_draws)]
-            feats, feats_t = [], []
-            for j, act in enumerate(self.activations):
-                W = Ws[0 if self.shared_weights else j]
-                feats.append(act(W @ Xs.T))
-                feats_t.append(act(W @ Xt.T))
-            for N in N_values:
-                S = np.concatenate([f[:N] for f in feats], axis=0)       # (J N, n)
-                St = np.concatenate([f[:N] for f in feats_t], axis=0)
-                cols = np.flatnonzero(N_flat == N)
-                tr, te = _fit_errors(S, St, self.y_train, self.y_test, g_flat[cols], n)
-                train[t, cols], test[t, cols] = tr, te
+        with small_matrix_blas(min(n, J * N_max)):
+            for t in range(trials):
+                n_draws = 1 if self.shared_weights else J
+                Ws = [rng.standard_normal((N_max, self.n_features)) for _ in range(n_draws)]
+                feats, feats_t = [], []
+                for j, act in enumerate(self.activations):
+                    W = Ws[0 if self.shared_weights else j]
+                    feats.append(act(W @ Xs.T))
+                    feats_t.append(act(W @ Xt.T))
+                for N in N_values:
+                    S = np.concatenate([f[:N] for f in feats], axis=0)       # (J N, n)
+                    St = np.concatenate([f[:N] for f in feats_t], axis=0)
+                    cols = np.flatnonzero(N_flat == N)
+                    tr, te = _fit_errors(S, St, self.y_train, self.y_test, g_flat[cols], n)
+                    train[t, cols], test[t, cols] = tr, te
         theory_train = np.ravel(self._theory()["train"])
         theory_test = np.ravel(self._theory()["test"])
         rows = []

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..core._errors import ConvergenceError
+from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import (_kappa0, _kappa2_energy, _unit_scale,
                                              spectral_sums)
@@ -252,23 +253,24 @@ class RandomProjectionRegression(HasLinearProblem):
                                            self._test))
         s, P = self.population, self.n_features
         rows = []
-        for j in range(lam.size):
-            n, N = int(n_b[j]), int(N_b[j])
-            vals = np.empty(trials)
-            for k in range(trials):
-                beta = self._problem.draw_target(rng)
-                X = rng.standard_normal((n, P)) * np.sqrt(s)
-                F = rng.standard_normal((P, N)) / np.sqrt(N)
-                y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)
-                Z = X @ F
-                if lam[j] > 0:
-                    a = np.linalg.solve(Z.T @ Z / n + lam[j] * np.eye(N), Z.T @ y / n)
-                else:
-                    a = np.linalg.lstsq(Z, y, rcond=None)[0]
-                d = F @ a - beta
-                vals[k] = self.noise_var + d ** 2 @ s
-            rows.append({"ridge": lam[j], "n_samples": n, "n_random_features": N,
-                         "quantity": "test_error", "theory": theory[j],
-                         "empirical": vals.mean(), "stderr": vals.std(ddof=1) / np.sqrt(trials),
-                         "trials": trials})
+        with small_matrix_blas(int(np.max(np.minimum(n_b, N_b)))):
+            for j in range(lam.size):
+                n, N = int(n_b[j]), int(N_b[j])
+                vals = np.empty(trials)
+                for k in range(trials):
+                    beta = self._problem.draw_target(rng)
+                    X = rng.standard_normal((n, P)) * np.sqrt(s)
+                    F = rng.standard_normal((P, N)) / np.sqrt(N)
+                    y = X @ beta + np.sqrt(self.noise_var) * rng.standard_normal(n)
+                    Z = X @ F
+                    if lam[j] > 0:
+                        a = np.linalg.solve(Z.T @ Z / n + lam[j] * np.eye(N), Z.T @ y / n)
+                    else:
+                        a = np.linalg.lstsq(Z, y, rcond=None)[0]
+                    d = F @ a - beta
+                    vals[k] = self.noise_var + d ** 2 @ s
+                rows.append({"ridge": lam[j], "n_samples": n, "n_random_features": N,
+                             "quantity": "test_error", "theory": theory[j],
+                             "empirical": vals.mean(), "stderr": vals.std(ddof=1) / np.sqrt(trials),
+                             "trials": trials})
         return pd.DataFrame(rows)

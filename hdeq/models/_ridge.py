@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core._threads import small_matrix_blas
 from ..core._validation import (_show, as_generator, check_array, check_on_failure,
                                 check_scalar)
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
@@ -355,8 +356,9 @@ class RidgeRegression(HasLinearProblem):
             lams = lam_b.reshape(-1)[idx]
             lam_u, lam_inv = np.unique(lams, return_inverse=True)
             values = np.empty((trials, len(QUANTITIES), lam_u.size))
-            for k in range(trials):
-                values[k] = self._one_draw(int(n), lam_u, s, sqrt_s, p, rng)
+            with small_matrix_blas(min(int(n), p)):
+                for k in range(trials):
+                    values[k] = self._one_draw(int(n), lam_u, s, sqrt_s, p, rng)
             mean = values.mean(axis=0)
             with np.errstate(invalid="ignore"):     # inf - inf at the interpolation peak
                 se = values.std(axis=0, ddof=1) / np.sqrt(trials)
