@@ -54,6 +54,7 @@ class Contour:
     Examples
     --------
     >>> import numpy as np
+    >>> from hdeq.core import spectral_contour
     >>> c = spectral_contour(0.5, 2.0, include_zero=False)
     >>> m = lambda z: 1.0 / (1.0 - z)          # Stieltjes transform of a unit atom at 1
     >>> got = c.spectral_integral(lambda t, z: np.exp(-t * z), [0.0, 1.0], m(c.nodes))
@@ -142,6 +143,7 @@ def log_contour(lower: float, upper: float, *, n_nodes: int = 300,
 
     Examples
     --------
+    >>> from hdeq.core import log_contour
     >>> c = log_contour(0.1, 10.0, n_nodes=200)
     >>> bool(abs(c.integrate(1.0 / (c.nodes - 1.0)) - 1.0) < 1e-12)   # winds once around 1
     True
@@ -211,6 +213,7 @@ def spectral_contour(lower: float, upper: float, *, include_zero: bool = True,
 
     Examples
     --------
+    >>> from hdeq.core import spectral_contour
     >>> c = spectral_contour(0.2, 3.0)          # atom at 0 + bulk in [0.2, 3]
     >>> m = lambda z: 0.5 / (0.0 - z) + 0.5 / (1.0 - z)
     >>> float(c.spectral_integral(lambda t, z: 1.0 + 0 * z, [0.0], m(c.nodes)).real[0])

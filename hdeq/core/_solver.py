@@ -224,6 +224,7 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
     Semicircle, ``phi(m) = -m - 1/m``:
 
     >>> import numpy as np
+    >>> from hdeq.core import solve_stieltjes
     >>> fun = lambda m, z, idx: (-m - 1 / m - z, -1 + 1 / m**2)
     >>> r = solve_stieltjes(fun, np.array([1j, 0.0, 3.0]))
     >>> r.all_converged, np.round(r.value, 6)

@@ -33,6 +33,8 @@ def support_quadrature(left: float, right: float, upper=None, n_nodes: int = 96)
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq.core import support_quadrature
     >>> x, w = support_quadrature(0.0, 4.0)
     >>> round(float(np.sum(w * np.sqrt(x * (4 - x)) / (2 * np.pi))), 12)
     1.0
@@ -241,6 +243,7 @@ def sample_covariance_edges(values, weights, aspect_ratio, *, zero_rtol=None):
 
     Examples
     --------
+    >>> from hdeq.core import sample_covariance_edges
     >>> [tuple(float(f"{e:.4g}") for e in iv)
     ...  for iv in sample_covariance_edges([1e-10, 1.0], [0.5, 0.5], 0.5)]
     [(1.34e-11, 1.866e-10), (0.25, 2.25)]

@@ -34,6 +34,8 @@ def work_arrays(tag: str, count: int, shape: tuple[int, ...], dtype=np.float64):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq.core._workspace import work_arrays
     >>> a, b = work_arrays("doc", 2, (3, 4))
     >>> a.shape, b.shape, a.dtype.name
     ((3, 4), (3, 4), 'float64')

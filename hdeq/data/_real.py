@@ -66,6 +66,7 @@ def mnist() -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
+    >>> from hdeq.data import mnist
     >>> X, y = mnist()
     >>> X.shape, float(X.max()) <= 1.0
     ((5000, 784), True)
@@ -86,6 +87,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
+    >>> from hdeq.data import digits
     >>> X, y = digits()
     >>> X.shape
     (1797, 64)

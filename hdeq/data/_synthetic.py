@@ -58,6 +58,7 @@ def gaussian(n_samples, covariance, *, mean=None, seed=None) -> np.ndarray:
 
     Examples
     --------
+    >>> from hdeq.data import gaussian
     >>> X = gaussian(1000, [1.0, 4.0], seed=0)
     >>> X.shape
     (1000, 2)
@@ -108,6 +109,7 @@ def gaussian_mixture(n_samples, means, covariances=None, priors=None, *,
 
     Examples
     --------
+    >>> from hdeq.data import gaussian_mixture
     >>> X, labels = gaussian_mixture(200, [[1.0, 0.0], [-1.0, 0.0]], seed=0)
     >>> X.shape, sorted(set(labels.tolist()))
     ((200, 2), [0, 1])
@@ -169,6 +171,7 @@ def power_law_spectrum(n_features, exponent, *, scale=1.0) -> np.ndarray:
 
     Examples
     --------
+    >>> from hdeq.data import power_law_spectrum
     >>> power_law_spectrum(3, 2.0)
     array([1.        , 0.25      , 0.11111111])
     """
@@ -207,6 +210,8 @@ def power_law_target(n_features, exponent, source_exponent, *, seed=None) -> np.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq.data import power_law_spectrum, power_law_target
     >>> b = power_law_target(4, 2.0, 0.5, seed=0)
     >>> s = power_law_spectrum(4, 2.0)
     >>> np.allclose(b**2 * s, np.arange(1, 5) ** -3.0)

@@ -195,6 +195,8 @@ class KernelEquivalent:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq import kernel_equivalent
     >>> keq = kernel_equivalent(lambda t: np.exp(-t / 2), kind="distance",
     ...                         means=[[2.0] + [0.0] * 99, [-2.0] + [0.0] * 99],
     ...                         n_samples=200)

@@ -101,6 +101,8 @@ class ResolventEquivalent:
     (2 c z)`` with edges ``l_-+ = (1 -+ sqrt c)^2`` (theory note §2); here ``c = 1/2``,
     ``z = -1``:
 
+    >>> import numpy as np
+    >>> from hdeq import resolvent_equivalent
     >>> eq = resolvent_equivalent(np.ones(200), 400, -1.0)
     >>> c, z = 0.5, -1.0
     >>> lo, hi = (1 - np.sqrt(c)) ** 2, (1 + np.sqrt(c)) ** 2
@@ -325,6 +327,8 @@ class ResolventEquivalent:
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from hdeq import resolvent_equivalent
         >>> eq = resolvent_equivalent([1.0] * 50 + [4.0] * 50, 300, -1.0)
         >>> table = eq.simulate(4, seed=0, a=np.ones(100) / 10)
         >>> list(table["functional"])
@@ -397,6 +401,8 @@ def resolvent_equivalent(covariance, n_samples, z, *, on_failure: str = "raise")
     --------
     Theory note §3.6: ``C = diag(1 x 600, 3 x 360, 10 x 240)``, ``n = 4000``:
 
+    >>> import numpy as np
+    >>> from hdeq import resolvent_equivalent
     >>> c = np.repeat([1.0, 3.0, 10.0], [600, 360, 240])
     >>> eq = resolvent_equivalent(c, 4000, -2.0)
     >>> round(float(eq.delta), 6), round(float(eq.trace()), 5)

@@ -79,6 +79,8 @@ def spectral_sums(kappa, eigenvalues, weights, terms):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq import spectral_sums
     >>> t = np.array([1.0, 2.0]); m = np.array([1.0, 1.0])
     >>> df1, df2 = spectral_sums([1.0], t, [m], [(0, 1, 1), (0, 2, 2)])
     >>> float(df1[0]), float(df2[0])  # 1/2 + 2/3, 1/4 + 4/9
@@ -385,6 +387,8 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     ``kappa = (b + sqrt(b^2 + 4 ridge)) / 2`` with ``b = ridge + gamma - 1`` (theory note
     §5.5), and the ridgeless root is ``kappa_0 = gamma - 1``:
 
+    >>> import numpy as np
+    >>> from hdeq import solve_effective_ridge
     >>> res = solve_effective_ridge([0.0, 0.1, 1.0], [1.0], [1000], n_samples=500)
     >>> res.value.round(8), res.kappa_0, bool(res.converged.all())
     (array([1.        , 1.18442888, 2.41421356]), array([1., 1., 1.]), True)
@@ -742,6 +746,8 @@ def effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq import effective_ridge
     >>> k = effective_ridge(0.1, np.ones(1000), n_samples=2000)   # theory note §5.6
     >>> round(float(k), 6)
     0.174166
@@ -822,6 +828,8 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq import ridge_risk
     >>> r = ridge_risk(0.1, np.ones(1000), n_samples=2000, target_energy=np.ones(1000)/1000,
     ...                noise_var=0.5)     # theory note §5.6, first row
     >>> round(float(r.bias), 6), round(float(r.variance), 6), round(float(r.test), 6)

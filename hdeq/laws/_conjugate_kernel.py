@@ -127,6 +127,7 @@ class ConjugateKernelLaw(SpectralLaw):
 
     Examples
     --------
+    >>> from hdeq.laws import ConjugateKernelLaw
     >>> law = ConjugateKernelLaw(eta=1.0, zeta=0.0, aspect_ratio=0.5, width_ratio=1.0)
     >>> round(float(law.stieltjes(-0.5).real), 10)   # MP of ratio 1: m(-1/2) = 1
     1.0
@@ -168,6 +169,8 @@ class ConjugateKernelLaw(SpectralLaw):
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from hdeq.laws import ConjugateKernelLaw
         >>> law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
         >>> round(law.eta, 6), round(law.zeta, 6)     # theory note §3.4 table
         (0.394294, 0.366879)
@@ -480,6 +483,8 @@ class ConjugateKernelLaw(SpectralLaw):
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from hdeq.laws import ConjugateKernelLaw
         >>> law = ConjugateKernelLaw(1.0, 0.5, 1.0, 1.0)
         >>> complex(np.round(law.stieltjes(1 + 0.2j), 6))    # theory note §3.4: G = -m
         (-0.472954+0.806943j)
@@ -639,6 +644,8 @@ class ConjugateKernelLaw(SpectralLaw):
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from hdeq.laws import ConjugateKernelLaw
         >>> law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
         >>> law.sample(n_random_features=200, seed=0).shape    # 320 samples, input dim 160
         (200,)

@@ -878,7 +878,7 @@ class FreeAdditiveConvolution(_FreeConvolution):
 
     Examples
     --------
-    >>> from hdeq.laws import Semicircle
+    >>> from hdeq.laws import Semicircle, free_additive_convolution
     >>> law = free_additive_convolution(Semicircle(0.6), Semicircle(0.8))
     >>> complex(law.stieltjes(1j)).imag                    # doctest: +ELLIPSIS
     0.61803...
@@ -1027,6 +1027,8 @@ class FreeMultiplicativeConvolution(_FreeConvolution):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq.laws import free_multiplicative_convolution
     >>> law = free_multiplicative_convolution(2.0, (np.array([1.0, 3.0]), np.array([.5, .5])))
     >>> [loc for loc, _ in law.atoms]
     [2.0, 6.0]
@@ -1164,7 +1166,7 @@ def free_additive_convolution(a, b) -> FreeAdditiveConvolution:
     Two semicircles of scales ``s1, s2`` give the semicircle of scale
     ``sqrt(s1^2 + s2^2)``:
 
-    >>> from hdeq.laws import Semicircle
+    >>> from hdeq.laws import Semicircle, free_additive_convolution
     >>> law = free_additive_convolution(Semicircle(0.6), Semicircle(0.8))
     >>> [round(e, 6) for e in law.support[0]]
     [-2.0, 2.0]
@@ -1186,8 +1188,7 @@ def free_multiplicative_convolution(a, b) -> FreeMultiplicativeConvolution:
     --------
     ``H ⊠ MarchenkoPastur(c)`` is the sample-covariance (generalized MP) law:
 
-    >>> from hdeq.laws import MarchenkoPastur
-    >>> from hdeq.laws import SampleCovarianceLaw
+    >>> from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw, free_multiplicative_convolution
     >>> H = ([1.0, 3.0], [0.5, 0.5])
     >>> law = free_multiplicative_convolution(H, MarchenkoPastur(0.3))
     >>> bool(abs(law.stieltjes(-1.0) - SampleCovarianceLaw(H, 0.3).stieltjes(-1.0)) < 1e-12)

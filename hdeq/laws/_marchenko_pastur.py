@@ -54,6 +54,7 @@ class MarchenkoPastur(SpectralLaw):
 
     Examples
     --------
+    >>> from hdeq.laws import MarchenkoPastur
     >>> law = MarchenkoPastur(0.5)
     >>> [round(e, 6) for e in law.support[0]]
     [0.085786, 2.914214]

@@ -127,6 +127,7 @@ class SampleCovarianceLaw(SpectralLaw):
 
     Examples
     --------
+    >>> from hdeq.laws import SampleCovarianceLaw
     >>> law = SampleCovarianceLaw(([1.0, 3.0, 10.0], [0.5, 0.3, 0.2]), 0.3)
     >>> [tuple(round(e, 4) for e in iv) for iv in law.support]   # theory note §3.6
     [(0.2716, 1.5736), (1.6111, 4.88), (6.3231, 16.0177)]

@@ -40,6 +40,7 @@ class Semicircle(SpectralLaw):
 
     Examples
     --------
+    >>> from hdeq.laws import Semicircle
     >>> law = Semicircle(scale=1.0)
     >>> law.support
     ((-2.0, 2.0),)

@@ -194,6 +194,8 @@ def loo(X, y, ridge):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq import loo
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((50, 5)); y = X @ np.ones(5) + rng.standard_normal(50)
     >>> brute = np.mean([(y[i] - X[i] @ np.linalg.lstsq(np.delete(X, i, 0), np.delete(y, i),

@@ -79,6 +79,7 @@ def bias_variance(zeta, psi1, psi2, ridge_bar, *, on_failure: str = "raise"):
 
     Examples
     --------
+    >>> from hdeq.models._mei_montanari import bias_variance
     >>> chi, B, V = bias_variance(1.0, 2.0, 1.0, 1e-9)      # theory note §3.3 row 1
     >>> round(float(chi), 6), round(float(B), 6), round(float(V), 6)
     (-0.618034, 1.065248, 1.17082)
@@ -158,6 +159,7 @@ class MeiMontanari:
 
     Examples
     --------
+    >>> from hdeq import MeiMontanari
     >>> mm = MeiMontanari("relu", psi1=3.0, psi2=1.5, ridge=0.1, nonlinear_var=0.25,
     ...                   noise_var=0.09)
     >>> round(float(mm.test_error()), 5)          # theory note §3.3 statistical oracle
@@ -228,6 +230,8 @@ class MeiMontanari:
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from hdeq import MeiMontanari
         >>> mm = MeiMontanari("relu", psi2=2.0, ridge=1e-3)
         >>> chi, B, V = mm.bias_variance(psi1=0.5)
         >>> bool(np.isclose(mm.signal_var * B + (mm.noise_var + mm.nonlinear_var) * V
@@ -243,6 +247,7 @@ class MeiMontanari:
 
         Examples
         --------
+        >>> from hdeq import MeiMontanari
         >>> mm = MeiMontanari("relu", psi2=2.0, ridge=1e-3)
         >>> mm.test_error(psi1=[0.5, 4.0]).round(4)      # first: theory note §3.3
         array([0.8984, 0.2918])

@@ -274,6 +274,8 @@ def parse_population(population, target=None, signal_var=None, n_features=None, 
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from hdeq.models._population import parse_population
     >>> prob = parse_population(([1.0, 4.0], [0.25, 0.75]), signal_var=2.0, n_features=8,
     ...                         owner="demo")
     >>> prob.atoms, prob.multiplicities, prob.energy
