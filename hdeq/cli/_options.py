@@ -213,6 +213,14 @@ def check_figure_file(path: Path | None, option: str = "--png") -> None:
     check_output_file(path, option)
 
 
+def check_table_file(path: Path | None, option: str = "--csv") -> None:
+    """A table path: writable (see :func:`check_output_file`) and ending in .csv (a table
+    written under another name, e.g. a.png, is a slip that is hard to notice later)."""
+    if path is not None and not path.is_dir() and path.suffix.lower() != ".csv":
+        fail(f"{option} must end in .csv; got {path.name!r}")
+    check_output_file(path, option)
+
+
 def check_output_folder(path: Path, option: str) -> None:
     """An output folder may exist (its files are replaced) but must not be a file; it is
     created here, and a file is written to it and removed, so that a folder that cannot

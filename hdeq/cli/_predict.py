@@ -15,7 +15,7 @@ from rich.table import Table
 from ..core import check_data
 from . import _progress
 from ._app import app
-from ._options import (INTEGERS, NUMBERS, check_figure_file, check_output_file,
+from ._options import (INTEGERS, NUMBERS, check_figure_file, check_table_file,
                        choices_metavar, cli_message, console, fail, given, note, parse_choice,
                        parse_integer, parse_number, parse_numbers, reject_unused,
                        write_or_fail)
@@ -45,9 +45,10 @@ HONEST_SHARE = 0.1
 # ------------------------------------------------------------------------------ reading
 def load_table(path: Path, target: str):
     """Read FILE and split off the target, with messages naming the file, and the row
-    and column of a bad value. Returns ``(X, y, feature_names)``; ValueError on bad
-    files (:func:`hdeq.core.check_data` validates the rest)."""
-    X, y, names = _read_table(path, target)
+    and column of a bad value. Returns ``(X, y, feature_names, notes)`` (``notes``: what
+    the reader decided for the user, e.g. a dropped index column, to be printed);
+    ValueError on bad files (:func:`hdeq.core.check_data` validates the rest)."""
+    X, y, names, notes = _read_table(path, target)
     _check_finite(path, X, y, names, target)
     try:
         X, y = check_data(X, "features", path.name, y=y, y_name=f"target {target!r}")
@@ -55,7 +56,7 @@ def load_table(path: Path, target: str):
         text = str(exc).replace(f"`features` of {path.name}", f"the features of {path.name}")
         raise ValueError(text.replace(f"`target {target!r}` of {path.name}",
                                       f"the target {target!r} of {path.name}")) from None
-    return X, y, names
+    return X, y, names, notes
 
 
 def _read_table(path: Path, target: str):
@@ -111,13 +112,13 @@ def _read_npy(path: Path, target: str):
                          f"(or [-{k}, -1] from the end); got {col}")
     col %= k
     names = [str(j) for j in range(k) if j != col]
-    return np.delete(data, col, axis=1), data[:, col], names
+    return np.delete(data, col, axis=1), data[:, col], names, []
 
 
 def _read_csv(path: Path, target: str):
     import pandas as pd
 
-    _check_csv_fields(path)
+    header = _check_csv_fields(path)
     try:
         frame = pd.read_csv(path, index_col=False)
     except pd.errors.EmptyDataError:
@@ -125,11 +126,22 @@ def _read_csv(path: Path, target: str):
                          f"rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read {path.name} as .csv: {exc}") from None
+    # names as written, without the spaces around them (a header 'x0, x1, y' names 'y')
+    frame.columns = [str(c).strip() for c in frame.columns]
     if target not in frame.columns:
         raise ValueError(f"--target {target!r} is not a column of {path.name}; columns are: "
-                         f"{', '.join(map(str, frame.columns))}")
+                         f"{', '.join(map(str, frame.columns))}{_delimiter_hint(frame)}")
     if len(frame) == 0:
         raise ValueError(f"{path.name} has a header row but no data rows")
+    notes = []
+    first = frame.columns[0]
+    if (header and not header[0].strip() and first != target and frame.shape[1] > 2
+            and _is_row_index(frame[first])):
+        # pandas' DataFrame.to_csv writes the index as a first column with an empty name
+        frame = frame.drop(columns=[first])
+        notes.append(f"the first column of {path.name} has no name and holds increasing "
+                     f"integers: read as a row index (as DataFrame.to_csv writes it), not as "
+                     f"a feature (save with index=False to leave it out)")
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise ValueError(f"{path.name} must have at least one feature column besides the "
@@ -143,24 +155,47 @@ def _read_csv(path: Path, target: str):
         raise ValueError(f"all columns of {path.name} must be numeric; non-numeric: "
                          f"{', '.join(map(str, bad))} (e.g. column {col!r}, data row "
                          f"{row + 1}: {frame[col].iloc[row]!r})")
-    return features.to_numpy(float), frame[target].to_numpy(float), list(features.columns)
+    return (features.to_numpy(float), frame[target].to_numpy(float), list(features.columns),
+            notes)
 
 
-def _check_csv_fields(path: Path) -> None:
+def _is_row_index(column) -> bool:
+    """Integer values, strictly increasing: what an index written by pandas looks like."""
+    import pandas as pd
+
+    if not pd.api.types.is_integer_dtype(column.dtype) or len(column) < 2:
+        return False
+    return bool(np.all(np.diff(column.to_numpy()) > 0))
+
+
+def _delimiter_hint(frame) -> str:
+    """A hint when the header was read as one field that holds another delimiter."""
+    if frame.shape[1] != 1:
+        return ""
+    name = str(frame.columns[0])
+    for sep, word in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if sep in name:
+            return (f" (the header was read as one field: the file seems to separate its "
+                    f"fields with {word}; hdeq reads comma-separated .csv files)")
+    return ""
+
+
+def _check_csv_fields(path: Path):
     """Every row of a .csv has as many fields as its header (pandas would otherwise
-    shift columns or fill NaN)."""
+    shift columns or fill NaN). Returns the header's fields (None for an empty file)."""
     try:
         with open(path, newline="") as fh:
             reader = _csv.reader(fh)
             header = next(reader, None)
             if header is None:
-                return  # empty: reported by the reader
+                return None  # empty: reported by the reader
             for row in reader:
                 if row and len(row) != len(header):
                     raise ValueError(f"{path.name}: line {reader.line_num} has {len(row)} "
                                      f"fields but the header has {len(header)}")
     except (UnicodeDecodeError, _csv.Error) as exc:
         raise ValueError(f"cannot read {path.name} as .csv: {exc}") from None
+    return header
 
 
 def _check_finite(path: Path, X, y, names, target) -> None:
@@ -172,7 +207,7 @@ def _check_finite(path: Path, X, y, names, target) -> None:
             i, j = np.argwhere(bad)[0]
             what = "missing or NaN" if np.isnan(values[i, j]) else "infinite"
             column = f"column {cols[j]!r}" if path.suffix.lower() == ".csv" else \
-                f"column {cols[j]}"
+                f"column index {cols[j]}"
             raise ValueError(f"{path.name}: data row {i + 1}, {column} is {what} "
                              f"({int(bad.sum())} such value{'s' if bad.sum() > 1 else ''} in "
                              f"all); every value must be a finite number")
@@ -254,7 +289,7 @@ def predict(
     integer data are converted to float.
     """
     check_figure_file(png, "--png")
-    check_output_file(csv, "--csv")
+    check_table_file(csv, "--csv")
     model = parse_choice(model, "--model", ModelName)
     trials = parse_integer(trials, "--trials", low=0)
     test_fraction = parse_number(test_fraction, "--test-fraction", *TEST_FRACTION)
@@ -274,9 +309,12 @@ def predict(
     sizes = parse_numbers(n_samples, "--n-samples", integer=True)
     widths = parse_numbers(n_random_features, "--n-random-features", integer=True)
     try:
-        X, y, _ = load_table(file, target)
+        X, y, names, notes = load_table(file, target)
     except ValueError as exc:
         fail(cli_message(exc, OPTION_NAMES))
+    for text in notes:
+        note(text)
+    console.print(f"{file.name}: {_describe(X.shape[0], names)}; target {target!r}")
     _note_small_data(X)
     if model is ModelName.random_features:
         _predict_random_features(ctx, file, target, X, y, lam, widths, activation,
@@ -305,6 +343,9 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
     # predictions on all rows
     m = np.minimum(sizes, p).astype(float)
     work = max(trials, 0) * float(np.sum(2 * sizes * p * m + 15 * m ** 3 + 2 * N * p * lam.size))
+    # plus the fixed cost of a fit (drawing the subset, small products): measured ~110 us
+    # at p = 20, R = 2000, where it dominates (the flops alone gave estimates 7x too low)
+    work += max(trials, 0) * sizes.size * (1e-4 + 1e-8 * N) * _progress.flop_rate()
     try:
         with _progress.progress(work, f"fitting {trials} subsets at {sizes.size} sizes"):
             table = learning_curve(X, y, sizes, lam, center=not no_center,
@@ -326,10 +367,9 @@ def _predict_ridge(file, target, X, y, lam, sizes, trials, no_center, seed, png,
                     "" if np.isnan(row.empirical) else f"{row.empirical:.5g}",
                     "" if np.isnan(row.stderr) else f"{row.stderr:.2g}")
     console.print(out)
-    console.print(f"{N} rows, {p} features; theory = deterministic "
-                  f"equivalent (Gaussian assumption), empirical = mean over {trials} random "
-                  f"subsets evaluated on all rows" if trials >= 2 else
-                  f"{N} rows, {p} features; prediction only (--trials 0)")
+    console.print(f"theory = deterministic equivalent (Gaussian assumption), empirical = "
+                  f"mean over {trials} random subsets evaluated on all {N} rows"
+                  if trials >= 2 else "prediction only (--trials 0)")
     if marked:
         console.print(f"* n > R/10 = {HONEST_SHARE * N:g} (R = {N} rows): the subsets are "
                       f"drawn without replacement from the {N} rows and evaluated on all of "
@@ -603,3 +643,11 @@ def _note_small_data(X) -> None:
     if N < 2 * p or N < 50:
         note(f"{N} row{'s' if N != 1 else ''} for {p} feature{'s' if p != 1 else ''}: the "
              f"prediction is a large-size equivalent; with so few rows take it as indicative")
+
+
+def _describe(n_rows: int, names) -> str:
+    """'2000 rows, 20 features (x0, x1, x2, ..., x19)': what the command read."""
+    p = len(names)
+    shown = list(map(str, names)) if p <= 6 else [*map(str, names[:3]), "...", str(names[-1])]
+    return (f"{n_rows} row{'s' if n_rows != 1 else ''}, {p} feature{'s' if p != 1 else ''} "
+            f"({', '.join(shown)})")

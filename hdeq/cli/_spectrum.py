@@ -13,7 +13,7 @@ from rich.table import Table
 
 from . import _progress
 from ._app import app
-from ._options import (NUMBERS, check_figure_file, check_output_file, choices_metavar,
+from ._options import (NUMBERS, check_figure_file, check_table_file, choices_metavar,
                        cli_message, console, fail, parse_choice, parse_integer, parse_number,
                        parse_numbers, reject_unused, write_or_fail)
 
@@ -85,15 +85,22 @@ def check_simulation(law: LawName, n_features: int, aspect_ratio: float) -> None
     """Refuse a draw that is too large, or whose aspect ratio is far from the one asked
     for (too few samples to represent it), naming the options to change."""
     if law is LawName.semicircle:
-        return   # p x p, bounded by MAX_SIMULATE
+        if n_features < MIN_SAMPLES:   # p x p, bounded by MAX_SIMULATE
+            fail(f"--simulate {n_features} draws a {n_features} x {n_features} matrix; at "
+                 f"least {MIN_SAMPLES} are needed to show the law: raise --simulate to at "
+                 f"least {MIN_SAMPLES}")
+        return
     n, p = simulation_shape(law, n_features, aspect_ratio)
     effective = p / n
     off = abs(effective - aspect_ratio) > RATIO_RTOL * aspect_ratio
     if off or n < MIN_SAMPLES:
         need = math.ceil(MIN_SAMPLES * aspect_ratio)   # n_samples >= 10: ratio within 5 %
-        fix = (f"raise --simulate to at least {need}" if need <= MAX_SIMULATE else
-               f"no draw with at most {MAX_SIMULATE} features has enough: lower "
-               f"--aspect-ratio to at most {MAX_SIMULATE / MIN_SAMPLES:g} or drop --simulate")
+        # with p features, n = p / c >= 10 samples needs c <= p / 10
+        lower = f"lower --aspect-ratio to at most {p / MIN_SAMPLES:g}"
+        fix = (f"raise --simulate to at least {need} or {lower}" if need <= MAX_SIMULATE else
+               f"no draw with at most {MAX_SIMULATE} features has enough: {lower} (at most "
+               f"{MAX_SIMULATE / MIN_SAMPLES:g} with --simulate {MAX_SIMULATE}) or drop "
+               f"--simulate")
         what = (f"whose aspect ratio is {effective:.4g}, not {aspect_ratio:g}" if off else
                 f"only {n} samples (at least {MIN_SAMPLES} are needed to show the law)")
         fail(f"--simulate {p} at --aspect-ratio {aspect_ratio:g} gives a {n} x {p} matrix, "
@@ -149,7 +156,9 @@ def spectrum(
                                           help="sample-covariance: their weights, e.g. "
                                                "'0.5,0.5' (default equal)."),
     points: str = typer.Option("400", "--points", metavar="<int>",
-                               help=f"Grid size, in [{MIN_POINTS}, {MAX_POINTS}]."),
+                               help=f"Grid size, in [{MIN_POINTS}, {MAX_POINTS}]: at least "
+                                    f"this many points, with more added near the edges of "
+                                    f"the support."),
     simulate: str = typer.Option("0", "--simulate", metavar="<int>",
                                  help=f"Also draw one finite matrix with this many features, "
                                       f"at most {MAX_SIMULATE} (n_features / aspect ratio "
@@ -167,7 +176,7 @@ def spectrum(
     from ..report import SpectrumDisplay
 
     check_figure_file(png, "--png")
-    check_output_file(csv, "--csv")
+    check_table_file(csv, "--csv")
     law = parse_choice(law, "LAW", LawName)
     points = parse_integer(points, "--points", low=MIN_POINTS)
     simulate = parse_integer(simulate, "--simulate", low=0, high=MAX_SIMULATE)

@@ -83,8 +83,8 @@ class MarchenkoPastur(SpectralLaw):
     @property
     def edges(self) -> tuple[float, float]:
         """``(s (1 - sqrt c)^2, s (1 + sqrt c)^2)``."""
-        r = math.sqrt(self.aspect_ratio)
-        return (self.scale * (1.0 - r) ** 2, self.scale * (1.0 + r) ** 2)
+        a, b = _unit_edges(self.aspect_ratio)
+        return (self.scale * a, self.scale * b)
 
     @property
     def support(self) -> tuple[tuple[float, float], ...]:
@@ -92,9 +92,10 @@ class MarchenkoPastur(SpectralLaw):
 
     @property
     def atoms(self) -> tuple[tuple[float, float], ...]:
-        """``((0.0, 1 - 1/c),)`` when ``c > 1``, else ``()``."""
+        """``((0.0, 1 - 1/c),)`` when ``c > 1``, else ``()`` (as ``(c - 1)/c``: exact to
+        rounding also for ``c`` next to 1, where ``1 - 1/c`` cancels)."""
         c = self.aspect_ratio
-        return ((0.0, 1.0 - 1.0 / c),) if c > 1 else ()
+        return ((0.0, (c - 1.0) / c),) if c > 1 else ()
 
     # ------------------------------------------------------------------ transforms
     def _stieltjes(self, z: np.ndarray) -> np.ndarray:
@@ -102,8 +103,7 @@ class MarchenkoPastur(SpectralLaw):
         # (no overflow for scales like 1e-200 or 1e200); |u| > 1e150: m = -1/z to
         # rounding (the next term is M_1 / z^2)
         c, s = self.aspect_ratio, self.scale
-        r = math.sqrt(c)
-        a, b = (1.0 - r) ** 2, (1.0 + r) ** 2
+        a, b = _unit_edges(c)
         z = np.asarray(z, dtype=complex)
         with np.errstate(over="ignore", invalid="ignore"):
             u = z / s
@@ -160,8 +160,7 @@ class MarchenkoPastur(SpectralLaw):
         a, b = self.edges
         inside = (x > a) & (x < b)
         # in units of the scale, v = x / s (no overflow of (b - x)(x - a) for huge s)
-        r = math.sqrt(self.aspect_ratio)
-        a1, b1 = (1.0 - r) ** 2, (1.0 + r) ** 2
+        a1, b1 = _unit_edges(self.aspect_ratio)
         v = np.clip(np.where(inside, x, 0.5 * (a + b)) / self.scale, a1, b1)
         dens = np.sqrt((b1 - v) * (v - a1)) / (2 * np.pi * self.aspect_ratio * v)
         with np.errstate(over="ignore", under="ignore"):
@@ -199,3 +198,11 @@ class MarchenkoPastur(SpectralLaw):
         n = _n_samples_for(p, self.aspect_ratio)
         X = rng.standard_normal((n, p)) * math.sqrt(self.scale)
         return _gram_eigenvalues(X)
+
+
+def _unit_edges(c: float) -> tuple[float, float]:
+    """Edges ``((1 - sqrt c)^2, (1 + sqrt c)^2)`` of the unit-scale law, the lower one as
+    ``((1 - c)/(1 + sqrt c))^2``: ``1 - c`` is exact next to ``c = 1``, where ``1 - sqrt
+    c`` loses the digits of ``c`` (relative error 1.7e-7 at ``c = 1 - 1e-9``)."""
+    r = math.sqrt(c)
+    return ((1.0 - c) / (1.0 + r)) ** 2, (1.0 + r) ** 2

@@ -314,7 +314,7 @@ def test_npy_messages_name_the_cell_and_python_objects(tmp_path):
     res = runner.invoke(app, ["predict", str(tmp_path / "nan.npy"), "-t", "0"])
     # the cell as numbered in the file (the target is column 0)
     assert res.exit_code == 2
-    assert "nan.npy: data row 4, column 2 is missing or NaN" in res.output
+    assert "nan.npy: data row 4, column index 2 is missing or NaN" in res.output
     np.save(tmp_path / "huge.npy", np.array([[1.0, 1e200], [2.0, 3.0]]))
     res = runner.invoke(app, ["predict", str(tmp_path / "huge.npy"), "-t", "0"])
     assert res.exit_code == 2
@@ -381,3 +381,58 @@ def test_ridgeless_figure_draws_the_theory_through_the_table_near_the_pole(tmp_p
     assert np.isnan(y[x == p]).all() and test[p] == np.inf
     marks = [l for l in ax.get_lines() if "∞" in l.get_label()]
     assert len(marks) == 1 and np.allclose(marks[0].get_xdata(), p)   # only n = p
+
+
+def test_pandas_index_column_is_dropped_with_a_note(files, tmp_path):
+    # fresh-user report: a CSV saved with pandas' default index=True had its index read as
+    # a feature (variance 1e4 x the others: default ridges 1e4 x too large, a flat curve)
+    X, y, _, _ = files
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    frame["label"] = y
+    frame.to_csv(tmp_path / "indexed.csv")                    # header starts with ','
+    out = tmp_path / "curve.csv"
+    res = runner.invoke(app, ["predict", str(tmp_path / "indexed.csv"), "-t", "label",
+                              "--n-samples", "40,80", "--trials", "0", "--csv", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "has no name and holds increasing integers: read as a row index" in res.output
+    assert "400 rows, 8 features (x0, x1, x2, ..., x7); target 'label'" in res.output
+    ref = learning_curve(X, y, [40, 80], float(np.mean(np.var(X, axis=0))) *
+                         np.array([1e-3, 1e-2, 1e-1, 1.0]))
+    np.testing.assert_allclose(pd.read_csv(out).theory, ref.theory, rtol=1e-12)
+    # an unnamed column that is not an index stays a feature
+    frame.insert(0, "", np.arange(400.0)[::-1])
+    frame.to_csv(tmp_path / "unnamed.csv", index=False)
+    res = runner.invoke(app, ["predict", str(tmp_path / "unnamed.csv"), "-t", "label",
+                              "--n-samples", "40", "--trials", "0"])
+    assert res.exit_code == 0, res.output
+    assert "row index" not in res.output and "9 features" in res.output
+
+
+def test_csv_header_spaces_and_delimiter_hint(tmp_path):
+    (tmp_path / "spaces.csv").write_text(" a , b , y \n" + "".join(
+        f"{i},{(3 * i) % 7},{i % 5}\n" for i in range(30)))
+    res = runner.invoke(app, ["predict", str(tmp_path / "spaces.csv"), "-t", "y",
+                              "--n-samples", "5", "--trials", "0"])
+    assert res.exit_code == 0, res.output
+    assert "30 rows, 2 features (a, b); target 'y'" in res.output
+    (tmp_path / "semi.csv").write_text("a;b;y\n1;2;3\n2;3;4\n")
+    res = runner.invoke(app, ["predict", str(tmp_path / "semi.csv"), "-t", "y"])
+    assert res.exit_code == 2
+    assert "seems to separate its fields with ';'" in res.output
+
+
+def test_one_feature_is_singular(tmp_path, rng):
+    x = rng.standard_normal(200)
+    pd.DataFrame({"x": x, "y": x + rng.standard_normal(200)}).to_csv(tmp_path / "one.csv",
+                                                                      index=False)
+    res = runner.invoke(app, ["predict", str(tmp_path / "one.csv"), "-t", "y",
+                              "--n-samples", "20", "--trials", "0"])
+    assert res.exit_code == 0, res.output
+    assert "200 rows, 1 feature (x)" in res.output
+
+
+def test_csv_output_must_end_in_csv(files, tmp_path):
+    _, _, csv, _ = files
+    res = runner.invoke(app, ["predict", str(csv), "-t", "label", "--csv",
+                              str(tmp_path / "table.png")])
+    assert res.exit_code == 2 and "--csv must end in .csv; got 'table.png'" in res.output

@@ -90,7 +90,11 @@ def test_spectrum_rejects_unknown_figure_format_and_unused_ratio(args, message):
      "gives a 1 x 100 matrix, whose aspect ratio is 100, not 1e+09"),
     (["-c", "50", "--simulate", "100"],
      "gives a 2 x 100 matrix, only 2 samples (at least 10 are needed to show the law); "
-     "raise --simulate to at least 500"),
+     "raise --simulate to at least 500 or lower --aspect-ratio to at most 10"),
+    # fresh-user report 3: the advice must work with the --simulate given
+    (["-c", "1e4", "--simulate", "10"],
+     "lower --aspect-ratio to at most 1 (at most 600 with --simulate 6000) or drop "
+     "--simulate"),
 ])
 def test_simulation_size_and_ratio_are_checked_before_drawing(args, message):
     result = runner.invoke(app, ["spectrum", "mp", *args])
@@ -159,3 +163,16 @@ def test_density_grid_size_is_checked_before_computing(monkeypatch):
     result = runner.invoke(app, ["spectrum", "sample-covariance", "--population", "1,4",
                                  "--points", "5000"])
     assert result.exit_code == 0, result.output
+
+
+def test_semicircle_simulation_needs_ten_features():
+    result = runner.invoke(app, ["spectrum", "semicircle", "--simulate", "1"])
+    assert result.exit_code == 2
+    assert "raise --simulate to at least 10" in result.output
+    assert runner.invoke(app, ["spectrum", "semicircle", "--simulate", "10"]).exit_code == 0
+
+
+def test_csv_output_must_end_in_csv(tmp_path):
+    result = runner.invoke(app, ["spectrum", "mp", "--csv", str(tmp_path / "a.png")])
+    assert result.exit_code == 2 and "--csv must end in .csv; got 'a.png'" in result.output
+    assert not (tmp_path / "a.png").exists()

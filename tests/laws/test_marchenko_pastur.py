@@ -225,3 +225,23 @@ def test_moments_and_edges_agree_with_simulation():
     sigma = (np.sqrt(n) + np.sqrt(p)) * (1 / np.sqrt(n) + 1 / np.sqrt(p)) ** (1 / 3) / n
     assert abs(ev[:, -1].mean() - law.support[0][1]) <= 6 * sigma
     assert abs(ev[:, 0].mean() - law.support[0][0]) <= 6 * sigma
+
+
+@pytest.mark.parametrize("c", [1 - 1e-9, 1 + 1e-9, 1 - 1e-6, 1 + 1e-6, 0.999, 4.0])
+def test_atom_and_lower_edge_are_exact_next_to_c_one(c):
+    # fresh-user report 3: 1 - 1/c and (1 - sqrt c)^2 cancel next to c = 1 (8e-8 and
+    # 1.7e-7 relative at 1 +- 1e-9); (c - 1)/c and ((1 - c)/(1 + sqrt c))^2 do not.
+    # Reference: mpmath at 40 digits for the float c itself.
+    import mpmath as mp
+
+    mp.mp.dps = 40
+    cm = mp.mpf(c)
+    law = MarchenkoPastur(c)
+    lower = (1 - mp.sqrt(cm)) ** 2
+    assert abs(law.edges[0] - lower) <= 4e-16 * lower
+    assert abs(law.support[0][0] - lower) <= 4e-16 * lower
+    if c > 1:
+        mass = (cm - 1) / cm
+        assert abs(law.atoms[0][1] - mass) <= 4e-16 * mass
+    else:
+        assert law.atoms == ()
