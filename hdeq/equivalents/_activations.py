@@ -30,7 +30,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy import special
 
-from ..core._validation import check_array, check_scalar
+from ..core._validation import _where, check_array, check_scalar
 
 __all__ = ["Activation", "GaussianEquivalent", "activation", "QUADRATURE_RTOL",
            "ACTIVATION_NAMES"]
@@ -1392,6 +1392,19 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
     >>> round(hdeq.activation(lambda t: t * t).mean(2.0), 12)   # quadrature: E (√2 ξ)² = 2
     2.0
     """
+    return _build(name_or_callable, negative_slope, name, "`name_or_callable` of activation")
+
+
+def check_activation(value, name: str, owner: str) -> Activation:
+    """``activation(value)`` for an argument of a public caller, with messages of the form
+    "`name` of Owner must be one of ...; got ..." (``name`` the caller's parameter, e.g.
+    "activation", ``owner`` the caller, e.g. "RandomFeaturesRidge"), as
+    :func:`hdeq.core.check_scalar` writes them."""
+    return _build(value, None, None, _where(name, owner))
+
+
+def _build(name_or_callable, negative_slope, name, where) -> Activation:
+    """:func:`activation`; ``where`` names the argument in messages."""
     if isinstance(name_or_callable, Activation):
         return name_or_callable
     key = (_ALIASES.get(name_or_callable.lower(), name_or_callable.lower())
@@ -1408,9 +1421,8 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
             return _CLOSED_FORMS[key]()
         if key in _QUADRATURE:
             return Activation(key, _QUADRATURE[key])
-        raise ValueError(f"`name_or_callable` of activation must be one of "
-                         f"{', '.join(ACTIVATION_NAMES)} or a callable; "
-                         f"got {name_or_callable!r}")
+        raise ValueError(f"{where} must be one of {', '.join(ACTIVATION_NAMES)} or a "
+                         f"callable; got {name_or_callable!r}")
     if callable(name_or_callable):
         label = name or getattr(name_or_callable, "__name__", "callable")
         act = Activation(label, name_or_callable)
@@ -1424,5 +1436,5 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
                              f"max(t, 0))") from exc
         act._eval_checked(probe, "on a probe grid")
         return act
-    raise ValueError(f"`name_or_callable` of activation must be a name ({', '.join(ACTIVATION_NAMES)}), "
-                     f"a callable or an Activation; got {name_or_callable!r}")
+    raise ValueError(f"{where} must be a name ({', '.join(ACTIVATION_NAMES)}), a callable "
+                     f"or an Activation; got {name_or_callable!r}")

@@ -676,3 +676,33 @@ def test_closed_form_activation_help_shows_a_docstring(name):
     assert "E s²" in doc and "kernel" in doc and "help(hdeq.Activation)" in doc
     text = pydoc.render_doc(act, renderer=pydoc.plaintext)
     assert "E s²" in text and "Methods inherited from Activation" in text
+
+
+def test_unknown_activation_is_named_by_the_public_caller():
+    """Fresh-user report: RandomFeaturesRidge(..., activation='nope') said "`name_or_callable`
+    of activation must be one of ..."; the message names the caller's parameter and the
+    caller, as the other validation messages do ("`ridge` of RandomFeaturesRidge ...")."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 4)), rng.standard_normal(30)
+    args = (X[:20], y[:20], X[20:], y[20:])
+    kw = {"n_random_features": 10, "ridge": 0.1}
+    with pytest.raises(ValueError, match=r"^`activation` of RandomFeaturesRidge must be one "
+                                         r"of linear, relu.*tanh.* or a callable; got 'nope'$"):
+        hdeq.RandomFeaturesRidge(*args, activation="nope", **kw)
+    with pytest.raises(ValueError, match=r"^`activation\[1\]` of RandomFeaturesRidge must be "
+                                         r"one of .*; got 'nope'$"):
+        hdeq.RandomFeaturesRidge(*args, activation=("relu", "nope"), **kw)
+    with pytest.raises(ValueError, match=r"^`activation` of RandomFeaturesRidge must be a "
+                                         r"name \(.*\), a callable or an Activation; got 3$"):
+        hdeq.RandomFeaturesRidge(*args, activation=3, **kw)
+    with pytest.raises(ValueError, match=r"^`activation` of MeiMontanari must be one of "
+                                         r"linear, relu.*; got 'nope'$"):
+        hdeq.MeiMontanari("nope")
+    with pytest.raises(ValueError, match=r"^`activation` of MeiMontanari must be one of"):
+        hdeq.MeiMontanari.from_sizes("nope", 100, 50, 200)
+    # the function itself keeps its own parameter name (hdeq predict maps it to --activation)
+    with pytest.raises(ValueError, match=r"^`name_or_callable` of activation must be one of"):
+        activation("nope")
+    # names, aliases and Activation objects are accepted as before
+    model = hdeq.RandomFeaturesRidge(*args, activation=("ReLU", activation("tanh")), **kw)
+    assert [a.name for a in model.activations] == ["relu", "tanh"]
