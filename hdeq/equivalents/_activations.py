@@ -630,11 +630,17 @@ class Activation:
         spec = self._rule_spec(tau, 2, power=2)
         nodes, weights = _half_rule(spec)
         S = self._quad_values(tau, nodes)
-        with np.errstate(over="ignore"):   # overflow: reported by _check_tails below
+        # s² may overflow where s² φ does not (exp(t) at τ = 100: s² ~ e^710 at ξ = 35.5,
+        # E s² = e^200): such rows are summed as (s √w)²; a true overflow of E s² is
+        # reported by _check_tails below
+        with np.errstate(over="ignore", invalid="ignore"):
             m2 = (S ** 2) @ weights
+            big = ~np.isfinite(m2)
+            if np.any(big):
+                m2[big] = ((S[big] * np.sqrt(weights)) ** 2).sum(axis=-1)
             nodes2, weights2 = _half_rule(spec.finer())
             probe = self._probe(tau)
-            G2 = self._quad_values(tau[probe], nodes2) ** 2 * weights2
+            G2 = (self._quad_values(tau[probe], nodes2) * np.sqrt(weights2)) ** 2
         self._check_tails(tau[probe], nodes2, spec.length, G2, None, "E s(√τ ξ)²")
         m2b = G2.sum(axis=-1)
         err = np.abs(m2b - m2[probe]) / np.maximum(m2b, 1e-300)
@@ -669,7 +675,7 @@ class Activation:
         with np.errstate(over="ignore", invalid="ignore"):   # inf: reported as divergence
             G = S2[:, None, :] * H2[None, :, :]
             l1 = self._check_tails(tau[probe], nodes2, length, G, None, what)
-            G2 = S2 ** 2 * weights2
+            G2 = (S2 * np.sqrt(weights2)) ** 2
             outer = np.abs(nodes2) > length
             m2_tail, m2_inner = G2[:, outer].sum(axis=-1), G2[:, ~outer].sum(axis=-1)
             m2_ok = (m2_tail <= 0.1 * QUADRATURE_RTOL * m2_inner) & np.isfinite(m2_inner)

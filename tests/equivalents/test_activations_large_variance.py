@@ -263,3 +263,19 @@ def test_random_features_tanh_on_raw_scale_inputs_agrees_with_simulation():
     assert np.all(np.isfinite(table["theory"]))
     gap = np.abs(table["theory"] - table["empirical"])
     assert np.all(gap <= 3 * table["stderr"] + 0.5 * table["theory"] / np.sqrt(n)), table
+
+
+def test_fast_growing_callable_gets_a_rule_past_its_peak():
+    """The rule's length follows the integrand's envelope |s|^p φ, not √τ: for a plain
+    exp(t) the mass of E s² = e^(2τ) sits at ξ = 2√τ, past the old rule (length
+    15.5 + √τ, so at τ = 100 it raised "does not exist"). s² overflows there (e^710 at
+    τ = 100) where s² φ does not: no RuntimeWarning (an error in this run), the value."""
+    act = activation(lambda t: np.exp(t), name="plain exp")
+    for tau in (1.0, 30.0, 100.0, 200.0):
+        assert act.mean(tau) == pytest.approx(math.exp(tau / 2), rel=1e-12)
+        assert act.second_moment(tau) == pytest.approx(math.exp(2 * tau), rel=1e-12)
+    # E s² = e^800 is beyond float range (s overflows before its envelope peaks): the
+    # tail check refuses it, as before
+    with pytest.raises(ValueError, match=r"E s\(√τ ξ\)² of activation 'plain exp' does not "
+                                         r"exist .* τ = 400"):
+        act.second_moment(400.0)
