@@ -7,7 +7,9 @@ Two tiers (theory note nonlinear.md §1):
   cos, gaussian): moments as functions of the variance (§1.2) and kernels from the squared
   norms and inner product (§1.3), exact to rounding;
 * quadrature (tanh, sigmoid, gelu, swish, softplus and any user callable): one-dimensional
-  Gauss-Legendre rules split at 0 for moments and Hermite coefficients, kernels by the Mehler
+  Gauss-Legendre rules split at 0 for moments and Hermite coefficients (above variance 100
+  with geometrically graded panels near 0 down to 1/√τ, where s(√τ ξ) changes: accurate
+  from τ = 1e-12 to 1e12 and beyond for smooth activations), kernels by the Mehler
   (Hermite) expansion with a rigorous truncation bound (§1.4, option A; pairs too close
   to correlation ±1 for it by a nested Gauss-Legendre quadrature split at the kinks,
   option B, ``method="nested"``), or by direct two-dimensional Gauss-Hermite quadrature
@@ -28,7 +30,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy import special
 
-from ..core._validation import check_array, check_scalar
+from ..core._validation import _where, check_array, check_scalar
 
 __all__ = ["Activation", "GaussianEquivalent", "activation", "QUADRATURE_RTOL",
            "ACTIVATION_NAMES"]
@@ -53,14 +55,83 @@ class GaussianEquivalent(NamedTuple):
 
 
 # --------------------------------------------------------------------------------------------
-# one-dimensional quadrature: E[g(ξ)] with a Gauss-Legendre rule on (-L, 0) ∪ (0, L)
+# one-dimensional quadrature: E[g(ξ)] with Gauss-Legendre rules on (-L, 0) ∪ (0, L)
 # --------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=64)
-def _half_rule(n_nodes: int, length: float):
+#: variances above which the rules get graded panels near ξ = 0. There s(√τ ξ) changes on
+#: the scale ξ ~ 1/√τ (tanh(√τ ξ) is a step of width 1/√τ): one Gauss-Legendre rule on
+#: (0, L), whose first nodes lie ~L/n² apart, does not resolve it once τ >~ 1e4 (E tanh² was
+#: off by 1e-6 at τ = 1e5 and by 8e-7, undetected, at τ = 1e12)
+_GRADE_TAU = 100.0
+#: the graded panels cover (0, _GRADE_TOP): [0, top r^-J], [top r^-J, top r^(1-J)], ...,
+#: [top/r, top], r = _GRADE_RATIO, with J the least count such that top r^-J <= 1/√τ_max.
+#: Past top the transition of s(√τ ξ) has decayed for every τ > _GRADE_TAU (1 − tanh(20)
+#: ~ 1e-17, 1 − sigmoid(20) ~ 2e-9 and smooth), and the bulk rule on (top, L) takes the rest
+_GRADE_TOP = 2.0
+_GRADE_RATIO = 4.0
+#: Gauss-Legendre nodes per graded panel, plus twice the bulk rule's density times the
+#: panel's length (the Hermite factor h_k oscillates in the outer panels). A panel
+#: [δ, 4δ] sees the nearest singularity of s(√τ ξ) (tanh: ±iπ/(2√τ)) at least 2/3 of its
+#: half-length beyond its ends, so 12 nodes converge like 3^-24 ~ 4e-12 at worst (measured
+#: over 1e-12 <= τ <= 1e12 for tanh, sigmoid, gelu, swish, softplus: 2e-13 of sqrt(E s²))
+_GRADE_NODES = 12
+#: variances above which a rule that misses the stated accuracy is blamed first on the
+#: variance (the step of width 1/√τ) rather than on a kink of the activation
+_LARGE_TAU = 100.0
+
+
+class _RuleSpec(NamedTuple):
+    """A symmetric rule on (−length, length), split at 0: Gauss-Legendre with ``n_nodes``
+    nodes on (top, length) after ``n_panels`` graded panels on (0, top) (``n_panels = 0``:
+    one rule of ``n_nodes`` on (0, length)), each with ``panel_nodes`` nodes plus the
+    bulk density times twice its length."""
+
+    n_nodes: int
+    length: float
+    n_panels: int = 0
+    panel_nodes: int = _GRADE_NODES
+    top: float = _GRADE_TOP
+
+    def finer(self) -> "_RuleSpec":
+        """The check rule: 1.5 times the nodes on a rule 4 longer and, where graded, the
+        panel breakpoints moved by half a ratio (top·√r·r^-j) with one more panel below
+        (its finest panel half the width of this rule's), so that no breakpoint is shared
+        but 0."""
+        if self.n_panels == 0:
+            return _RuleSpec(int(1.5 * self.n_nodes) + 7, self.length + 4.0)
+        return _RuleSpec(int(1.5 * self.n_nodes) + 7, self.length + 4.0, self.n_panels + 1,
+                         int(1.5 * self.panel_nodes) + 3, self.top * math.sqrt(_GRADE_RATIO))
+
+
+def _gauss_legendre(n_nodes: int, lo: float, hi: float):
+    """Gauss-Legendre nodes and weights on (lo, hi)."""
     x, w = special.roots_legendre(n_nodes)
-    x = 0.5 * length * (x + 1.0)
-    w = 0.5 * length * w
+    half = 0.5 * (hi - lo)
+    return lo + half * (x + 1.0), half * w
+
+
+@functools.lru_cache(maxsize=64)
+def _graded_panels(spec: _RuleSpec):
+    """Nodes and weights of the graded panels on (0, spec.top) (empty when none)."""
+    if spec.n_panels == 0:
+        return np.zeros(0), np.zeros(0)
+    edges = np.r_[0.0, spec.top * _GRADE_RATIO ** -np.arange(spec.n_panels, -1.0, -1.0)]
+    density = spec.n_nodes / spec.length
+    pieces = [_gauss_legendre(spec.panel_nodes + math.ceil(2.0 * (hi - lo) * density), lo, hi)
+              for lo, hi in zip(edges[:-1], edges[1:])]
+    x, w = (np.concatenate(v) for v in zip(*pieces))
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
+@functools.lru_cache(maxsize=64)
+def _half_rule(spec: _RuleSpec):
+    """Nodes on (−L, L) and weights including the N(0, 1) density, for ``spec``."""
+    start = spec.top if spec.n_panels else 0.0
+    x, w = _gauss_legendre(spec.n_nodes, start, spec.length)
+    gx, gw = _graded_panels(spec)
+    x, w = np.r_[gx, x], np.r_[gw, w]
     nodes = np.concatenate([-x[::-1], x])
     weights = np.concatenate([w[::-1], w]) * np.exp(-0.5 * nodes ** 2) / _SQRT2PI
     nodes.flags.writeable = False
@@ -106,17 +177,33 @@ def _hermite_weighted(nodes: np.ndarray, weights: np.ndarray, order: int) -> np.
     return H
 
 
-#: cap on the √τ widening of the rule (growth like exp(√τ ξ) shifts the integrand's mass
-#: to ξ ≈ √τ); beyond it the tail and two-rule checks decide (a ValueError, never a rule
-#: of millions of nodes: τ = 1e16 once asked for 2e9 of them)
+#: cap on the widening of the rule past the peak of s(√τ ξ)² φ(ξ) (growth like exp(√τ ξ)
+#: shifts the integrand's mass to ξ ≈ √τ); beyond it the tail and two-rule checks decide (a
+#: ValueError, never a rule of millions of nodes: τ = 1e16 once asked for 2e9 of them)
 _MAX_SHIFT = 60
 
 
-def _rule_size(order: int, tau_max: float) -> tuple[int, float]:
-    shift = min(math.ceil(math.sqrt(max(tau_max, 0.0))), _MAX_SHIFT)
+def _rule_size(order: int, tau_max: float, peak: float = 0.0) -> _RuleSpec:
+    """The rule for Hermite coefficients up to ``order`` at variances up to ``tau_max``.
+
+    Its length is 12 + 2 sqrt(order+1) (h_k e^(−ξ²/4) lives in |ξ| < 2√k) past ``peak``,
+    where the integrand's envelope |s(√τ_max ξ)|^p φ(ξ) is largest
+    (:meth:`Activation._peak`; p = 1 for Hermite coefficients, 2 for E s² and kernels):
+    a bounded or polynomially growing s needs no widening with τ, which the rule once
+    took as √τ for every s. Up to ``_GRADE_TAU`` it also reaches past √τ (the rule of
+    earlier versions, kept where it was measured); beyond it, graded panels resolve the
+    scale 1/√τ_max near ξ = 0."""
+    root = math.sqrt(max(tau_max, 0.0))
+    graded = tau_max > _GRADE_TAU
+    shift = min(math.ceil(max(peak, 0.0 if graded else root)), _MAX_SHIFT)
     length = 12.0 + 2.0 * math.sqrt(order + 1.0) + shift
-    n_nodes = int(60 + 3 * order + 6 * length)
-    return n_nodes, length
+    if not graded:
+        return _RuleSpec(int(60 + 3 * order + 6 * length), length)
+    # the bulk rule on (top, L) no longer resolves the step at 0: half the density does
+    # (measured: the same accuracy, 1e-13 of sqrt(E s²), at 2/3 of the nodes of order 0,
+    # which the nested kernel rule pays squared)
+    n_panels = math.ceil(math.log(_GRADE_TOP * root) / math.log(_GRADE_RATIO))
+    return _RuleSpec(int(20 + 3 * order + 3 * length), length, n_panels)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,8 +318,8 @@ class Activation:
         h_k = He_k/sqrt(k!) (probabilists'), so s(√τ ·) = Σ c_k h_k in L²(N(0,1)) and
         Σ c_k² = E s(√τ ξ)² (theory note §1.1). Returns shape ``variance.shape + (order+1,)``.
         Computed by Gauss-Legendre quadrature split at 0 (exact kinks of the named
-        activations sit at 0); accuracy ``QUADRATURE_RTOL`` relative to sqrt(E s²), checked
-        by a second rule.
+        activations sit at 0), with panels graded geometrically towards 0 at large τ;
+        accuracy ``QUADRATURE_RTOL`` relative to sqrt(E s²), checked by a second rule.
 
         Examples
         --------
@@ -494,43 +581,90 @@ class Activation:
                 f"a < 1/(4τ) for E s²)")
         return inner
 
+    def _peak(self, tau_max: float, base: float, power: int) -> float:
+        """|ξ| where |s(√τ_max ξ)|^power φ(ξ) is largest, on a grid of step 1/4 in
+        |ξ| <= base + _MAX_SHIFT (each sign): how far past the usual length the rule must
+        reach (exp(a t) puts the mass of E s at ξ ≈ a√τ, of E s² at 2a√τ; bounded and
+        polynomially growing activations need no more than a few). 0 where the envelope
+        still grows where the grid or the float range ends (a divergent moment, such as
+        E exp(a τ ξ²) for a τ >= 1/2, is then reported by the tail or overflow checks of
+        the usual rule, as a misbehaving callable is by the quadrature that follows)."""
+        xi = np.arange(0.0, base + _MAX_SHIFT + 0.25, 0.25)
+        root = math.sqrt(tau_max)
+        peak = 0.0
+        for sign in (1.0, -1.0):
+            out = self(sign * root * xi)
+            if out.shape != xi.shape:
+                return 0.0
+            with np.errstate(all="ignore"):
+                env = power * np.log(np.abs(out)) - 0.5 * xi * xi
+            env[np.isnan(env)] = -np.inf
+            over = np.nonzero(env == np.inf)[0]
+            end = int(over[0]) if over.size else xi.size
+            if end == 0 or not np.any(env[:end] > -np.inf):
+                continue
+            j = int(np.argmax(env[:end]))
+            if j == end - 1 and end > 1:
+                return 0.0
+            peak = max(peak, float(xi[j]))
+        return peak
+
+    def _rule_spec(self, tau: np.ndarray, order: int, power: int = 1) -> _RuleSpec:
+        tau_max = float(tau.max()) if tau.size else 1.0
+        base = 12.0 + 2.0 * math.sqrt(order + 1.0)
+        return _rule_size(order, tau_max, self._peak(tau_max, base, power))
+
     def _hermite_quad(self, tau: np.ndarray, order: int, check: bool = True) -> np.ndarray:
         """c_k(τ), k ≤ order, shape (len(tau), order+1), with an accuracy check."""
         tau = np.asarray(tau, dtype=float).ravel()
-        n_nodes, length = _rule_size(order, float(tau.max()) if tau.size else 1.0)
-        nodes, weights = _half_rule(n_nodes, length)
+        spec = self._rule_spec(tau, order)
+        nodes, weights = _half_rule(spec)
         S = self._quad_values(tau, nodes)
         coef = S @ _hermite_weighted(nodes, weights, order).T
         if check and tau.size:
-            self._check_rule(tau, order, coef, n_nodes, length)
+            self._check_rule(tau, order, coef, spec)
         return coef
 
     def _quad_second_moment(self, tau):
         tau = np.asarray(tau, dtype=float).ravel()
-        n_nodes, length = _rule_size(2, float(tau.max()) if tau.size else 1.0)
-        nodes, weights = _half_rule(n_nodes, length)
+        spec = self._rule_spec(tau, 2, power=2)
+        nodes, weights = _half_rule(spec)
         S = self._quad_values(tau, nodes)
-        with np.errstate(over="ignore"):   # overflow: reported by _check_tails below
+        # s² may overflow where s² φ does not (exp(t) at τ = 100: s² ~ e^710 at ξ = 35.5,
+        # E s² = e^200): such rows are summed as (s √w)²; a true overflow of E s² is
+        # reported by _check_tails below
+        with np.errstate(over="ignore", invalid="ignore"):
             m2 = (S ** 2) @ weights
-            n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
-            nodes2, weights2 = _half_rule(n2, l2)
+            big = ~np.isfinite(m2)
+            if np.any(big):
+                m2[big] = ((S[big] * np.sqrt(weights)) ** 2).sum(axis=-1)
+            nodes2, weights2 = _half_rule(spec.finer())
             probe = self._probe(tau)
-            G2 = self._quad_values(tau[probe], nodes2) ** 2 * weights2
-        self._check_tails(tau[probe], nodes2, length, G2, None, "E s(√τ ξ)²")
+            G2 = (self._quad_values(tau[probe], nodes2) * np.sqrt(weights2)) ** 2
+        self._check_tails(tau[probe], nodes2, spec.length, G2, None, "E s(√τ ξ)²")
         m2b = G2.sum(axis=-1)
-        err = np.max(np.abs(m2b - m2[probe]) / np.maximum(m2b, 1e-300))
-        self._raise_if_inaccurate(err, "E s²")
+        err = np.abs(m2b - m2[probe]) / np.maximum(m2b, 1e-300)
+        self._raise_if_inaccurate(err, "E s²", tau[probe], float(tau.max()))
         return m2
 
     @staticmethod
     def _probe(tau):
+        """The indices of the smallest, median and largest variances and of the decades
+        between (geometric midpoints up to 13 in all): the rule must hold over the whole
+        range, and the scale of s(√τ ξ) moves with τ."""
         order = np.argsort(tau)
-        return np.unique(order[[0, len(order) // 2, -1]])
+        picks = [order[0], order[len(order) // 2], order[-1]]
+        lo, hi = tau[order[0]], tau[order[-1]]
+        if lo > 0 and hi > 100 * lo:
+            targets = np.geomspace(lo, hi, min(11, int(np.log10(hi / lo)) + 1))[1:-1]
+            picks.extend(order[np.clip(np.searchsorted(tau[order], targets), 0,
+                                       len(order) - 1)])
+        return np.unique(picks)
 
-    def _check_rule(self, tau, order, coef, n_nodes, length):
+    def _check_rule(self, tau, order, coef, spec):
         probe = self._probe(tau)
-        n2, l2 = int(1.5 * n_nodes) + 7, length + 4.0
-        nodes2, weights2 = _half_rule(n2, l2)
+        nodes2, weights2 = _half_rule(spec.finer())
+        length = spec.length
         S2 = self._quad_values(tau[probe], nodes2)
         H2 = _hermite_weighted(nodes2, weights2, order)
         coef2 = S2 @ H2.T
@@ -541,21 +675,45 @@ class Activation:
         with np.errstate(over="ignore", invalid="ignore"):   # inf: reported as divergence
             G = S2[:, None, :] * H2[None, :, :]
             l1 = self._check_tails(tau[probe], nodes2, length, G, None, what)
-            G2 = S2 ** 2 * weights2
+            G2 = (S2 * np.sqrt(weights2)) ** 2
             outer = np.abs(nodes2) > length
             m2_tail, m2_inner = G2[:, outer].sum(axis=-1), G2[:, ~outer].sum(axis=-1)
             m2_ok = (m2_tail <= 0.1 * QUADRATURE_RTOL * m2_inner) & np.isfinite(m2_inner)
             scale = np.where(m2_ok[:, None], np.sqrt(G2.sum(axis=-1))[:, None], l1)
-        err = np.max(np.abs(coef2 - coef[probe]) / np.maximum(scale, 1e-300))
-        self._raise_if_inaccurate(err, "Hermite coefficients")
+        err = np.max(np.abs(coef2 - coef[probe]) / np.maximum(scale, 1e-300), axis=1)
+        self._raise_if_inaccurate(err, "Hermite coefficients", tau[probe], float(tau.max()))
 
-    def _raise_if_inaccurate(self, err, what):
-        if not err <= QUADRATURE_RTOL:
+    def _raise_if_inaccurate(self, err, what, tau=None, tau_max=None):
+        """Raise where the two rules' difference ``err`` (per probed variance ``tau``, or a
+        scalar) exceeds ``QUADRATURE_RTOL``; the message names the variance and, beyond
+        ``_LARGE_TAU``, puts it first among the likely causes."""
+        err = np.atleast_1d(np.asarray(err, dtype=float))
+        bad = ~(err <= QUADRATURE_RTOL)
+        if not np.any(bad):
+            return
+        i = int(np.argmax(np.where(np.isnan(err), np.inf, err)))
+        head = (f"quadrature for activation {self.name!r} cannot reach the stated accuracy "
+                f"{QUADRATURE_RTOL:g} (relative to sqrt(E s²)) for {what}")
+        smooth = (f"kinks are handled only at 0 in 1-D rules, nowhere in 2-D rules; use a "
+                  f"closed-form name ({', '.join(_CLOSED_FORMS)}) or a smooth function")
+        if tau is None:
+            raise ValueError(f"{head}: two rules differ by {err[i]:.2e}. The activation is "
+                             f"probably not smooth ({smooth}).")
+        t = float(np.atleast_1d(tau)[i])
+        at = f" at variance τ = {t:.6g}"
+        if tau_max is not None and tau_max > t:
+            at += f" (largest variance in the call {tau_max:.6g})"
+        standardize = ("standardize the inputs so that pre-activation variances are O(1): "
+                       "center the feature columns and scale them to unit variance (for "
+                       "`hdeq predict`, drop --no-center) or use a smaller weight_variance")
+        if t > _LARGE_TAU:
             raise ValueError(
-                f"quadrature for activation {self.name!r} cannot reach the stated accuracy "
-                f"{QUADRATURE_RTOL:g} (relative to sqrt(E s²)) for {what}: two rules differ "
-                f"by {err:.2e}. The activation is probably not smooth (kinks are handled only at 0 in 1-D rules, nowhere in 2-D rules); use a "
-                f"closed-form name ({', '.join(_CLOSED_FORMS)}) or a smooth function.")
+                f"{head}{at}: two rules differ by {err[i]:.2e}. The variance is probably "
+                f"too large: s(√τ ξ) changes on the scale ξ ~ 1/√τ = {t ** -0.5:.2g} near "
+                f"ξ = 0; {standardize}. If the activation is not smooth, that is another "
+                f"possible cause ({smooth}).")
+        raise ValueError(f"{head}{at}: two rules differ by {err[i]:.2e}. The activation is "
+                         f"probably not smooth ({smooth}).")
 
     def _kernel_hermite(self, a, b, inner, same):
         """Mehler expansion with an adaptive order and a rigorous truncation bound."""
@@ -616,42 +774,64 @@ class Activation:
         independent (flat arrays, a, b > 0), as the nested integral
         E_ξ[s(√a ξ) E_η s(v)] (theory note §1.4 option B) with Gauss-Legendre rules split
         at the kinks: at ξ = 0 outside, at η = −ρξ/sqrt(1 − ρ²) (where v crosses 0)
-        inside; at ρ = ±1 the inner integral is s(±√b ξ) itself. Accuracy
+        inside, both graded towards the kink beyond squared norm 100 (as the 1-D rules);
+        at ρ = ±1 the inner integral is s(±√b ξ) itself. Accuracy
         ``QUADRATURE_RTOL`` relative to sqrt(E s(u)² E s(v)²), checked by a longer, finer
         rule on the extreme pairs (norms, correlation)."""
         if a.size == 0:
             return np.zeros(0)
-        n_nodes, length = _rule_size(0, float(max(a.max(), b.max())))
-        cost = a.size * (2 * n_nodes) ** 2
+        tau_max = float(max(a.max(), b.max()))
+        spec = self._rule_spec(np.array([tau_max]), 0, power=2)
+        n_outer = _half_rule(spec)[0].size
+        cost = a.size * n_outer ** 2
         if cost > _NESTED_BUDGET:
             where = "" if rho_cut is None else f" (|ρ| > {rho_cut:.6f})"
             raise ValueError(
                 f"the expected kernel of activation {self.name!r} has {a.size} pairs of rows "
                 f"too correlated{where} for its Hermite expansion to reach the stated accuracy "
                 f"{QUADRATURE_RTOL:g} at squared norms up to "
-                f"{float(max(a.max(), b.max())):.4g}, and the nested quadrature for them "
+                f"{tau_max:.4g}, and the nested quadrature for them "
                 f"would need {cost:.2g} evaluations; use rows of smaller norm (e.g. a smaller "
                 f"weight_variance), fewer near-duplicate rows, or a closed-form activation")
-        out = self._nested(a, b, rho, n_nodes, length)
+        out = self._nested(a, b, rho, spec)
         r = np.sqrt(np.maximum((1.0 - rho) * (1.0 + rho), 0.0))
         probe = [np.argsort(a)[[0, -1]], np.argsort(b)[[0, -1]], np.argsort(r)[[0, -1]]]
         if np.any(r > 0):
             probe.append([int(np.argmin(np.where(r > 0, r, np.inf)))])
         idx = np.unique(np.concatenate(probe))
-        fine = self._nested(a[idx], b[idx], rho[idx], int(1.5 * n_nodes) + 7, length + 4.0)
+        fine = self._nested(a[idx], b[idx], rho[idx], spec.finer())
         scale = np.sqrt(self._second_moment_or_zero(a[idx]) *
                         self._second_moment_or_zero(b[idx]))
-        err = np.max(np.abs(fine - out[idx]) / np.maximum(scale, 1e-300))
-        self._raise_if_inaccurate(err, "the nested kernel quadrature (correlation near ±1)")
+        err = np.abs(fine - out[idx]) / np.maximum(scale, 1e-300)
+        self._raise_if_inaccurate(err, "the nested kernel quadrature (correlation near ±1)",
+                                  np.maximum(a[idx], b[idx]), tau_max)
         return out
 
-    def _nested(self, a, b, rho, n_nodes, length):
-        x, wx = _half_rule(n_nodes, length)           # weights include the N(0, 1) density
-        u, wu = _unit_rule(n_nodes)
+    def _nested(self, a, b, rho, spec):
+        """The nested rule of :meth:`_kernel_nested` for ``spec``: the outer rule is
+        ``_half_rule(spec)``; each side of the inner kink (length ℓ) gets the graded
+        panels of ``spec`` on (0, min(top, ℓ)) (shrunk with ℓ) and the bulk rule on the
+        rest, so that s(√b sqrt(1 − ρ²)(η − kink)) is resolved at the kink as s(√τ ξ) is
+        at 0."""
+        length = spec.length
+        x, wx = _half_rule(spec)                      # weights include the N(0, 1) density
+        u, wu = _unit_rule(spec.n_nodes)
+        gx, gw = _graded_panels(spec)
+        top = spec.top if spec.n_panels else 0.0
+        n_side = gx.size + u.size
         r = np.sqrt(np.maximum((1.0 - rho) * (1.0 + rho), 0.0))
         sa, sb = np.sqrt(a), np.sqrt(b)
         out = np.empty(a.size)
-        chunk = max(1, 2_000_000 // (x.size * 2 * n_nodes))
+        chunk = max(1, 2_000_000 // (x.size * 2 * n_side))
+
+        def side(span):
+            """Offsets from the kink and weights on (0, span), span of shape (m, 2n)."""
+            t = np.minimum(span, top)[..., None]
+            rest = span[..., None] - t
+            g = t / top if top else t
+            return (np.concatenate([g * gx, t + rest * u], axis=-1),
+                    np.concatenate([g * gw, rest * wu], axis=-1))
+
         for start in range(0, a.size, chunk):
             sl = slice(start, start + chunk)
             su = self._eval_checked(sa[sl, None] * x[None, :], "at the quadrature nodes")
@@ -659,9 +839,9 @@ class Activation:
             with np.errstate(divide="ignore", invalid="ignore"):
                 kink = np.where(rs > 0, -rh * x[None, :] / rs, 0.0)
             np.clip(kink, -length, length, out=kink)              # (m, 2n)
-            lo, hi = (kink + length)[..., None], (length - kink)[..., None]
-            eta = np.concatenate([-length + lo * u, kink[..., None] + hi * u], axis=-1)
-            w = np.concatenate([lo * wu, hi * wu], axis=-1)
+            (ol, wl), (orr, wr) = side(kink + length), side(length - kink)
+            eta = np.concatenate([kink[..., None] - ol, kink[..., None] + orr], axis=-1)
+            w = np.concatenate([wl, wr], axis=-1)
             w *= np.exp(-0.5 * eta ** 2) / _SQRT2PI
             arg = sb[sl, None, None] * (rh[..., None] * x[None, :, None] + rs[..., None] * eta)
             sv = self._eval_checked(arg, "at the quadrature nodes")
@@ -688,16 +868,17 @@ class Activation:
             w = w / w.sum()
             gh = self._eval_checked(np.sqrt(taus)[:, None] * x[None, :],
                                     "at the quadrature nodes") ** 2 @ w
-            marginal = float(np.max(np.abs(gh - m2) / np.maximum(m2, 1e-300)))
-            if marginal <= 0.1 * QUADRATURE_RTOL:
+            marginal = np.abs(gh - m2) / np.maximum(m2, 1e-300)
+            if np.max(marginal) <= 0.1 * QUADRATURE_RTOL:
                 break
         out = self._gh2d(a, b, c, n_nodes)
         fine = self._gh2d(a[idx], b[idx], c[idx], int(1.5 * n_nodes))
         scale = np.sqrt(self._second_moment_or_zero(a[idx]) *
                         self._second_moment_or_zero(b[idx]))
-        err = np.max(np.abs(fine - out[idx]) / np.maximum(scale, 1e-300))
-        self._raise_if_inaccurate(max(err, marginal), "the two-dimensional Gauss-Hermite "
-                                  "kernel (method='nested' handles steep activations)")
+        err = np.abs(fine - out[idx]) / np.maximum(scale, 1e-300)
+        self._raise_if_inaccurate(np.r_[err, marginal], "the two-dimensional Gauss-Hermite "
+                                  "kernel (method='nested' handles steep activations)",
+                                  np.r_[np.maximum(a[idx], b[idx]), taus], float(taus.max()))
         return out
 
     def _gh2d(self, a, b, c, n_nodes):
@@ -1220,6 +1401,19 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
     >>> round(hdeq.activation(lambda t: t * t).mean(2.0), 12)   # quadrature: E (√2 ξ)² = 2
     2.0
     """
+    return _build(name_or_callable, negative_slope, name, "`name_or_callable` of activation")
+
+
+def check_activation(value, name: str, owner: str) -> Activation:
+    """``activation(value)`` for an argument of a public caller, with messages of the form
+    "`name` of Owner must be one of ...; got ..." (``name`` the caller's parameter, e.g.
+    "activation", ``owner`` the caller, e.g. "RandomFeaturesRidge"), as
+    :func:`hdeq.core.check_scalar` writes them."""
+    return _build(value, None, None, _where(name, owner))
+
+
+def _build(name_or_callable, negative_slope, name, where) -> Activation:
+    """:func:`activation`; ``where`` names the argument in messages."""
     if isinstance(name_or_callable, Activation):
         return name_or_callable
     key = (_ALIASES.get(name_or_callable.lower(), name_or_callable.lower())
@@ -1236,9 +1430,8 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
             return _CLOSED_FORMS[key]()
         if key in _QUADRATURE:
             return Activation(key, _QUADRATURE[key])
-        raise ValueError(f"`name_or_callable` of activation must be one of "
-                         f"{', '.join(ACTIVATION_NAMES)} or a callable; "
-                         f"got {name_or_callable!r}")
+        raise ValueError(f"{where} must be one of {', '.join(ACTIVATION_NAMES)} or a "
+                         f"callable; got {name_or_callable!r}")
     if callable(name_or_callable):
         label = name or getattr(name_or_callable, "__name__", "callable")
         act = Activation(label, name_or_callable)
@@ -1252,5 +1445,5 @@ def activation(name_or_callable, *, negative_slope: float | None = None,
                              f"max(t, 0))") from exc
         act._eval_checked(probe, "on a probe grid")
         return act
-    raise ValueError(f"`name_or_callable` of activation must be a name ({', '.join(ACTIVATION_NAMES)}), "
-                     f"a callable or an Activation; got {name_or_callable!r}")
+    raise ValueError(f"{where} must be a name ({', '.join(ACTIVATION_NAMES)}), a callable "
+                     f"or an Activation; got {name_or_callable!r}")

@@ -14,7 +14,7 @@ import pandas as pd
 from ..core._errors import ConvergenceError
 from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
-from ..equivalents import activation as _as_activation
+from ..equivalents._activations import check_activation
 from ._population import check_trials
 
 __all__ = ["MeiMontanari"]
@@ -168,7 +168,7 @@ class MeiMontanari:
 
     def __init__(self, activation="relu", *, psi1=1.0, psi2=1.0, ridge=1e-3,
                  signal_var=1.0, nonlinear_var=0.0, noise_var=0.0):
-        self.activation = _as_activation(activation)
+        self.activation = check_activation(activation, "activation", _OWNER)
         mu0, mu1, mu_star = self.activation.gaussian_equivalent(1.0)
         if not mu_star > 1e-8 * max(1.0, abs(mu1)):
             raise ValueError(f"`activation` of {_OWNER} must be nonlinear (mu_star > 0, "

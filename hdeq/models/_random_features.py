@@ -27,7 +27,7 @@ from scipy import linalg
 from ..core._errors import ConvergenceError
 from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_data, check_scalar
-from ..equivalents._activations import Activation, activation as _activation
+from ..equivalents._activations import Activation, check_activation
 from ..equivalents._ridge_equivalent import solve_effective_ridge, _finish
 from ._population import check_counts, check_trials
 
@@ -141,11 +141,14 @@ class RandomFeaturesRidge:
         if X_test.shape[1] != X_train.shape[1]:
             raise ValueError(f"`X_test` of {_OWNER} must have {X_train.shape[1]} columns "
                              f"(as X_train); got {X_test.shape[1]}")
-        acts = activation if isinstance(activation, (tuple, list)) else (activation,)
+        several = isinstance(activation, (tuple, list))
+        acts = activation if several else (activation,)
         if len(acts) == 0:
             raise ValueError(f"`activation` of {_OWNER} must be an activation or a non-empty "
                              f"tuple of activations; got an empty tuple")
-        self.activations = tuple(_activation(a) for a in acts)
+        self.activations = tuple(
+            check_activation(a, f"activation[{j}]" if several else "activation", _OWNER)
+            for j, a in enumerate(acts))
         N = check_counts(n_random_features, "n_random_features", _OWNER)
         ridge_arr = check_array(ridge, "ridge", _OWNER, positive=True)
         self.weight_variance = check_scalar(weight_variance, "weight_variance", _OWNER, low=0)

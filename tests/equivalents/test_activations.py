@@ -535,17 +535,20 @@ def test_exp_overflow_is_a_value_error_not_inf():
 def test_quadrature_tier_at_huge_variance(tau):
     """The rule widened with sqrt(τ) without bound: τ = 1e16 asked for 2e9 nodes
     (MemoryError). Now capped; values against the closed forms of theory note §1.2 (GELU:
-    a0 = τ/sqrt(2π(1+τ)), e1 = 1/2, e2 = (2+τ)/((1+τ) sqrt(2π(1+τ)))) and the sign limit
-    of tanh(√τ ξ) (E s² -> 1, τ e1² -> 2/π)."""
+    a0 = τ/sqrt(2π(1+τ)), e1 = 1/2, e2 = (2+τ)/((1+τ) sqrt(2π(1+τ)))) and the expansion of
+    tanh(√τ ξ) about its sign limit: E tanh² = 1 − E sech²(√τ ξ) = 1 − 2φ(0)/√τ + O(τ^-3/2)
+    (∫ sech² = 2), τ e1² = 2/π + O(1/τ). (This test once asserted the limit E s² = 1 at
+    τ = 1e12, off by 2φ(0)/√τ = 8e-7, which the ungraded rule missed as well.)"""
     gelu = activation("gelu")
     assert gelu.mean(tau) == pytest.approx(tau / math.sqrt(2 * math.pi * (1 + tau)), rel=1e-8)
     assert gelu.derivative_mean(tau) == pytest.approx(0.5, rel=1e-8)
     assert gelu.derivative_mean(tau, order=2) == pytest.approx(
         (2 + tau) / ((1 + tau) * math.sqrt(2 * math.pi * (1 + tau))), rel=1e-8)
     tanh = activation("tanh")
-    assert tanh.second_moment(tau) == pytest.approx(1.0, abs=1e-8)
-    assert tanh.gaussian_equivalent(tau).mu_star == pytest.approx(math.sqrt(1 - 2 / math.pi),
-                                                                  abs=1e-8)
+    edge = 2 / math.sqrt(2 * math.pi * tau)                   # 2φ(0)/√τ
+    assert tanh.second_moment(tau) == pytest.approx(1.0 - edge, abs=1e-11)
+    assert tanh.gaussian_equivalent(tau).mu_star == pytest.approx(
+        math.sqrt(1 - 2 / math.pi - edge), abs=1e-11)
 
 
 # --------------------------------------------------------------------------------------------
@@ -673,3 +676,33 @@ def test_closed_form_activation_help_shows_a_docstring(name):
     assert "E s²" in doc and "kernel" in doc and "help(hdeq.Activation)" in doc
     text = pydoc.render_doc(act, renderer=pydoc.plaintext)
     assert "E s²" in text and "Methods inherited from Activation" in text
+
+
+def test_unknown_activation_is_named_by_the_public_caller():
+    """Fresh-user report: RandomFeaturesRidge(..., activation='nope') said "`name_or_callable`
+    of activation must be one of ..."; the message names the caller's parameter and the
+    caller, as the other validation messages do ("`ridge` of RandomFeaturesRidge ...")."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 4)), rng.standard_normal(30)
+    args = (X[:20], y[:20], X[20:], y[20:])
+    kw = {"n_random_features": 10, "ridge": 0.1}
+    with pytest.raises(ValueError, match=r"^`activation` of RandomFeaturesRidge must be one "
+                                         r"of linear, relu.*tanh.* or a callable; got 'nope'$"):
+        hdeq.RandomFeaturesRidge(*args, activation="nope", **kw)
+    with pytest.raises(ValueError, match=r"^`activation\[1\]` of RandomFeaturesRidge must be "
+                                         r"one of .*; got 'nope'$"):
+        hdeq.RandomFeaturesRidge(*args, activation=("relu", "nope"), **kw)
+    with pytest.raises(ValueError, match=r"^`activation` of RandomFeaturesRidge must be a "
+                                         r"name \(.*\), a callable or an Activation; got 3$"):
+        hdeq.RandomFeaturesRidge(*args, activation=3, **kw)
+    with pytest.raises(ValueError, match=r"^`activation` of MeiMontanari must be one of "
+                                         r"linear, relu.*; got 'nope'$"):
+        hdeq.MeiMontanari("nope")
+    with pytest.raises(ValueError, match=r"^`activation` of MeiMontanari must be one of"):
+        hdeq.MeiMontanari.from_sizes("nope", 100, 50, 200)
+    # the function itself keeps its own parameter name (hdeq predict maps it to --activation)
+    with pytest.raises(ValueError, match=r"^`name_or_callable` of activation must be one of"):
+        activation("nope")
+    # names, aliases and Activation objects are accepted as before
+    model = hdeq.RandomFeaturesRidge(*args, activation=("ReLU", activation("tanh")), **kw)
+    assert [a.name for a in model.activations] == ["relu", "tanh"]
