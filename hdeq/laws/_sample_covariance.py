@@ -512,15 +512,32 @@ class SampleCovarianceLaw(SpectralLaw):
 
 
 def population_diagonal(values, weights, n_features: int) -> np.ndarray:
-    """Population eigenvalues repeated by weight to length ``n_features``
-    (largest-remainder rounding of ``weights * n_features``)."""
-    raw = np.asarray(weights) * n_features
-    counts = np.floor(raw).astype(int)
-    short = n_features - counts.sum()
-    if short > 0:
-        order = np.argsort(-(raw - counts), kind="stable")
-        counts[order[:short]] += 1
-    return np.repeat(np.asarray(values, float), counts)
+    """The ``n_features`` eigenvalues of a finite population drawn to represent the
+    distribution ``sum_j weights[j] delta_{values[j]}``: its mid-quantiles
+    ``F^{-1}((k + 1/2) / n_features)``, ``k = 0..n_features-1`` (sorted).
+
+    Where ``n_features * weights[j]`` are integers this is exactly that many copies of
+    each value; otherwise each value gets ``floor`` or ``ceil`` of it, and the result
+    does not depend on the order of the atoms. (A largest-remainder rounding with ties
+    broken by position gave, for 1000 equal weights on 1..10 and 200 features, the 200
+    smallest values: mean 1.9 instead of 5.5, and a simulation 35 standard errors off
+    its theory.) The same mid-quantile rule discretizes a law population
+    (:func:`hdeq.models._population._quantile_atoms`).
+
+    Examples
+    --------
+    >>> from hdeq.laws._sample_covariance import population_diagonal
+    >>> population_diagonal([4.0, 1.0], [0.5, 0.5], 4).tolist()
+    [1.0, 1.0, 4.0, 4.0]
+    >>> population_diagonal(range(10, 0, -1), [0.1] * 10, 5).tolist()   # F^-1(0.1), ...
+    [1.0, 3.0, 5.0, 7.0, 9.0]
+    """
+    values = np.asarray(values, float)
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(np.asarray(weights, float)[order])
+    levels = (np.arange(n_features) + 0.5) / n_features * cum[-1]
+    pick = np.minimum(np.searchsorted(cum, levels, side="left"), values.size - 1)
+    return values[order][pick]
 
 
 def _gmp_moments(values, weights, c, kmax):

@@ -29,6 +29,7 @@ import numpy as np
 from ..core._stieltjes import rounding_zero_rtol
 from ..core._validation import _show, check_array, check_covariance, check_scalar
 from ..equivalents._ridge_equivalent import merge_atoms
+from ..laws._sample_covariance import population_diagonal
 
 __all__ = ["LinearProblem", "HasLinearProblem", "parse_population", "check_trials",
            "check_counts"]
@@ -83,16 +84,6 @@ def _quantile_atoms(law, n_atoms):
     return np.maximum(hi, 0.0)
 
 
-def _largest_remainder(weights, total):
-    """Integer counts summing to ``total`` closest to ``total * weights``."""
-    raw = total * np.asarray(weights, float)
-    counts = np.floor(raw).astype(int)
-    short = total - counts.sum()
-    if short > 0:
-        counts[np.argsort(counts - raw)[:short]] += 1
-    return counts
-
-
 @dataclass(frozen=True, eq=False)
 class LinearProblem:
     r"""A population covariance and a target, as the linear models consume them.
@@ -107,9 +98,9 @@ class LinearProblem:
         Dimension ``p``.
     eigenvalues : ndarray of shape (n_features,)
         The ``p`` eigenvalues the simulation twins draw with (``X = Z diag(sqrt(s))`` in the
-        eigenbasis): the given ones; those of the matrix; ``p * weights[j]`` copies of
-        ``values[j]`` rounded by largest remainders for ``(values, weights)``; the
-        mid-quantile atoms for a law.
+        eigenbasis): the given ones; those of the matrix; the ``p`` mid-quantiles of the
+        distribution for ``(values, weights)`` (``p * weights[j]`` copies of ``values[j]``
+        where that is an integer; sorted); the mid-quantile atoms for a law.
     coefficients : ndarray of shape (n_features,) or None
         ``b = V^T beta`` in the order of ``eigenvalues``, or None for an isotropic random
         target (``signal_var``).
@@ -216,7 +207,7 @@ def _spectrum_eigenvalues(population, n_features, owner):
     if abs(weights.sum() - 1) > 1e-10:
         raise ValueError(f"`population` of {owner}: weights must sum to one; got "
                          f"{_show(weights.sum())}")
-    return np.repeat(values, _largest_remainder(weights, p)), values, p * weights
+    return population_diagonal(values, weights, p), values, p * weights
 
 
 

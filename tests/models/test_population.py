@@ -12,7 +12,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from hdeq import GradientDescent, GradientFlow, RandomProjectionRegression, RidgeRegression
-from hdeq.laws import MarchenkoPastur
+from hdeq.laws import MarchenkoPastur, SampleCovarianceLaw
 from hdeq.models._population import parse_population
 
 P, N_SAMPLES = 120, 60
@@ -93,7 +93,7 @@ def test_spectrum_multiplicities_are_exact_and_the_draw_is_rounded():
     np.testing.assert_allclose(prob.multiplicities, [2.1, 2.1, 2.8], rtol=1e-14)
     np.testing.assert_allclose(prob.energy, prob.multiplicities * 2.0 / 7, rtol=1e-14)
     np.testing.assert_allclose(prob.weights, [0.3, 0.3, 0.4], rtol=1e-14)
-    # largest remainders: 2.1, 2.1, 2.8 -> 2, 2, 3
+    # mid-quantiles (k + 1/2)/7 of F = 0.3, 0.6, 1: 2.1, 2.1, 2.8 -> 2, 2, 3 copies
     np.testing.assert_array_equal(prob.eigenvalues, [1, 1, 2, 2, 5, 5, 5])
 
 
@@ -429,3 +429,36 @@ def test_finite_power_law_theory_follows_the_rule_of_its_twin():
     assert kept == 1106 and twin.snapped_weight == pytest.approx(1 - kept / 3000)
     np.testing.assert_allclose(model.excess_error([50.0, 400.0]), twin.test_error("excess"),
                                rtol=1e-13)
+
+
+def test_spectrum_with_more_atoms_than_features_is_drawn_at_its_quantiles():
+    # fresh-user report 4: largest-remainder rounding with ties broken by position gave
+    # the 200 smallest of 1000 equally weighted values (mean 1.9, not 5.5), and a twin
+    # 35 standard errors from its theory; the mid-quantiles represent the distribution
+    # whatever the order of the atoms
+    values, weights = np.linspace(1, 10, 1000), np.full(1000, 1e-3)
+    prob = parse_population((values, weights), signal_var=1.0, n_features=200, owner="t")
+    np.testing.assert_allclose(prob.eigenvalues, (np.arange(200) * 5 + 2) * (9 / 999) + 1,
+                               rtol=1e-12)          # F^-1((k + 1/2)/200): atom 5k + 2
+    assert abs(prob.eigenvalues.mean() - 5.5) < 0.05
+    shuffled = np.random.default_rng(0).permutation(1000)
+    again = parse_population((values[shuffled], weights), signal_var=1.0, n_features=200,
+                             owner="t")
+    np.testing.assert_array_equal(again.eigenvalues, prob.eigenvalues)
+    m = RidgeRegression((values, weights), n_features=200, signal_var=1.0,
+                             noise_var=0.1, ridge=0.1, n_samples=100)
+    row = m.simulate(trials=10, seed=0).query("quantity == 'test_error'").iloc[0]
+    assert abs(row.empirical - row.theory) <= 3 * row.stderr + 0.05 * row.theory
+
+
+def test_law_population_sample_follows_the_law_below_its_atom_count():
+    # the same rounding drew SampleCovarianceLaw(law).sample(p) from the lowest p of its
+    # 1000 atoms for p < 1000 (mean 0.84 instead of 1.0)
+    law = SampleCovarianceLaw(MarchenkoPastur(0.5), 0.4)
+    ks = []
+    for p in (200, 800):
+        e = np.sort(law.sample(p, seed=0))
+        F = law.cdf(e, rtol=1e-6)
+        ks.append(max(np.max(np.abs(F - np.arange(1, p + 1) / p)),
+                      np.max(np.abs(F - np.arange(p) / p))))
+    assert ks[0] < 0.04 and ks[1] < 0.02 and ks[1] < ks[0]
