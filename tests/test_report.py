@@ -177,3 +177,18 @@ def test_unconfirmed_or_rounding_small_values_stay_below_the_axis(theory, empiri
     assert ax.get_ylim()[0] >= 1e-8 * 0.61 / 2
     assert any("values < 6e-09 (zero up to rounding) are below the axis" in t
                for t in _legend(ax))
+
+
+def test_csv_says_what_x_and_the_values_are_per_panel(tmp_path):
+    # fresh-user report 4: `x` was a time in one experiment, n or N/n in others, and the
+    # CSV did not say which
+    import pandas as pd
+
+    rows = [{"panel": "a", "series": "s", "x": 1.0, "theory": 2.0},
+            {"panel": "b", "series": "s", "x": 1.0, "theory": 3.0}]
+    spec = FigureSpec(xlabel="time t", ylabel="risk", panel_axes={"b": ("N / n", "error")})
+    res = ExperimentResult("lab", "Labels", make_table(rows), (), "", spec)
+    write_result(res, tmp_path, quick=True, seed=0)
+    table = pd.read_csv(tmp_path / "lab.csv")
+    assert list(table.x_label) == ["time t", "N / n"]
+    assert list(table.y_label) == ["risk", "error"]

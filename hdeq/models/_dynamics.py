@@ -549,7 +549,9 @@ class GradientFlow(_LeastSquaresDynamics):
         r0 = X @ (beta - w0) + eps
         ur = U.T @ r0
         train = (r0 @ r0 - ur @ ur + (d ** 2) @ (ur ** 2)) / n
-        return test, train
+        # r0 @ r0 - ur @ ur cancels where the fit interpolates (p >= n): a mean of squares
+        # is >= 0, so a rounding floor like -7e-16 is clipped (it broke log axes)
+        return test, np.maximum(train, 0.0)
 
 
 class GradientDescent(_LeastSquaresDynamics):

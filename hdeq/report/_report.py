@@ -17,12 +17,25 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|")
 
 
+def _labelled(result: ExperimentResult):
+    """The result table with ``x_label`` and ``y_label`` columns: what ``x`` and the
+    values mean in each row's panel (the figure's axis labels), so that the CSV explains
+    itself (``x`` is a time in one experiment, a sample size or N/n in others)."""
+    spec = result.figure
+    axes = [spec.panel_axes.get(panel, (spec.xlabel, spec.ylabel))
+            for panel in result.table["panel"]]
+    table = result.table.copy()
+    table["x_label"] = [a[0] for a in axes]
+    table["y_label"] = [a[1] for a in axes]
+    return table
+
+
 def write_result(result: ExperimentResult, out_dir: Path, *, quick: bool, seed: int) -> dict:
     """Write ``NAME.png``, ``NAME.csv`` and ``NAME.md`` (its report section) for one
     result; return its summary entry."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(out_dir / f"{result.name}.csv", index=False)
+    _labelled(result).to_csv(out_dir / f"{result.name}.csv", index=False)
     save_figure(plot_result(result), out_dir / f"{result.name}.png")
     lines = [f"## {result.title} (`{result.name}`)", "",
              f"Run {'--quick' if quick else 'on embedded defaults'}, seed {seed}.", "",
