@@ -129,7 +129,8 @@ def _tidy_table(arg_name, params, draws, theory, **columns) -> pd.DataFrame:
     """Tidy simulation table: one row per (quantity, parameter value) with the theory, the
     mean of ``draws[quantity]`` (shape ``(trials, params.size)``) over the trials and its
     standard error (``trials >= 2``, :func:`check_trials`), then ``columns`` and
-    ``trials``."""
+    ``trials``. No parameter values give the same columns and no rows."""
+    names = [arg_name, "quantity", "theory", "empirical", "stderr", *columns, "trials"]
     rows = []
     for q, values in draws.items():
         trials = values.shape[0]
@@ -138,7 +139,7 @@ def _tidy_table(arg_name, params, draws, theory, **columns) -> pd.DataFrame:
         for j, x in enumerate(params):
             rows.append({arg_name: x, "quantity": q, "theory": theory[q][j],
                          "empirical": mean[j], "stderr": se[j], **columns, "trials": trials})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=names)
 
 
 class _LeastSquaresDynamics(HasLinearProblem):

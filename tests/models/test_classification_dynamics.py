@@ -240,3 +240,13 @@ def test_twin_at_large_times_beyond_the_null_space_rounding():
     for _, rows in table[table.time > 10].groupby("quantity"):     # one plateau
         assert np.ptp(rows.empirical) <= 1e-9 * max(1.0, abs(rows.empirical.iloc[0]))
 
+
+def test_empty_times_give_the_usual_columns():
+    model = GaussianMixtureGradientFlow(40, 80, mean_sq_norm=2.0)
+    for method in (model.alignment, model.weight_sq_norm, model.misclassification,
+                   model.train_error):
+        assert method([]).shape == (0,)
+    table = model.simulate([], trials=2, seed=0)
+    assert table.shape[0] == 0
+    assert list(table.columns) == ["time", "quantity", "theory", "empirical", "stderr",
+                                   "n_samples", "n_features", "trials"]
