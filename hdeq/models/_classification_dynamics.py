@@ -25,6 +25,22 @@ MP law (theory note §7b, re-derivation verified by Monte Carlo):
 
 The contour encloses the MP bulk, the isolated eigenvalue ``(1 + ell)(1 + c/ell)``
 (present iff ``ell > sqrt(c)``; the pole of ``H``) and 0.
+
+Large times. ``u_bar`` lies in the range of ``K``, so the measures behind ``E`` and ``V``
+have no mass at 0: ``H`` is analytic at 0 and ``H (1 + mt)`` has at most a simple pole
+there, cancelled by the factor ``z`` of ``g_t^2 z``. Their integrals therefore run on the
+log-ellipse alone (``Re z >= a/2``, ``a`` the lower edge of the bulk), without the small
+circle at 0: on that circle the filter takes its value at 0, ``g_t(0) = t``, which
+multiplied the rounding (~1e-18) of the vanishing circle integral of ``H`` and made
+``E(t)`` drift from ``t ~ 1e12`` on (86 at ``t = 1e20``), and ``g_t(0)^2 0 = t^2 * 0``
+gave NaN once ``t^2`` overflowed. On the log-ellipse ``g_t(z) -> 1/z`` with
+``|e^{-tz}| <= e^{-t a/2}``, so every value reaches its ``t = inf`` limit (the
+least-squares / min-norm classifier, plus the untouched null-space part of ``w_0`` when
+``p > n``) continuously, to rounding, for all finite ``t`` (times are capped at
+:data:`~hdeq.models._dynamics.MAX_TIME`, as in :class:`hdeq.GradientFlow`). The training
+error and the initialisation terms keep the circle: ``e^{-2tz}`` is bounded by 1 there
+and the atom at 0 (the ``n - p`` zero eigenvalues of ``U U^T/n``, resp. the ``p - n`` of
+``U^T U/n``) contributes exactly its residue.
 """
 
 from __future__ import annotations
@@ -33,10 +49,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import erfc
 
-from ..core._contour import spectral_contour
+from ..core._contour import Contour, spectral_contour
 from ..core._threads import small_matrix_blas
 from ..core._validation import as_generator, check_array, check_scalar
-from ._dynamics import _check_total_mass, _tidy_table
+from ._dynamics import MAX_TIME, _check_total_mass, _LeastSquaresDynamics, _tidy_table
 from ._population import check_trials
 
 __all__ = ["GaussianMixtureGradientFlow"]
@@ -81,8 +97,15 @@ def _g_over_t(t, z):
     return np.where(x == 0, np.ones_like(out), out)
 
 
-def _g_over_t2z(t, z):
-    return _g_over_t(t, z) ** 2 * z
+def _g_direction(t, z):
+    # g_t(z) / min(t, 1): the direction of w(t) for w_0 = 0 without underflow at either
+    # end (t -> 0+: g_t/t, bounded, see _g_over_t; large t: g_t -> 1/z, while g_t/t ~ 1/t
+    # and its square would underflow to 0 and the rate to 1/2 near t ~ 1e154)
+    return np.where(t <= 1.0, _g_over_t(t, z), _g(t, z))
+
+
+def _g_direction2z(t, z):
+    return _g_direction(t, z) ** 2 * z
 
 
 def _decay2(t, z):
@@ -170,27 +193,42 @@ class GaussianMixtureGradientFlow:
         m = np.where(z.imag < 0, m.conj(), m)
         _check_total_mass(contour, m, _OWNER)
         h = mt / (1.0 + (1.0 + ell) * mt)
-        self._cache = {"contour": contour, "h": h, "h1": h * (1.0 + mt), "m": m}
+        # the log-ellipse alone, for E and V (no mass at 0 behind them: module notes)
+        off = ~contour.at_zero
+        ellipse = Contour(contour.nodes[off], contour.weights[off], contour.at_zero[off])
+        h1 = h * (1.0 + mt)
+        self._cache = {"contour": contour, "ellipse": ellipse, "h1": h1, "m": m,
+                       "h_ellipse": h[off], "h1_ellipse": h1[off]}
         return self._cache
 
     def _check_times(self, times):
         return check_array(times, "times", _OWNER, nonnegative=True)
 
+    @staticmethod
+    def _capped(times):
+        """Times as the filters take them: flat, at most ``MAX_TIME`` (as GradientFlow)."""
+        return np.minimum(np.reshape(times, -1), MAX_TIME)
+
     def alignment(self, times):
         """``E(t) = mu^T w(t)`` (deterministic equivalent, theory note §7b)."""
         times = self._check_times(times)
         c = self._nodes()
-        out = c["contour"].spectral_integral(_g, np.reshape(times, -1),
-                                             self.mean_sq_norm * c["h"]).real
+        out = c["ellipse"].spectral_integral(_g, self._capped(times),
+                                             self.mean_sq_norm * c["h_ellipse"]).real
         return _output(out, times)
 
-    def _signal_plus_init(self, times, signal_filter, init_filter):
+    def _signal_plus_init(self, times, signal_filter, init_filter, *, at_zero):
         """``-(1/2 pi i) oint f(z) H(z)(1 + mt(z)) dz + init_var int g(x) dmu_MP(x)``: the
-        common form of ``V(t)`` and of the training error (module docstring)."""
+        common form of ``V(t)`` and of the training error (module docstring). ``at_zero``:
+        whether ``f H (1 + mt)`` has a pole at 0 (the signal integral then needs the circle
+        at 0; else it runs on the log-ellipse alone)."""
         times = self._check_times(times)
         c = self._nodes()
-        cont, flat = c["contour"], np.reshape(times, -1)
-        out = cont.spectral_integral(signal_filter, flat, c["h1"]).real
+        cont, flat = c["contour"], self._capped(times)
+        if at_zero:
+            out = cont.spectral_integral(signal_filter, flat, c["h1"]).real
+        else:
+            out = c["ellipse"].spectral_integral(signal_filter, flat, c["h1_ellipse"]).real
         if self.init_var > 0:
             out = out + self.init_var * cont.spectral_integral(init_filter, flat, c["m"]).real
         return _output(out, times)
@@ -198,7 +236,8 @@ class GaussianMixtureGradientFlow:
     def weight_sq_norm(self, times):
         """``V(t) = ||w(t)||^2`` including the initialisation term (>= 0; contour rounding
         below 0 is set to 0)."""
-        return _output(np.maximum(self._signal_plus_init(times, _g2z, _decay2), 0.0), times)
+        return _output(np.maximum(self._signal_plus_init(times, _g2z, _decay2,
+                                                         at_zero=False), 0.0), times)
 
     def misclassification(self, times):
         """Test misclassification rate ``Q(E(t) / sqrt(V(t)))`` (a probability in [0, 1],
@@ -206,8 +245,9 @@ class GaussianMixtureGradientFlow:
 
         ``t = 0`` with ``init_var = 0`` is ``w = 0``: chance, 1/2. For ``t > 0`` with
         ``init_var = 0``, ``E ~ t`` and ``V ~ t^2`` (both underflow below ``t ~ 1e-154``),
-        so the ratio is formed from ``E/t`` and ``V/t^2`` (filters ``g_t(z)/t``, bounded):
-        the rate tends to ``Q(E'/sqrt(V'))`` of the direction ``X^T y`` as ``t -> 0+``
+        so for ``t <= 1`` the ratio is formed from ``E/t`` and ``V/t^2`` (filters
+        ``g_t(z)/t``, bounded; for ``t > 1`` from ``E`` and ``V``, which stay finite): the
+        rate tends to ``Q(E'/sqrt(V'))`` of the direction ``X^T y`` as ``t -> 0+``
         (e.g. 0.10295 for p = 256, n = 512, ``||mu||^2 = 2``), not to 1/2.
         """
         times = self._check_times(times)
@@ -215,9 +255,9 @@ class GaussianMixtureGradientFlow:
             return _output(_error_rate(self.alignment(times), self.weight_sq_norm(times)),
                            times)
         c = self._nodes()
-        cont, flat = c["contour"], np.reshape(times, -1)
-        e = cont.spectral_integral(_g_over_t, flat, self.mean_sq_norm * c["h"]).real
-        v = np.maximum(cont.spectral_integral(_g_over_t2z, flat, c["h1"]).real, 0.0)
+        cont, flat = c["ellipse"], self._capped(times)
+        e = cont.spectral_integral(_g_direction, flat, self.mean_sq_norm * c["h_ellipse"]).real
+        v = np.maximum(cont.spectral_integral(_g_direction2z, flat, c["h1_ellipse"]).real, 0.0)
         rate = np.where(flat > 0, _error_rate(e, v), 0.5)
         return _output(rate, times)
 
@@ -231,11 +271,11 @@ class GaussianMixtureGradientFlow:
     def train_error(self, times):
         """Training mean squared error ``(1/n) ||y - X w(t)||^2`` (the loss of the gradient
         flow; not a misclassification rate, see :meth:`test_error`)."""
-        return _output(np.maximum(self._signal_plus_init(times, _decay2, _z_decay2), 0.0),
-                       times)
+        return _output(np.maximum(self._signal_plus_init(times, _decay2, _z_decay2,
+                                                         at_zero=True), 0.0), times)
 
     def simulate(self, times, trials=8, seed=None) -> pd.DataFrame:
-        """Monte-Carlo twin: gradient flow on a drawn mixture, exactly through ``eigh``.
+        """Monte-Carlo twin: gradient flow on a drawn mixture, exactly through an SVD.
 
         Each trial draws ``n_samples`` points of :func:`hdeq.data.gaussian_mixture` with
         means ``+-mu``, ``mu = sqrt(ell) e_1``, equal priors (labels ``y = +-1``) and
@@ -243,6 +283,13 @@ class GaussianMixtureGradientFlow:
         the exact test misclassification given ``w`` (``Q(mu^T w/||w||)``, a Gaussian test
         point), the training MSE, ``mu^T w`` and ``||w||^2``. ``trials >= 2`` independent
         draws (so that the standard error exists).
+
+        ``S`` is decomposed through the thin SVD of ``X/sqrt(n)`` with the numerical rank
+        of the :class:`hdeq.GradientFlow` twin (singular values below the ``matrix_rank``
+        tolerance are zeros): the null space of ``S`` (``p > n``) is exact, with no
+        component of ``X^T y/n`` and ``w_0`` untouched there (the ``lambda = 0`` form of the
+        filters), instead of ``eigh`` eigenvalues ~1e-15 of either sign on which ``g_t``
+        grows like ``t`` or ``e^{t |lambda|}``.
 
         Returns
         -------
@@ -252,6 +299,7 @@ class GaussianMixtureGradientFlow:
         """
         from ..data import gaussian_mixture
         times = self._check_times(times).reshape(-1)
+        flat = self._capped(times)
         trials = check_trials(trials, f"{_OWNER}.simulate")
         rng = as_generator(seed)
         p, n = self.n_features, self.n_samples
@@ -263,20 +311,20 @@ class GaussianMixtureGradientFlow:
                 X, labels = gaussian_mixture(n, np.stack([mu, -mu]), seed=rng)
                 y = 1.0 - 2.0 * labels
                 w0 = np.sqrt(self.init_var / p) * rng.standard_normal(p)
-                lam, V = np.linalg.eigh(X.T @ X / n)
-                lam = np.maximum(lam, 0.0)
-                b = V.T @ (X.T @ y / n)
-                a0 = V.T @ w0
-                coef = _g(times[:, None], lam[None, :]) * b + np.exp(-times[:, None] * lam) * a0
-                W = coef @ V.T                                          # (T, p)
+                U, sv, Vt, lam = _LeastSquaresDynamics._decompose(X)   # range of S, rank r
+                b = sv * (U.T @ y) / np.sqrt(n)                  # Vt X^T y/n (0 off the range)
+                a0 = Vt @ w0
+                coef = (_g(flat[:, None], lam[None, :]) * b
+                        + np.expm1(-flat[:, None] * lam[None, :]) * a0)
+                W = w0[None, :] + coef @ Vt                                 # (T, p)
                 e = W @ mu
                 v = np.sum(W ** 2, axis=1)
                 draws["alignment"][i] = e
                 draws["weight_sq_norm"][i] = v
                 if self.init_var > 0:
                     draws["misclassification"][i] = _error_rate(e, v)
-                else:     # the direction g_t(S)/t X^T y/n: no underflow as t -> 0+ (theory)
-                    Wd = (_g_over_t(times[:, None], lam[None, :]) * b) @ V.T
+                else:     # the direction of g_t(S) X^T y/n, scaled as in the theory
+                    Wd = (_g_direction(flat[:, None], lam[None, :]) * b) @ Vt
                     rate = _error_rate(Wd @ mu, np.sum(Wd ** 2, axis=1))
                     draws["misclassification"][i] = np.where(times > 0, rate, 0.5)
                 resid = y[None, :] - W @ X.T

@@ -119,11 +119,18 @@ def _as_output(values, arg):
     return float(values.reshape(-1)[0]) if np.ndim(arg) == 0 else values.reshape(np.shape(arg))
 
 
+#: Largest time the gradient-flow filters are evaluated at: on the contours (``Re z >= lower/2
+#: > 0`` off the circle at 0) ``e^{-t z}`` is 0 in floating point long before, so every value
+#: is its ``t -> inf`` limit there, and ``t z`` stays finite for any finite ``t``.
+MAX_TIME = 1e300
+
+
 def _tidy_table(arg_name, params, draws, theory, **columns) -> pd.DataFrame:
     """Tidy simulation table: one row per (quantity, parameter value) with the theory, the
     mean of ``draws[quantity]`` (shape ``(trials, params.size)``) over the trials and its
     standard error (``trials >= 2``, :func:`check_trials`), then ``columns`` and
-    ``trials``."""
+    ``trials``. No parameter values give the same columns and no rows."""
+    names = [arg_name, "quantity", "theory", "empirical", "stderr", *columns, "trials"]
     rows = []
     for q, values in draws.items():
         trials = values.shape[0]
@@ -132,7 +139,7 @@ def _tidy_table(arg_name, params, draws, theory, **columns) -> pd.DataFrame:
         for j, x in enumerate(params):
             rows.append({arg_name: x, "quantity": q, "theory": theory[q][j],
                          "empirical": mean[j], "stderr": se[j], **columns, "trials": trials})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=names)
 
 
 class _LeastSquaresDynamics(HasLinearProblem):
@@ -512,9 +519,9 @@ class GradientFlow(_LeastSquaresDynamics):
         return np.exp(-s * z)
 
     def _scaled(self, times):
-        # t * unit; beyond 1e300 every filter e^{-t z} (Re z > 0 on the contour) is 0 already
+        # t * unit; beyond MAX_TIME every filter e^{-t z} (Re z > 0 on the contour) is 0
         with np.errstate(over="ignore"):
-            return np.minimum(np.asarray(times, float) * self._unit, 1e300)
+            return np.minimum(np.asarray(times, float) * self._unit, MAX_TIME)
 
     def _check_arg(self, times):
         return check_array(times, "times", self._owner, nonnegative=True)

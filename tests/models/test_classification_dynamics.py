@@ -186,3 +186,67 @@ def test_tiny_times_tend_to_the_direction_of_the_first_gradient():
     # no -0.0 at t = 0 (weight norm, alignment)
     for value in (model.weight_sq_norm(0.0), model.alignment(0.0)):
         assert value == 0.0 and not np.signbit(value)
+
+
+def _least_squares_plateau(c, ell, init_var):
+    """``t = inf``, derived independently of the contour code (rank-one algebra on
+    ``U = 1 mu^T + Z``): for ``c < 1`` ordinary least squares, ``w* = mu/(1 + ell)`` with
+    residual variance ``1/(1 + ell)``; for ``c > 1`` the min-norm interpolator
+    ``U^T (U U^T)^{-1} 1`` (Sherman-Morrison, ``1^T (Z_2 Z_2^T)^{-1} 1 -> 1/(c - 1)``) plus
+    the null-space part of ``w_0``, of energy ``init_var (1 - 1/c)``. Returns E, V, train."""
+    if c < 1:
+        return ell / (1 + ell), ell / (1 + ell) ** 2 + c / ((1 - c) * (1 + ell)), \
+            (1 - c) / (1 + ell)
+    return ell / (c + ell), c / ((c - 1) * (c + ell)) + init_var * (1 - 1 / c), 0.0
+
+
+LARGE_TIMES = [1e12, 1e16, 1e20, 1e100, 1e300]
+
+
+@pytest.mark.parametrize("p, n, ell, init_var", [(100, 200, 2.0, 0.0), (100, 200, 2.0, 0.5),
+                                                 (300, 100, 2.0, 0.0), (300, 100, 2.0, 0.5),
+                                                 (1024, 512, 0.8, 1.0), (990, 1000, 2.0, 0.3)])
+def test_large_times_sit_on_the_least_squares_plateau(p, n, ell, init_var):
+    """Regression (fresh-user report): the circle at 0 gave the filter its value g_t(0) = t,
+    times the ~1e-18 rounding of a vanishing integral: E drifted from t ~ 1e12 (86 at
+    t = 1e20, 1e281 at 1e300), the rate fell to 0.0 at 1e20, and V was NaN with an overflow
+    RuntimeWarning (t^2 * 0) from t ~ 1e155. Now every value is the t = inf plateau to
+    rounding, for p < n and p > n (atom of S at 0), with no RuntimeWarning."""
+    from scipy.stats import norm
+    model = GaussianMixtureGradientFlow(p, n, mean_sq_norm=ell, init_var=init_var)
+    E, V, train = _least_squares_plateau(p / n, ell, init_var)
+    np.testing.assert_allclose(model.alignment(LARGE_TIMES), E, rtol=1e-12)
+    np.testing.assert_allclose(model.weight_sq_norm(LARGE_TIMES), V, rtol=1e-12)
+    np.testing.assert_allclose(model.misclassification(LARGE_TIMES), norm.sf(E / np.sqrt(V)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(model.train_error(LARGE_TIMES), train, atol=1e-12)
+    # the plateau is reached continuously: t = 1e4 (e^{-t a} far below rounding) already
+    np.testing.assert_allclose(model.alignment(1e4 / (1 - np.sqrt(p / n)) ** 2), E,
+                               rtol=1e-12)
+
+
+@pytest.mark.simulation
+def test_twin_at_large_times_beyond_the_null_space_rounding():
+    """Regression: eigh gave the exact zeros of S = X^T X/n (p > n) as ~+-1e-15, on which
+    the filter (1 - e^{-t lam})/lam is ~1/lam or e^{t |lam|}: at t = 1e17 the twin read
+    ||w||^2 ~ 1e4. The thin SVD keeps the null space exact (w_0 untouched, no signal)."""
+    model = GaussianMixtureGradientFlow(300, 100, mean_sq_norm=2.0, init_var=0.5)
+    times = [10.0, 1e13, 1e17, 1e300]
+    with threadpool_limits(1):
+        table = model.simulate(times, trials=10, seed=1)
+    assert table.notna().all().all()
+    tol = 4 * table.stderr + 0.3 / np.sqrt(100)
+    assert np.all(np.abs(table.empirical - table.theory) <= tol)
+    for _, rows in table[table.time > 10].groupby("quantity"):     # one plateau
+        assert np.ptp(rows.empirical) <= 1e-9 * max(1.0, abs(rows.empirical.iloc[0]))
+
+
+def test_empty_times_give_the_usual_columns():
+    model = GaussianMixtureGradientFlow(40, 80, mean_sq_norm=2.0)
+    for method in (model.alignment, model.weight_sq_norm, model.misclassification,
+                   model.train_error):
+        assert method([]).shape == (0,)
+    table = model.simulate([], trials=2, seed=0)
+    assert table.shape[0] == 0
+    assert list(table.columns) == ["time", "quantity", "theory", "empirical", "stderr",
+                                   "n_samples", "n_features", "trials"]

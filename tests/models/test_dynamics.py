@@ -527,3 +527,11 @@ def test_gd_simulate_states_its_cost_before_running():
         gd.simulate([10, 1000], trials=2, seed=0, max_flops=1e6)
     table = gd.simulate([0, 50], trials=2, seed=0)
     assert set(table.quantity) == {"test_error", "train_error", "bias", "variance"}
+
+
+def test_simulate_with_no_times_gives_the_usual_columns():
+    gf = GradientFlow(np.ones(50), signal_var=1.0, noise_var=0.5, n_samples=100)
+    table = gf.simulate([], trials=2, seed=0)
+    assert table.shape[0] == 0
+    assert list(table.columns) == ["time", "quantity", "theory", "empirical", "stderr",
+                                   "n_samples", "n_features", "trials"]
