@@ -123,6 +123,9 @@ def _regime(alpha, rp, ell, noisy):
 def fit_power_law(x, y) -> tuple[float, float]:
     """Least-squares fit of ``log y = log C - rate log x``; returns ``(rate, C)``.
 
+    ``x`` and ``y`` are positive 1-D arrays of the same length; ``x`` must take at least
+    two distinct values (a slope is undefined otherwise; ValueError).
+
     Examples
     --------
     >>> import numpy as np, hdeq
@@ -135,8 +138,16 @@ def fit_power_law(x, y) -> tuple[float, float]:
     if x.shape != y.shape or x.size < 2:
         raise ValueError(f"`x` and `y` of fit_power_law must have the same length >= 2; got "
                          f"{x.shape} and {y.shape}")
+    _check_distinct(x, "x", "fit_power_law")
     slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
     return float(-slope), float(np.exp(intercept))
+
+
+def _check_distinct(x, name, owner):
+    """ValueError unless the 1-D array ``x`` takes at least two distinct values."""
+    if x.size and np.all(x == x[0]):
+        raise ValueError(f"`{name}` of {owner} must take at least two distinct values (a "
+                         f"log-log slope needs them); got {x.size} copies of {_show(x[0])}")
 
 
 #: Smallest atom of the infinite spectrum (relative to ``s_1 = 1``): the squares of the
@@ -330,8 +341,13 @@ class PowerLawRidge:
                                 noisy=self.noise_var > 0)
 
     def fitted_exponent(self, n_samples) -> float:
-        """Rate fitted (least squares in log-log) on the theory curve at ``n_samples``."""
+        """Rate fitted (least squares in log-log) on the theory curve at ``n_samples``
+        (a 1-D array taking at least two distinct values)."""
         n = self._check_n(n_samples)
+        if n.ndim != 1 or n.size < 2:
+            raise ValueError(f"`n_samples` of {_OWNER}.fitted_exponent must be a 1-D array "
+                             f"of length >= 2; got shape {n.shape}")
+        _check_distinct(n, "n_samples", f"{_OWNER}.fitted_exponent")
         return fit_power_law(n, self.excess_error(n))[0]
 
     def simulate(self, n_samples, trials=8, seed=None) -> pd.DataFrame:

@@ -234,3 +234,17 @@ def test_exponents_print_as_the_table_values():
     assert scaling_exponent(1.5, 0.4, 0.341, noisy=True).rate == 0.2728
     assert scaling_exponent(2.0, 0.3, noisy=True, ridge_decay=2.0 / 2.2).rate == float(
         f"{1.2 / 2.2:.12g}")
+
+
+def test_fit_power_law_needs_two_distinct_x_values():
+    with pytest.raises(ValueError, match="`x` of fit_power_law must take at least two "
+                                         "distinct values"):
+        fit_power_law([5, 5, 5], [1, 2, 3])
+    with pytest.raises(ValueError, match="`n_samples` of PowerLawRidge.fitted_exponent must "
+                                         "take at least two distinct values"):
+        PowerLawRidge(2, 0.5).fitted_exponent([100, 100])
+    with pytest.raises(ValueError, match="`n_samples` of PowerLawRidge.fitted_exponent must "
+                                         "be a 1-D array of length >= 2"):
+        PowerLawRidge(2, 0.5).fitted_exponent(100)
+    # two distinct values (one repeated) are enough
+    assert fit_power_law([1, 1, 10], [1, 1, 0.1])[0] == pytest.approx(1.0)
