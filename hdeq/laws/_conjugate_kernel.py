@@ -13,7 +13,8 @@ import numpy as np
 from ..core._errors import ConvergenceError
 from ..core._solver import CONVERGED, MAX_ITER, NOT_FINITE, WRONG_BRANCH, SolveResult
 from ..core._stieltjes import integrate_on_support
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (as_generator, check_array, check_bool, check_on_failure,
+                                check_scalar)
 from ._base import SpectralLaw
 
 __all__ = ["ConjugateKernelLaw"]
@@ -661,6 +662,7 @@ class ConjugateKernelLaw(SpectralLaw):
         name, size = (("n_features", n_features) if n_random_features is None
                       else ("n_random_features", n_random_features))
         n1 = check_scalar(size, name, where, low=1, low_inclusive=True, integer=True)
+        equivalent = check_bool(equivalent, "equivalent", where)
         rng = as_generator(seed)
         n0, m, n1 = self._sizes(n1)
         W = rng.standard_normal((n1, n0)) / np.sqrt(n0)

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..core._validation import _show, check_array, check_scalar
+from ..core._validation import _show, check_array, check_bool, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
 from ._population import check_trials, parse_population
 
@@ -78,7 +78,8 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     ridge_decay : float or None
         ``ell >= 0`` or None (ridgeless).
     noisy : bool
-        Label noise present.
+        Label noise present (a bool or ``numpy.bool_``; anything else, e.g. ``"no"``, is a
+        ValueError).
 
     Returns
     -------
@@ -100,6 +101,7 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     r = check_scalar(source, "source", owner, low=0.0)
     ell = (np.inf if ridge_decay is None else
            check_scalar(ridge_decay, "ridge_decay", owner, low=0.0, low_inclusive=True))
+    noisy = check_bool(noisy, "noisy", owner)
     rp = min(r, 1.0)
     rate, regime = _regime(alpha, rp, ell, noisy)
     return ScalingExponent(float(f"{rate:.12g}"), regime)

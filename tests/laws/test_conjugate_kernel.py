@@ -306,3 +306,10 @@ def test_sample_size_is_the_number_of_random_features():
 def test_from_activation_with_a_name_says_how_to_pass_it():
     with pytest.raises(ValueError, match=r"hdeq.activation\('tanh'\)"):
         ConjugateKernelLaw.from_activation("tanh", 0.5, 0.625)
+
+
+def test_sample_equivalent_must_be_a_bool():
+    law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
+    with pytest.raises(ValueError, match="`equivalent` of ConjugateKernelLaw.sample must be "
+                                         "a bool"):
+        law.sample(n_random_features=20, seed=0, equivalent="no")

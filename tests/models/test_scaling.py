@@ -248,3 +248,13 @@ def test_fit_power_law_needs_two_distinct_x_values():
         PowerLawRidge(2, 0.5).fitted_exponent(100)
     # two distinct values (one repeated) are enough
     assert fit_power_law([1, 1, 10], [1, 1, 0.1])[0] == pytest.approx(1.0)
+
+
+def test_noisy_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"`noisy` of scaling_exponent must be a bool "
+                                         r"\(True or False\); got 'no'"):
+        scaling_exponent(2.0, 0.25, noisy="no")
+    with pytest.raises(ValueError, match="`noisy` of scaling_exponent must be a bool"):
+        scaling_exponent(2.0, 0.25, noisy=1)
+    assert (scaling_exponent(2.0, 0.25, 0.5, noisy=np.bool_(True))
+            == scaling_exponent(2.0, 0.25, 0.5, noisy=True))
