@@ -258,3 +258,33 @@ def test_noisy_must_be_a_bool():
         scaling_exponent(2.0, 0.25, noisy=1)
     assert (scaling_exponent(2.0, 0.25, 0.5, noisy=np.bool_(True))
             == scaling_exponent(2.0, 0.25, 0.5, noisy=True))
+
+
+def test_infinite_ridge_decay_is_ridgeless():
+    for noisy in (False, True):
+        assert (scaling_exponent(2.0, 0.25, ridge_decay=np.inf, noisy=noisy)
+                == scaling_exponent(2.0, 0.25, ridge_decay=None, noisy=noisy))
+    assert scaling_exponent(2.0, 0.25, float("inf"), noisy=True).regime == \
+        "noisy, tempered (ridgeless)"
+    model = PowerLawRidge(2.0, 0.25, noise_var=1.0, ridge_decay=np.inf)
+    assert model.ridge_decay is None
+    n = np.geomspace(1e3, 1e4, 3)
+    assert np.array_equal(model.excess_error(n),
+                          PowerLawRidge(2.0, 0.25, noise_var=1.0).excess_error(n))
+    for bad in (-np.inf, np.nan, -1.0, "inf"):
+        with pytest.raises(ValueError, match=r"`ridge_decay` of scaling_exponent must be a "
+                                             r"float in \[0.0, inf\] or None"):
+            scaling_exponent(2.0, 0.25, ridge_decay=bad)
+    with pytest.raises(ValueError, match="`ridge_decay` of PowerLawRidge must be a float"):
+        PowerLawRidge(2.0, 0.25, ridge_decay=-np.inf)
+
+
+def test_tempered_label_says_ridgeless_only_without_a_ridge():
+    # theory note §6.2, last row: ell >= alpha gives rate 0; a finite ell is a real ridge
+    for ell in (2.0, 3.0):
+        assert scaling_exponent(2.0, 0.25, ell, noisy=True) == (0.0, "noisy, tempered")
+    assert scaling_exponent(2.0, 0.25, None, noisy=True) == (0.0, "noisy, tempered (ridgeless)")
+    # ell = alpha: the ridge ~ kappa_0 lowers the plateau below noise_var (alpha - 1) = 1
+    n = np.array([1e4, 1e5])
+    at = PowerLawRidge(2.0, 0.5, noise_var=1.0, ridge_decay=2.0).excess_error(n)
+    assert np.all(at < 0.7) and at[1] == pytest.approx(at[0], rel=1e-2)
