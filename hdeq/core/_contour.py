@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_scalar
+from ._validation import check_bool, check_scalar
 
 __all__ = ["Contour", "log_contour", "circle_contour", "spectral_contour"]
 
@@ -169,6 +169,7 @@ def circle_contour(center: complex, radius: float, *, n_nodes: int = 64,
     ``at_zero=True`` marks the nodes as the small circle around the origin used for an
     atom at 0 (see :class:`Contour`); it requires ``center == 0``.
     """
+    at_zero = check_bool(at_zero, "at_zero", "circle_contour")
     radius = check_scalar(radius, "radius", "circle_contour", low=0.0)
     n_nodes = check_scalar(n_nodes, "n_nodes", "circle_contour", low=4, low_inclusive=True,
                            integer=True)
@@ -219,6 +220,7 @@ def spectral_contour(lower: float, upper: float, *, include_zero: bool = True,
     >>> float(c.spectral_integral(lambda t, z: 1.0 + 0 * z, [0.0], m(c.nodes)).real[0])
     1.0
     """
+    include_zero = check_bool(include_zero, "include_zero", "spectral_contour")
     lower = check_scalar(lower, "lower", "spectral_contour", low=0.0)
     upper = check_scalar(upper, "upper", "spectral_contour", low=lower, low_inclusive=True)
     left = 0.5 * lower

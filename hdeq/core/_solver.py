@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from ._errors import ConvergenceError, ConvergenceWarning
+from ._validation import check_bool
 
 __all__ = ["SolveResult", "solve_stieltjes", "resolve_failures",
            "CONVERGED", "MAX_ITER", "NOT_FINITE", "WRONG_BRANCH"]
@@ -230,6 +231,8 @@ def solve_stieltjes(fun: Callable, z, *, scale: float = 1.0, initial=None,
     >>> r.all_converged, np.round(r.value, 6)
     (True, array([ 0.      +0.618034j,  0.      +1.j      , -0.381966+0.j      ]))
     """
+    retry = check_bool(retry, "retry", "solve_stieltjes")
+    probability = check_bool(probability, "probability", "solve_stieltjes")
     z = np.asarray(z, dtype=complex)
     shape = z.shape
     zf = z.ravel()

@@ -51,6 +51,17 @@ def check_scalar(value, name: str, owner: str | None = None, *, low=None, high=N
     return value
 
 
+def check_bool(value, name: str, owner: str | None = None) -> bool:
+    """Return ``value`` as a Python bool after checking it is one (``True``/``False`` or a
+    ``numpy.bool_``); raise ``ValueError`` naming the parameter for anything else (a
+    string such as ``"no"``, ``0``/``1``, None, an array), which would otherwise be read by
+    its truthiness."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{_where(name, owner)} must be a bool (True or False); "
+                         f"got {_show(value)}")
+    return bool(value)
+
+
 def _contains_bool(value) -> bool:
     """Whether ``value`` is a boolean or an array / (nested) sequence holding one
     (``np.asarray([True, 2])`` is an integer array, so sequences are looked into)."""

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core._errors import ConvergenceError, ConvergenceWarning
-from ..core._validation import _show, check_array, check_on_failure
+from ..core._validation import _show, check_array, check_bool, check_on_failure
 from ..core._workspace import work_arrays
 
 __all__ = ["EffectiveRidgeResult", "RidgeRisk", "effective_ridge", "ridge_risk",
@@ -398,6 +398,7 @@ def solve_effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None,
     >>> bool(res.residual.max() < 1e-15)
     True
     """
+    allow_negative = check_bool(allow_negative, "allow_negative", "solve_effective_ridge")
     return _solve(ridge, eigenvalues, multiplicity, n_samples, allow_negative=allow_negative,
                   residual=_residual)[0]
 
@@ -755,6 +756,7 @@ def effective_ridge(ridge, eigenvalues, multiplicity=None, n_samples=None, *,
     (2, 2)
     """
     check_on_failure(on_failure)
+    allow_negative = check_bool(allow_negative, "allow_negative", "effective_ridge")
     res = solve_effective_ridge(ridge, eigenvalues, multiplicity, n_samples,
                                 allow_negative=allow_negative)
     lam, n = np.broadcast_arrays(np.asarray(ridge, float), np.asarray(n_samples, float))
@@ -836,6 +838,7 @@ def ridge_risk(ridge, eigenvalues, multiplicity=None, n_samples=None, *, target_
     (0.034522, 0.284522, 0.819045)
     """
     owner = _owner         # the public caller (a model passes its name), for the messages
+    allow_negative = check_bool(allow_negative, "allow_negative", owner)
     t_all = check_array(eigenvalues, "eigenvalues", owner, ndim=1, nonnegative=True)
     e_all = check_array(target_energy, "target_energy", owner, ndim=1, nonnegative=True)
     if e_all.shape != t_all.shape:

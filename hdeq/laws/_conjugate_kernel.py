@@ -13,7 +13,8 @@ import numpy as np
 from ..core._errors import ConvergenceError
 from ..core._solver import CONVERGED, MAX_ITER, NOT_FINITE, WRONG_BRANCH, SolveResult
 from ..core._stieltjes import integrate_on_support
-from ..core._validation import as_generator, check_array, check_on_failure, check_scalar
+from ..core._validation import (as_generator, check_array, check_bool, check_on_failure,
+                                check_scalar)
 from ._base import SpectralLaw
 
 __all__ = ["ConjugateKernelLaw"]
@@ -26,17 +27,47 @@ _RATIO_RANGE = (1e-6, 1e6)
 
 
 def _gaussian_expectation(func) -> float:
-    """E[func(xi)], xi ~ N(0, 1), by adaptive quadrature split at 0 (kink-safe)."""
+    """E[func(xi)], xi ~ N(0, 1), by adaptive quadrature split at 0 (kink-safe).
+
+    scipy's IntegrationWarnings are held back: where the result is not finite they are
+    dropped (the caller raises a ValueError that says why), else re-emitted."""
+    import warnings
+
     from scipy import integrate
 
     def integrand(x):
         return func(x) * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
 
     total = 0.0
-    for lo, hi in ((-np.inf, 0.0), (0.0, np.inf)):
-        value, _ = integrate.quad(integrand, lo, hi, limit=200, epsabs=1e-13, epsrel=1e-12)
-        total += value
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", integrate.IntegrationWarning)
+        for lo, hi in ((-np.inf, 0.0), (0.0, np.inf)):
+            value, _ = integrate.quad(integrand, lo, hi, limit=200, epsabs=1e-13,
+                                      epsrel=1e-12)
+            total += value
+    if np.isfinite(total):
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return float(total)
+
+
+#: Points at which a plain activation callable is checked for finite values before any
+#: quadrature (the Gaussian weight beyond |x| = 10 is below 1e-22).
+_PROBE = np.linspace(-10.0, 10.0, 201)
+#: Relative size of ``E f^2 - (E f)^2`` against ``E f^2`` below which the centred activation
+#: is zero to the accuracy of the quadrature (``epsrel = 1e-12`` on each moment).
+_CONSTANT_RTOL = 1e-10
+
+
+def _check_not_constant(mean, second, activation):
+    """ValueError when the centred activation ``f - E f(xi)`` vanishes: ``eta = 0``."""
+    if not second - mean ** 2 > _CONSTANT_RTOL * abs(second):
+        raise ValueError(
+            f"`activation` of {_OWNER} must not be constant: its centred version f - E f(xi) "
+            f"is identically zero (variance E[f(xi)^2] - E[f(xi)]^2 = "
+            f"{max(second - mean ** 2, 0.0):.3g} with E f(xi) = {mean:.6g}), so the "
+            f"conjugate kernel Y Y^T / n_samples of the centred features is degenerate "
+            f"(all zero); got {activation!r}")
 
 
 def _activation_constants(activation):
@@ -44,7 +75,9 @@ def _activation_constants(activation):
 
     Uses the object's own Gaussian moments when it is an :class:`hdeq.Activation` (it has
     ``gaussian_equivalent``), else adaptive quadrature of the plain callable (theory note
-    §1.1: ``mu1 = E[xi s(xi)]`` by Stein's identity, valid for kinks).
+    §1.1: ``mu1 = E[xi s(xi)]`` by Stein's identity, valid for kinks), after checking it
+    returns finite values on :data:`_PROBE` (ValueError naming the first point where not).
+    A constant activation (``eta = 0``: the centred features vanish) is a ValueError.
     """
     if isinstance(activation, str):  # laws sit below the activation registry
         raise ValueError(f"`activation` of {_OWNER} must be a callable or an "
@@ -53,21 +86,34 @@ def _activation_constants(activation):
     if hasattr(activation, "gaussian_equivalent") and hasattr(activation, "second_moment"):
         mu0, mu1, _ = activation.gaussian_equivalent(1.0)
         second = activation.second_moment(1.0)
+        _check_not_constant(float(mu0), float(second), activation)
         return float(mu0), float(second - mu0 ** 2), float(mu1 ** 2)
     if not callable(activation):
         raise ValueError(f"`activation` of {_OWNER} must be callable (a function of one "
                          f"array argument, or an hdeq.activation(...)); got {activation!r}")
 
     def value(x):
-        return float(np.asarray(activation(np.asarray([x], dtype=float))).ravel()[0])
+        # a numpy float: a square beyond the float range is inf (then ValueError), not an
+        # OverflowError
+        return np.float64(np.asarray(activation(np.asarray([x], dtype=float)),
+                                     dtype=float).ravel()[0])
 
     with np.errstate(all="ignore"):
+        for x in _PROBE:
+            fx = value(x)
+            if not np.isfinite(fx):
+                raise ValueError(f"`activation` of {_OWNER} must return finite values "
+                                 f"(checked at {_PROBE.size} points of [-10, 10] before "
+                                 f"integrating); got f({x:g}) = {float(fx)!r} from "
+                                 f"{activation!r}")
         mean = _gaussian_expectation(value)
         second = _gaussian_expectation(lambda x: value(x) ** 2)
         mu1 = _gaussian_expectation(lambda x: x * value(x))
     if not all(np.isfinite(v) for v in (mean, second, mu1)):
         raise ValueError(f"`activation` of {_OWNER} must have finite Gaussian moments "
                          f"E f, E f^2; got {activation!r}")
+    mean, second, mu1 = float(mean), float(second), float(mu1)
+    _check_not_constant(mean, second, activation)
     return mean, max(second - mean ** 2, 0.0), mu1 ** 2
 
 
@@ -166,6 +212,9 @@ class ConjugateKernelLaw(SpectralLaw):
         ``f`` is centred internally (``f - E f(xi)``: a non-zero mean only adds a rank-one
         spike, not part of the limit law); ``eta = Var f(xi)``, ``zeta = (E xi f(xi))^2``
         are computed by adaptive quadrature split at 0 (theory note §1.2, §1.4 pitfall).
+        ValueError for an activation that is constant (its centred version is identically
+        zero, ``eta = 0``: the conjugate kernel is degenerate) or, for a plain callable,
+        returns a non-finite value on ``[-10, 10]`` (checked before integrating).
 
         Examples
         --------
@@ -661,6 +710,7 @@ class ConjugateKernelLaw(SpectralLaw):
         name, size = (("n_features", n_features) if n_random_features is None
                       else ("n_random_features", n_random_features))
         n1 = check_scalar(size, name, where, low=1, low_inclusive=True, integer=True)
+        equivalent = check_bool(equivalent, "equivalent", where)
         rng = as_generator(seed)
         n0, m, n1 = self._sizes(n1)
         W = rng.standard_normal((n1, n0)) / np.sqrt(n0)

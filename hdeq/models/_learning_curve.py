@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core._threads import small_matrix_blas
-from ..core._validation import as_generator, check_array, check_data
+from ..core._validation import as_generator, check_array, check_bool, check_data
 from ._population import check_counts, check_trials
 from ._ridge import RidgeRegression
 
@@ -60,6 +60,7 @@ def pool_model(X, y, ridge, n_samples, *, center=True) -> RidgeRegression:
 
     Returns a model with ``ridge`` broadcast against ``n_samples[:, None]``.
     """
+    center = check_bool(center, "center", "pool_model")
     _, _, s, coef, _, noise_var = _pool(X, y, center)
     n = _check_sizes(n_samples, np.shape(X)[0])
     lam = check_array(ridge, "ridge", _OWNER, ndim=(0, 1), nonnegative=True)
@@ -104,7 +105,9 @@ def learning_curve(X, y, n_samples, ridge, *, center=True, simulate=False, trial
         Ridges ``>= 0`` on the covariance scale (estimator ``(X^T X/n + ridge I)^{-1}
         X^T y / n``, ``0`` = min-norm least squares).
     center : bool
-        Centre ``X`` and ``y`` by the pool means (see above).
+        Centre ``X`` and ``y`` by the pool means (see above). Must be a bool (``True``,
+        ``False`` or a ``numpy.bool_``): anything else, e.g. the string ``"no"``, is a
+        ValueError rather than being read by its truthiness; so for ``simulate``.
     simulate : bool
         Also fit on random subsets (one thin SVD per subset serves all ridges).
     trials : int
@@ -143,6 +146,8 @@ def learning_curve(X, y, n_samples, ridge, *, center=True, simulate=False, trial
     >>> round(table.attrs["noise_var"], 3)
     0.979
     """
+    center = check_bool(center, "center", _OWNER)
+    simulate = check_bool(simulate, "simulate", _OWNER)
     pool = _pool(X, y, center)
     n = _check_sizes(n_samples, pool[0].shape[0])
     lam = np.atleast_1d(check_array(ridge, "ridge", _OWNER, ndim=(0, 1), nonnegative=True))

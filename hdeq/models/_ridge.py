@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..core._threads import small_matrix_blas
-from ..core._validation import (_show, as_generator, check_array, check_on_failure,
-                                check_scalar)
+from ..core._validation import (_show, as_generator, check_array, check_bool,
+                                check_on_failure, check_scalar)
 from ..equivalents._ridge_equivalent import (_finish, _kappa0, _kappa_c, _unit_scale,
                                              ridge_risk, spectral_sums)
 from ._gcv import _gcv_from_svd, _shrinkage, _svd
@@ -117,7 +117,7 @@ class RidgeRegression(HasLinearProblem):
 
     def __init__(self, population, target=None, *, signal_var=None, noise_var, ridge,
                  n_samples, n_features=None, allow_negative=False, on_failure="raise"):
-        self.allow_negative = bool(allow_negative)
+        self.allow_negative = check_bool(allow_negative, "allow_negative", _OWNER)
         self.on_failure = check_on_failure(on_failure)
         self.noise_var = check_scalar(noise_var, "noise_var", _OWNER, low=0,
                                       low_inclusive=True)

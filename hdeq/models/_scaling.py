@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..core._validation import _show, check_array, check_scalar
+from ..core._validation import _show, check_array, check_bool, check_scalar
 from ..equivalents._ridge_equivalent import ridge_risk
 from ._population import check_trials, parse_population
 
@@ -51,7 +51,7 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     r"""Predicted learning-curve exponent of ridge regression (theory note linear.md §6.2).
 
     With ``r' = min(r, 1)`` (saturation of the ridge filter at ``r = 1``), ``ell`` the ridge
-    decay (``ridge = n^{-ell}``; None means ridgeless, ``ell = inf``) and
+    decay (``ridge = n^{-ell}``; None or ``numpy.inf`` means ridgeless, ``ell = inf``) and
     ``ell* = alpha / (1 + 2 alpha r')``:
 
     ========================  =======================  =============================
@@ -62,9 +62,16 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     noisy, bias-limited       ell < ell*               ``2 ell r'``
     noisy, optimal            ell = ell*               ``2 alpha r'/(1 + 2 alpha r')``
     noisy, variance-limited   ell* < ell < alpha       ``1 - ell/alpha``
-    noisy, tempered           ell >= alpha             0 (``E_n -> noise_var (alpha-1)``-type
-                                                       plateau, "tempered overfitting")
+    noisy, tempered           ell >= alpha             0 (plateau, "tempered overfitting")
     ========================  =======================  =============================
+
+    The last regime is labelled ``'noisy, tempered (ridgeless)'`` when ridgeless (``ell =
+    inf``), where ``E_n -> noise_var (alpha - 1)``, and ``'noisy, tempered'`` for a finite
+    ``ell >= alpha``: that model has a real ridge ``n^{-ell}``, which decays at least as
+    fast as the ridgeless effective ridge ``kappa_0 ~ n^{-alpha}`` (§6.1), so the rate is
+    the same, 0; the plateau is the ridgeless one for ``ell > alpha`` and lower at ``ell =
+    alpha``, where the ridge is of the order of ``kappa_0`` (theory note §6.2, last row:
+    ``ell >= alpha``).
 
     The optimal noisy rate is the Caponnetto & De Vito (2007) minimax rate; the noiseless
     ones are those of Spigler, Geiger & Wyart (2020) and Bordelon et al. (2020).
@@ -76,9 +83,10 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     source : float
         Source exponent ``r > 0``.
     ridge_decay : float or None
-        ``ell >= 0`` or None (ridgeless).
+        ``ell >= 0``; None or ``numpy.inf`` (the same): ridgeless.
     noisy : bool
-        Label noise present.
+        Label noise present (a bool or ``numpy.bool_``; anything else, e.g. ``"no"``, is a
+        ValueError).
 
     Returns
     -------
@@ -98,8 +106,9 @@ def scaling_exponent(alpha, source, ridge_decay=None, noisy=False) -> ScalingExp
     owner = "scaling_exponent"
     alpha = check_scalar(alpha, "alpha", owner, low=1.0)
     r = check_scalar(source, "source", owner, low=0.0)
-    ell = (np.inf if ridge_decay is None else
-           check_scalar(ridge_decay, "ridge_decay", owner, low=0.0, low_inclusive=True))
+    ell = _check_ridge_decay(ridge_decay, owner)
+    ell = np.inf if ell is None else ell
+    noisy = check_bool(noisy, "noisy", owner)
     rp = min(r, 1.0)
     rate, regime = _regime(alpha, rp, ell, noisy)
     return ScalingExponent(float(f"{rate:.12g}"), regime)
@@ -117,11 +126,31 @@ def _regime(alpha, rp, ell, noisy):
         return 2 * ell * rp, "noisy, bias-limited"
     if ell < alpha:
         return 1 - ell / alpha, "noisy, variance-limited"
-    return 0.0, "noisy, tempered (ridgeless)"
+    # ell >= alpha: a real ridge n^-ell (at most of the order of kappa_0 ~ n^-alpha) is not
+    # ridgeless; the label says "ridgeless" only for ell = inf
+    return 0.0, "noisy, tempered (ridgeless)" if ell == np.inf else "noisy, tempered"
+
+
+def _check_ridge_decay(ridge_decay, owner):
+    """``ell`` as a float in [0, inf), or None when ridgeless (None or +inf, the same)."""
+    if ridge_decay is None:
+        return None
+    if (isinstance(ridge_decay, (float, np.floating)) or
+            (isinstance(ridge_decay, np.ndarray) and ridge_decay.ndim == 0
+             and np.issubdtype(ridge_decay.dtype, np.floating))) and ridge_decay == np.inf:
+        return None
+    try:
+        return check_scalar(ridge_decay, "ridge_decay", owner, low=0.0, low_inclusive=True)
+    except ValueError:
+        raise ValueError(f"`ridge_decay` of {owner} must be a float in [0.0, inf] or None "
+                         f"(inf and None: ridgeless); got {_show(ridge_decay)}") from None
 
 
 def fit_power_law(x, y) -> tuple[float, float]:
     """Least-squares fit of ``log y = log C - rate log x``; returns ``(rate, C)``.
+
+    ``x`` and ``y`` are positive 1-D arrays of the same length; ``x`` must take at least
+    two distinct values (a slope is undefined otherwise; ValueError).
 
     Examples
     --------
@@ -135,8 +164,16 @@ def fit_power_law(x, y) -> tuple[float, float]:
     if x.shape != y.shape or x.size < 2:
         raise ValueError(f"`x` and `y` of fit_power_law must have the same length >= 2; got "
                          f"{x.shape} and {y.shape}")
+    _check_distinct(x, "x", "fit_power_law")
     slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
     return float(-slope), float(np.exp(intercept))
+
+
+def _check_distinct(x, name, owner):
+    """ValueError unless the 1-D array ``x`` takes at least two distinct values."""
+    if x.size and np.all(x == x[0]):
+        raise ValueError(f"`{name}` of {owner} must take at least two distinct values (a "
+                         f"log-log slope needs them); got {x.size} copies of {_show(x[0])}")
 
 
 #: Smallest atom of the infinite spectrum (relative to ``s_1 = 1``): the squares of the
@@ -216,7 +253,7 @@ class PowerLawRidge:
     noise_var : float
         Label noise variance.
     ridge_decay : float or None
-        ``ell``; None means ridgeless.
+        ``ell``; None or ``numpy.inf`` (the same; stored as None) means ridgeless.
     ridge_scale : float
         Prefactor of the ridge schedule.
 
@@ -240,9 +277,7 @@ class PowerLawRidge:
                                      integer=True))
         self.noise_var = check_scalar(noise_var, "noise_var", _OWNER, low=0.0,
                                       low_inclusive=True)
-        self.ridge_decay = (None if ridge_decay is None else
-                            check_scalar(ridge_decay, "ridge_decay", _OWNER, low=0.0,
-                                         low_inclusive=True))
+        self.ridge_decay = _check_ridge_decay(ridge_decay, _OWNER)
         self.ridge_scale = check_scalar(ridge_scale, "ridge_scale", _OWNER, low=0.0)
         atoms = _power_law_atoms(self.alpha, self.source, self.n_modes)
         if self.n_modes is not None:
@@ -330,8 +365,13 @@ class PowerLawRidge:
                                 noisy=self.noise_var > 0)
 
     def fitted_exponent(self, n_samples) -> float:
-        """Rate fitted (least squares in log-log) on the theory curve at ``n_samples``."""
+        """Rate fitted (least squares in log-log) on the theory curve at ``n_samples``
+        (a 1-D array taking at least two distinct values)."""
         n = self._check_n(n_samples)
+        if n.ndim != 1 or n.size < 2:
+            raise ValueError(f"`n_samples` of {_OWNER}.fitted_exponent must be a 1-D array "
+                             f"of length >= 2; got shape {n.shape}")
+        _check_distinct(n, "n_samples", f"{_OWNER}.fitted_exponent")
         return fit_power_law(n, self.excess_error(n))[0]
 
     def simulate(self, n_samples, trials=8, seed=None) -> pd.DataFrame:

@@ -56,3 +56,30 @@ def test_check_array_rejects_booleans_only_when_asked():
                                              r"booleans; got .*(True|False)"):
             check_array(value, "n_samples", "Model", allow_bool=False)
     np.testing.assert_array_equal(check_array([1, 2], "n_samples", allow_bool=False), [1, 2])
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True), np.bool_(False)])
+def test_check_bool_accepts_python_and_numpy_bools(value):
+    out = hdeq.core.check_bool(value, "flag", "Owner")
+    assert type(out) is bool and out == bool(value)
+
+
+@pytest.mark.parametrize("value", ["no", "False", 0, 1, 1.0, None, np.array([True]), [True]])
+def test_check_bool_rejects_other_truthy_objects(value):
+    with pytest.raises(ValueError, match=r"^`flag` of Owner must be a bool \(True or False\); "
+                                         r"got "):
+        hdeq.core.check_bool(value, "flag", "Owner")
+
+
+def test_public_boolean_flags_reject_strings():
+    from hdeq.core import circle_contour, solve_stieltjes, spectral_contour
+    fun = lambda m, z, idx: (-m - 1 / m - z, -1 + 1 / m**2)   # noqa: E731
+    with pytest.raises(ValueError, match="`retry` of solve_stieltjes must be a bool"):
+        solve_stieltjes(fun, np.array([1j]), retry="no")
+    with pytest.raises(ValueError, match="`probability` of solve_stieltjes must be a bool"):
+        solve_stieltjes(fun, np.array([1j]), probability="no")
+    with pytest.raises(ValueError, match="`at_zero` of circle_contour must be a bool"):
+        circle_contour(0.0, 1.0, at_zero="no")
+    with pytest.raises(ValueError, match="`include_zero` of spectral_contour must be a bool"):
+        spectral_contour(0.5, 2.0, include_zero="no")
+    assert spectral_contour(0.5, 2.0, include_zero=np.bool_(False)).nodes.size == 300

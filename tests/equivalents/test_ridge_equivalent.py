@@ -196,3 +196,15 @@ def test_interpolation_threshold_tiny_ridges_against_mpmath():
         for name, ref in [("kappa", k), ("bias", bias), ("variance", var),
                           ("test", mp.mpf("0.3") + bias + var)]:
             assert float(getattr(got, name)[i]) == pytest.approx(float(ref), rel=1e-12), name
+
+
+def test_allow_negative_must_be_a_bool():
+    from hdeq.equivalents import effective_ridge
+    with pytest.raises(ValueError, match="`allow_negative` of solve_effective_ridge must be "
+                                         "a bool"):
+        solve_effective_ridge(0.1, np.ones(10), n_samples=20, allow_negative="no")
+    with pytest.raises(ValueError, match="`allow_negative` of effective_ridge must be a bool"):
+        effective_ridge(0.1, np.ones(10), n_samples=20, allow_negative="no")
+    with pytest.raises(ValueError, match="`allow_negative` of ridge_risk must be a bool"):
+        ridge_risk(0.1, np.ones(10), n_samples=20, target_energy=np.ones(10), noise_var=0.0,
+                   allow_negative="no")

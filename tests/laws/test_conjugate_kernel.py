@@ -306,3 +306,41 @@ def test_sample_size_is_the_number_of_random_features():
 def test_from_activation_with_a_name_says_how_to_pass_it():
     with pytest.raises(ValueError, match=r"hdeq.activation\('tanh'\)"):
         ConjugateKernelLaw.from_activation("tanh", 0.5, 0.625)
+
+
+def test_sample_equivalent_must_be_a_bool():
+    law = ConjugateKernelLaw.from_activation(np.tanh, 0.5, 0.625)
+    with pytest.raises(ValueError, match="`equivalent` of ConjugateKernelLaw.sample must be "
+                                         "a bool"):
+        law.sample(n_random_features=20, seed=0, equivalent="no")
+
+
+@pytest.mark.parametrize("constant", [lambda x: np.ones_like(x), lambda x: 0.0 * x - 2.5])
+def test_constant_activation_says_the_centred_activation_vanishes(constant):
+    import hdeq
+    for f in (constant, hdeq.activation(constant)):
+        with pytest.raises(ValueError) as info:
+            ConjugateKernelLaw.from_activation(f, 0.5, 0.625)
+        msg = str(info.value)
+        assert msg.startswith("`activation` of ConjugateKernelLaw must not be constant")
+        assert "identically zero" in msg and "E[f(xi)^2] - E[f(xi)]^2 = 0" in msg
+        assert "degenerate" in msg and "`eta`" not in msg
+
+
+@pytest.mark.parametrize("f, where", [
+    (lambda x: np.full_like(x, np.nan), r"f\(-10\) = nan"),
+    (lambda x: np.where(x > 3, np.nan, x), r"f\(3\.1\) = nan"),
+    (lambda x: 1.0 / x, r"f\(0\) = inf"),
+])
+def test_non_finite_activation_is_a_clear_error_without_integration_warnings(f, where):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # no scipy IntegrationWarning first
+        with pytest.raises(ValueError, match=r"`activation` of ConjugateKernelLaw must return "
+                                             r"finite values \(checked at 201 points of "
+                                             r"\[-10, 10\] before integrating\); got " + where):
+            ConjugateKernelLaw.from_activation(f, 0.5, 0.625)
+        # non-finite only far out, beyond the probe: the moments error, still no warning
+        with pytest.raises(ValueError, match="must have finite Gaussian moments"):
+            ConjugateKernelLaw.from_activation(
+                lambda x: np.where(np.abs(x) > 12, np.nan, np.tanh(x)), 0.5, 0.625)

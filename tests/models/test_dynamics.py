@@ -535,3 +535,26 @@ def test_simulate_with_no_times_gives_the_usual_columns():
     assert table.shape[0] == 0
     assert list(table.columns) == ["time", "quantity", "theory", "empirical", "stderr",
                                    "n_samples", "n_features", "trials"]
+
+
+def test_step_counts_state_the_range_they_accept():
+    gd = GradientDescent(np.ones(10), np.ones(10) / 3, noise_var=0.5, n_samples=20,
+                         learning_rate=0.1)
+    # the stated range [0, 2^62] is what is accepted: its top is, one above is not
+    assert np.isfinite(gd.test_error(2 ** 62))
+    assert np.isfinite(gd.test_error(np.int64(2 ** 62)))
+    span = r"`steps` of GradientDescent must be integers in \[0, 2\^62\]; got "
+    for big in (2 ** 62 + 1, 2 ** 63 - 1, np.int64(2 ** 63 - 1), 5e18):
+        with pytest.raises(ValueError, match=span + r".*: too large \(beyond 2\^62\)$"):
+            gd.test_error(big)
+    # Python ints beyond int64 (an object array for numpy): "too large", shown as given
+    with pytest.raises(ValueError, match=span + r"100000000000000000000: too large"):
+        gd.test_error(10 ** 20)
+    with pytest.raises(ValueError, match=span + r"100000000000000000000 \(among 2 values\): "
+                                              r"too large"):
+        gd.test_error([10, 10 ** 20])
+    with pytest.raises(ValueError, match=span + r"-100000000000000000000$"):
+        gd.test_error(-10 ** 20)
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match=span + f"{bad!r}$"):
+            gd.test_error(bad)

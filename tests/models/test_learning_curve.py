@@ -141,3 +141,17 @@ def test_huge_ridges_give_the_null_fit_without_overflow():
     null = np.mean((y - y.mean()) ** 2)
     np.testing.assert_allclose(test.empirical, null, rtol=1e-12)
     np.testing.assert_allclose(test.theory, null, rtol=1e-12)
+
+
+def test_boolean_flags_must_be_bools(pool):
+    X, y = pool
+    with pytest.raises(ValueError, match=r"`center` of learning_curve must be a bool "
+                                         r"\(True or False\); got 'no'"):
+        learning_curve(X, y, [100], 0.1, center="no")
+    with pytest.raises(ValueError, match="`simulate` of learning_curve must be a bool"):
+        learning_curve(X, y, [100], 0.1, simulate="yes")
+    with pytest.raises(ValueError, match="`center` of pool_model must be a bool"):
+        pool_model(X, y, 0.1, [100], center=0)
+    a = learning_curve(X, y, [100], 0.1, center=np.bool_(False))
+    b = learning_curve(X, y, [100], 0.1, center=False)
+    assert a.theory.equals(b.theory)

@@ -527,3 +527,22 @@ def test_docstring_example_prints_numbers(obj):
     if obj is RandomFeaturesRidge:
         assert any(".simulate(" in ex.source for ex in examples)
         assert any("theory" in want and "simulation" in want for want in outputs)
+
+
+def test_block_cost_is_documented_and_the_computation_stays_silent(capsys):
+    import warnings
+
+    doc = RandomFeaturesRidge.__doc__
+    assert "Cost of several blocks" in doc and "n_samples = 1000" in doc
+    assert "per grid point" in doc and "93 s" in doc
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 30))
+    y = np.sign(X[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = RandomFeaturesRidge(X[:60], y[:60], X[60:], y[60:],
+                                    activation=("relu", "tanh"),
+                                    n_random_features=[[30], [120]], ridge=[1e-2, 1e-1])
+        assert np.all(np.isfinite(model.test_error()))
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""

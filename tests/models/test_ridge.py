@@ -676,3 +676,13 @@ def test_threshold_functions_take_the_population_first():
             f(400, s)
         with pytest.raises(ValueError, match="`n_samples` of .* must be given"):
             f(s)
+
+
+def test_allow_negative_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"`allow_negative` of RidgeRegression must be a bool "
+                                         r"\(True or False\); got 'no'"):
+        RidgeRegression(np.ones(10), signal_var=1.0, noise_var=0.5, ridge=0.1, n_samples=20,
+                        allow_negative="no")
+    model = RidgeRegression(np.ones(10), signal_var=1.0, noise_var=0.5, ridge=-0.01,
+                            n_samples=20, allow_negative=np.bool_(True))
+    assert model.allow_negative is True

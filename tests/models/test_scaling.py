@@ -234,3 +234,57 @@ def test_exponents_print_as_the_table_values():
     assert scaling_exponent(1.5, 0.4, 0.341, noisy=True).rate == 0.2728
     assert scaling_exponent(2.0, 0.3, noisy=True, ridge_decay=2.0 / 2.2).rate == float(
         f"{1.2 / 2.2:.12g}")
+
+
+def test_fit_power_law_needs_two_distinct_x_values():
+    with pytest.raises(ValueError, match="`x` of fit_power_law must take at least two "
+                                         "distinct values"):
+        fit_power_law([5, 5, 5], [1, 2, 3])
+    with pytest.raises(ValueError, match="`n_samples` of PowerLawRidge.fitted_exponent must "
+                                         "take at least two distinct values"):
+        PowerLawRidge(2, 0.5).fitted_exponent([100, 100])
+    with pytest.raises(ValueError, match="`n_samples` of PowerLawRidge.fitted_exponent must "
+                                         "be a 1-D array of length >= 2"):
+        PowerLawRidge(2, 0.5).fitted_exponent(100)
+    # two distinct values (one repeated) are enough
+    assert fit_power_law([1, 1, 10], [1, 1, 0.1])[0] == pytest.approx(1.0)
+
+
+def test_noisy_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"`noisy` of scaling_exponent must be a bool "
+                                         r"\(True or False\); got 'no'"):
+        scaling_exponent(2.0, 0.25, noisy="no")
+    with pytest.raises(ValueError, match="`noisy` of scaling_exponent must be a bool"):
+        scaling_exponent(2.0, 0.25, noisy=1)
+    assert (scaling_exponent(2.0, 0.25, 0.5, noisy=np.bool_(True))
+            == scaling_exponent(2.0, 0.25, 0.5, noisy=True))
+
+
+def test_infinite_ridge_decay_is_ridgeless():
+    for noisy in (False, True):
+        assert (scaling_exponent(2.0, 0.25, ridge_decay=np.inf, noisy=noisy)
+                == scaling_exponent(2.0, 0.25, ridge_decay=None, noisy=noisy))
+    assert scaling_exponent(2.0, 0.25, float("inf"), noisy=True).regime == \
+        "noisy, tempered (ridgeless)"
+    model = PowerLawRidge(2.0, 0.25, noise_var=1.0, ridge_decay=np.inf)
+    assert model.ridge_decay is None
+    n = np.geomspace(1e3, 1e4, 3)
+    assert np.array_equal(model.excess_error(n),
+                          PowerLawRidge(2.0, 0.25, noise_var=1.0).excess_error(n))
+    for bad in (-np.inf, np.nan, -1.0, "inf"):
+        with pytest.raises(ValueError, match=r"`ridge_decay` of scaling_exponent must be a "
+                                             r"float in \[0.0, inf\] or None"):
+            scaling_exponent(2.0, 0.25, ridge_decay=bad)
+    with pytest.raises(ValueError, match="`ridge_decay` of PowerLawRidge must be a float"):
+        PowerLawRidge(2.0, 0.25, ridge_decay=-np.inf)
+
+
+def test_tempered_label_says_ridgeless_only_without_a_ridge():
+    # theory note §6.2, last row: ell >= alpha gives rate 0; a finite ell is a real ridge
+    for ell in (2.0, 3.0):
+        assert scaling_exponent(2.0, 0.25, ell, noisy=True) == (0.0, "noisy, tempered")
+    assert scaling_exponent(2.0, 0.25, None, noisy=True) == (0.0, "noisy, tempered (ridgeless)")
+    # ell = alpha: the ridge ~ kappa_0 lowers the plateau below noise_var (alpha - 1) = 1
+    n = np.array([1e4, 1e5])
+    at = PowerLawRidge(2.0, 0.5, noise_var=1.0, ridge_decay=2.0).excess_error(n)
+    assert np.all(at < 0.7) and at[1] == pytest.approx(at[0], rel=1e-2)
