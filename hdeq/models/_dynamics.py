@@ -35,7 +35,6 @@ its nodes and every time point costs one row of a matrix product.
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,7 @@ from ..core._threads import small_matrix_blas
 from ..core._validation import _show, as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import _unit_scale
 from ._gcv import _svd
-from ._population import HasLinearProblem, check_trials, parse_population
+from ._population import HasLinearProblem, check_counts, check_trials, parse_population
 
 __all__ = ["GradientFlow", "GradientDescent"]
 
@@ -115,41 +114,9 @@ def _nonnegative(values):
     return np.maximum(values, 0.0)
 
 
-#: Largest step count of :class:`GradientDescent`. Every integer up to it converts to a
-#: float64 (the type the numerics use) at most 2^62, well inside the int64 range of the
-#: simulation's step counter; at 2^63 - 1 the conversion rounds up to 2^63, outside it.
-MAX_STEPS = 2 ** 62
-
-
 def _check_steps(steps, owner):
-    """Step counts: whole numbers in ``[0, MAX_STEPS]`` (booleans rejected), returned as a
-    float array. Python (or numpy) integers are compared exactly, before any conversion
-    to float, so ``2**63 - 1`` and ``10**20`` (beyond int64: an object array for numpy)
-    are reported as too large with the value as given."""
-    where = f"`steps` of {owner}"
-    span = "[0, 2^62]"
-    try:
-        raw = np.asarray(steps)
-    except Exception:          # ragged: check_array below says what is wrong
-        raw = None
-    if raw is not None and raw.dtype.kind in "iuO":
-        flat = raw.reshape(-1)
-        for v in flat:
-            if (isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-                    and not 0 <= int(v) <= MAX_STEPS):
-                among = f" (among {flat.size} values)" if flat.size > 1 else ""
-                why = ": too large (beyond 2^62)" if int(v) > MAX_STEPS else ""
-                raise ValueError(f"{where} must be integers in {span}; got {int(v)!r}{among}"
-                                 f"{why}")
-    arr = check_array(steps, "steps", owner, allow_bool=False)
-    bad = (arr < 0) | (arr != np.round(arr)) | (arr > MAX_STEPS)
-    if np.any(bad):
-        i = np.flatnonzero(bad.reshape(-1))[0]
-        first = np.asarray(steps).reshape(-1)[i]
-        among = f" (among {arr.size} values)" if arr.size > 1 else ""
-        why = ": too large (beyond 2^62)" if arr.reshape(-1)[i] > MAX_STEPS else ""
-        raise ValueError(f"{where} must be integers in {span}; got {_show(first)}{among}{why}")
-    return arr
+    """Step counts: whole numbers in ``[0, 2^62]`` (:func:`check_counts`), as floats."""
+    return check_counts(steps, "steps", owner, low=0)
 
 
 def _as_output(values, arg):

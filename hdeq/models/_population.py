@@ -22,6 +22,7 @@ SVD, which every kept direction clears by orders of magnitude.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,22 +40,45 @@ __all__ = ["LinearProblem", "HasLinearProblem", "parse_population", "check_trial
 MIN_TRIALS = 2
 
 
+#: Largest size or count accepted: every integer up to it converts to a float below 2^63
+#: (the int64 range), so the check on floats and the one on integers agree.
+MAX_COUNT = 2 ** 62
+
+
 def check_counts(value, name: str, owner: str, *, low: int = 1, high: int | None = None,
                  high_note: str = "", ndim=None) -> np.ndarray:
     """Sizes or counts (``n_samples``, ``n_random_features``, ``steps``): an array of
-    whole numbers in ``[low, high]`` (default: below ``2^63``, the int64 range), returned
-    as float; ``high_note`` says what ``high`` is; ``ndim`` as in ``check_array``. Booleans
-    are rejected (``True`` is not a size). The message shows the first offending value as
-    given."""
-    arr = check_array(value, name, owner, ndim=ndim, allow_bool=False)
-    top = 2.0 ** 63 if high is None else high
-    bad = (arr < low) | (arr != np.round(arr)) | (arr > top) | (arr >= 2.0 ** 63)
-    if np.any(bad):
-        first = np.asarray(value).reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]
-        among = f" (among {arr.size} values)" if arr.size > 1 else ""
-        span = f"[{low}, 2^63)" if high is None else f"[{low}, {high}]"
+    whole numbers in ``[low, high]`` (default ``high``: ``2^62``), returned as float;
+    ``high_note`` says what ``high`` is; ``ndim`` as in ``check_array``. Booleans are
+    rejected (``True`` is not a size). Python (or numpy) integers are compared exactly,
+    before any conversion to float, so ``2**63 - 1`` and ``10**20`` (beyond int64: an
+    object array for numpy) are reported as too large with the value as given. The
+    message shows the first offending value as given."""
+    top = MAX_COUNT if high is None else high
+    span = f"[{low}, 2^62]" if high is None else f"[{low}, {high}]"
+
+    def fail(first, size, too_large):
+        among = f" (among {size} values)" if size > 1 else ""
+        # the default top is a float-rounding limit, so say that a value is above it
+        why = ": too large (beyond 2^62)" if too_large and high is None else ""
         raise ValueError(f"`{name}` of {owner} must be integers in {span}{high_note}; got "
-                         f"{_show(first)}{among}")
+                         f"{first}{among}{why}")
+
+    try:
+        raw = np.asarray(value)
+    except Exception:          # ragged: check_array below says what is wrong
+        raw = None
+    if raw is not None and raw.dtype.kind in "iuO":
+        flat = raw.reshape(-1)
+        for v in flat:
+            if (isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+                    and not low <= int(v) <= top):
+                fail(repr(int(v)), flat.size, int(v) > top)
+    arr = check_array(value, name, owner, ndim=ndim, allow_bool=False)
+    bad = (arr < low) | (arr != np.round(arr)) | (arr > top)
+    if np.any(bad):
+        i = np.flatnonzero(bad.reshape(-1))[0]
+        fail(_show(np.asarray(value).reshape(-1)[i]), arr.size, arr.reshape(-1)[i] > top)
     return arr
 
 

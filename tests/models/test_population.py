@@ -355,14 +355,14 @@ def test_sizes_reject_booleans_and_show_plain_values():
                         learning_rate=0.5).test_error(True)
     # plain values in the messages: the first offending value, as given
     with pytest.raises(ValueError, match=r"`n_samples` of RidgeRegression must be integers "
-                                         r"in \[1, 2\^63\); got 0 \(among 3 values\)$"):
+                                         r"in \[1, 2\^62\]; got 0 \(among 3 values\)$"):
         calls["RidgeRegression"](np.array([0, 5, 7]))
     with pytest.raises(ValueError, match=r"`n_samples` of learning_curve must be integers in "
                                          r"\[1, 30\] \(the number of rows of X\); got 31 "
                                          r"\(among 2 values\)$"):
         learning_curve(X, y, np.array([2, 31]), [0.1])
     with pytest.raises(ValueError, match=r"`n_random_features` of RandomProjectionRegression "
-                                         r"must be integers in \[1, 2\^63\); got 2\.5$"):
+                                         r"must be integers in \[1, 2\^62\]; got 2\.5$"):
         RandomProjectionRegression(np.ones(5), signal_var=1.0, noise_var=0.5, ridge=0.1,
                                    n_samples=10, n_random_features=2.5)
     with pytest.raises(ValueError, match=r"got minimum -5\.0$"):

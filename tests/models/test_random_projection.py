@@ -130,7 +130,7 @@ def test_sizes_beyond_int64_and_unbroadcastable_grids_are_named_errors():
     # size) and non-broadcasting grids gave numpy's bare message
     kw = dict(signal_var=1.0, noise_var=0.1, ridge=0.1)
     with pytest.raises(ValueError, match=r"`n_samples` of RandomProjectionRegression must "
-                                         r"be integers in \[1, 2\^63\)"):
+                                         r"be integers in \[1, 2\^62\]"):
         RandomProjectionRegression(np.ones(10), n_samples=1e20, n_random_features=3, **kw)
     with pytest.raises(ValueError, match=r"`ridge`, `n_samples` and `n_random_features` of "
                                          r"RandomProjectionRegression must broadcast.*"

@@ -336,7 +336,7 @@ def test_bad_input():
         iso_model(10, 20, 0.1).test_error(kind="mean")
     # regression: n_samples >= 2^63 overflowed the integer cast (RuntimeWarning)
     with pytest.raises(ValueError, match=r"`n_samples` of RidgeRegression must be integers "
-                                         r"in \[1, 2\^63\)"):
+                                         r"in \[1, 2\^62\]"):
         iso_model(10, 1e20, 0.1)
     assert iso_model(10, 1e18, 0.0, noise_var=0.5).test_error() == pytest.approx(0.5)
 
