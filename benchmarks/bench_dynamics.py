@@ -92,7 +92,7 @@ def main():
     tc, _ = timed(lambda: gmm.misclassification(t))
     tcs, table = timed(lambda: gmm.simulate(t[::20], trials=4, seed=2))
     row("GMM dynamics, 200 times", "hdeq contour, first call", tc, tc, np.nan)
-    row("GMM dynamics, 200 times", "simulation (eigh, 4 draws, 10 times)", tcs, tc,
+    row("GMM dynamics, 200 times", "simulation (thin SVD, 4 draws, 10 times)", tcs, tc,
         z_error(table, 512), "max |mean-theory|/(4se+0.5 th/sqrt p)")
     # 4. scaling
     n = np.geomspace(1e3, 3e4, 10)
