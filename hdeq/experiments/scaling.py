@@ -53,7 +53,10 @@ def scaling_law(quick: bool, seed: int) -> ExperimentResult:
         finite = PowerLawRidge(ALPHA, SOURCE, n_modes, **kw)
         predicted = infinite.predicted_exponent()
         fitted_de = infinite.fitted_exponent(n_fit)
-        rows += [dict(panel=panel, series=f"{name}, P = ∞", x=n, theory=v)
+        # the exponents on the plot: the slope fitted on the P = ∞ line (n in [1e3, 3e4])
+        # beside the rate of the theory note's table
+        label = f"{name}, P = ∞: slope {fitted_de:.2f}, predicted {predicted.rate:.2f}"
+        rows += [dict(panel=panel, series=label, x=n, theory=v)
                  for n, v in zip(n_theory, infinite.excess_error(n_theory))]
         n_fin = n_theory[n_theory <= n_modes / 2]
         rows += [dict(panel=panel, series=f"{name}, P = {n_modes}", x=n, theory=v)
