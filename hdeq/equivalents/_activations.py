@@ -142,8 +142,7 @@ def _half_rule(spec: _RuleSpec):
 @functools.lru_cache(maxsize=16)
 def _unit_rule(n_nodes: int):
     """Gauss-Legendre nodes and weights on (0, 1)."""
-    x, w = special.roots_legendre(n_nodes)
-    x, w = 0.5 * (x + 1.0), 0.5 * w
+    x, w = _gauss_legendre(n_nodes, 0.0, 1.0)
     x.flags.writeable = False
     w.flags.writeable = False
     return x, w

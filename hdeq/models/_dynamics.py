@@ -42,7 +42,7 @@ import pandas as pd
 from ..core._contour import spectral_contour
 from ..core._errors import ConvergenceError
 from ..core._threads import small_matrix_blas
-from ..core._validation import _show, as_generator, check_array, check_scalar
+from ..core._validation import as_generator, check_array, check_scalar
 from ..equivalents._ridge_equivalent import _unit_scale
 from ._gcv import _svd
 from ._population import HasLinearProblem, check_counts, check_trials, parse_population
@@ -112,11 +112,6 @@ def _nonnegative(values):
     relative to the O(1) integrands) can leave a value that vanishes, such as the training
     error of an interpolator at large t, a hair below 0; that rounding is set to 0."""
     return np.maximum(values, 0.0)
-
-
-def _check_steps(steps, owner):
-    """Step counts: whole numbers in ``[0, 2^62]`` (:func:`check_counts`), as floats."""
-    return check_counts(steps, "steps", owner, low=0)
 
 
 def _as_output(values, arg):
@@ -694,7 +689,7 @@ class GradientDescent(_LeastSquaresDynamics):
         return (1.0 - self._eta * z) ** k
 
     def _check_arg(self, steps):
-        return _check_steps(steps, self._owner)
+        return check_counts(steps, "steps", self._owner, low=0)   # [0, 2^62]
 
     def simulate(self, steps, trials=8, seed=None, *, max_flops=1e12) -> pd.DataFrame:
         """Monte-Carlo twin running the actual gradient-descent loop.
